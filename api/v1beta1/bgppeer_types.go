@@ -1,0 +1,161 @@
+package v1beta1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ASN is a BGP autonomous system number. 0 and 4294967295 are reserved.
+//
+// +kubebuilder:validation:Minimum=1
+// +kubebuilder:validation:Maximum=4294967294
+type ASN int64
+
+// SecretRef names a Secret of type kubernetes.io/basic-auth whose password
+// key holds the TCP MD5 password of a BGP session.
+type SecretRef struct {
+	// Name is the Secret's name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Namespace is the Secret's namespace. The speaker may read Secrets only
+	// in Herald's own namespace.
+	// +kubebuilder:default=herald-system
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// BGPPeerSpec is one BGP session that matching nodes open to a router.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.peerASN) != has(self.dynamicASN)",message="set exactly one of peerASN (a fixed ASN) and dynamicASN (internal or external)"
+// +kubebuilder:validation:XValidation:rule="!(has(self.password) && has(self.passwordSecret))",message="password and passwordSecret are mutually exclusive: set at most one"
+// +kubebuilder:validation:XValidation:rule="!has(self.holdTime) || duration(self.holdTime) == duration('0s') || duration(self.holdTime) >= duration('3s')",message="holdTime must be 0 (no keepalives) or at least 3s, as BGP requires"
+// +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !has(self.holdTime) || duration(self.keepaliveTime) <= duration(self.holdTime)",message="keepaliveTime must not be greater than holdTime"
+type BGPPeerSpec struct {
+	// MyASN is the ASN the node speaks as.
+	MyASN ASN `json:"myASN"`
+
+	// PeerASN is the ASN the router is expected to speak as. Exactly one of
+	// peerASN and dynamicASN is set.
+	// +optional
+	PeerASN *ASN `json:"peerASN,omitempty"`
+
+	// DynamicASN accepts any ASN from the router: "internal" for iBGP (the
+	// router's ASN equals myASN) or "external" for eBGP.
+	// +kubebuilder:validation:Enum=internal;external
+	// +optional
+	DynamicASN string `json:"dynamicASN,omitempty"`
+
+	// PeerAddress is the router's address.
+	// +kubebuilder:validation:MaxLength=45
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",messageExpression="'peerAddress ' + self + ' is not an IP address such as 198.51.100.1 or 2001:db8::1'"
+	PeerAddress string `json:"peerAddress"`
+
+	// PeerPort is the router's TCP port.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:default=179
+	// +optional
+	PeerPort int32 `json:"peerPort,omitempty"`
+
+	// SourceAddress is the local address the session is opened from. Without
+	// it, the kernel chooses.
+	// +kubebuilder:validation:MaxLength=45
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",messageExpression="'sourceAddress ' + self + ' is not an IP address such as 198.51.100.10'"
+	// +optional
+	SourceAddress string `json:"sourceAddress,omitempty"`
+
+	// HoldTime is the BGP hold time proposed to the router: 0, or at least
+	// 3s.
+	// +kubebuilder:default="90s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +optional
+	HoldTime *metav1.Duration `json:"holdTime,omitempty"`
+
+	// KeepaliveTime is the interval between keepalives; at most holdTime.
+	// Without it, a third of holdTime.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +optional
+	KeepaliveTime *metav1.Duration `json:"keepaliveTime,omitempty"`
+
+	// ConnectTime is how long to wait between attempts to connect to the
+	// router.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +optional
+	ConnectTime *metav1.Duration `json:"connectTime,omitempty"`
+
+	// RouterID is the BGP router ID, an IPv4 address. Without it, the node's
+	// IPv4 address.
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 4",messageExpression="'routerID ' + self + ' is not an IPv4 address such as 198.51.100.10'"
+	// +optional
+	RouterID string `json:"routerID,omitempty"`
+
+	// NodeSelectors limit the nodes that open this session. Without it, every
+	// node does.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	// +optional
+	NodeSelectors []metav1.LabelSelector `json:"nodeSelectors,omitempty"`
+
+	// Password is the TCP MD5 password, in clear text. Prefer passwordSecret.
+	// +kubebuilder:validation:MaxLength=80
+	// +optional
+	Password string `json:"password,omitempty"`
+
+	// PasswordSecret names a Secret holding the TCP MD5 password.
+	// +optional
+	PasswordSecret *SecretRef `json:"passwordSecret,omitempty"`
+
+	// EBGPMultiHop allows the eBGP router to be more than one hop away.
+	// +optional
+	EBGPMultiHop bool `json:"ebgpMultiHop,omitempty"`
+
+	// EnableGracefulRestart keeps the router's routes while the speaker
+	// restarts.
+	// +optional
+	EnableGracefulRestart bool `json:"enableGracefulRestart,omitempty"`
+}
+
+// BGPPeerStatus reports the session's state.
+type BGPPeerStatus struct {
+	// Conditions: Ready is False when the peer's Secret is missing or
+	// malformed.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// BGPPeer is a router that matching nodes open BGP sessions to.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=bgpp,categories=herald
+// +kubebuilder:printcolumn:name="Address",type=string,JSONPath=`.spec.peerAddress`
+// +kubebuilder:printcolumn:name="My ASN",type=integer,JSONPath=`.spec.myASN`
+// +kubebuilder:printcolumn:name="Peer ASN",type=integer,JSONPath=`.spec.peerASN`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type BGPPeer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the session's parameters.
+	Spec BGPPeerSpec `json:"spec"`
+	// Status is written by Herald.
+	// +optional
+	Status BGPPeerStatus `json:"status,omitempty"`
+}
+
+// BGPPeerList is a list of BGPPeers.
+//
+// +kubebuilder:object:root=true
+type BGPPeerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []BGPPeer `json:"items"`
+}

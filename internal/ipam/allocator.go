@@ -1,0 +1,464 @@
+package ipam
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Allocator tracks pools and the IPs held by Services. It is not safe for
+// concurrent use: the controller owns it from one goroutine.
+type Allocator struct {
+	pools  []*poolState // sorted by name
+	byName map[string]*poolState
+	held   map[string]*holding
+	users  map[netip.Addr][]string // sorted keys holding the IP
+	// shared counts, per sharing key, the holders of each IP that use the key.
+	shared map[string]map[netip.Addr]int
+}
+
+// holding is what one Service holds.
+type holding struct {
+	pool  string
+	ips   []netip.Addr
+	share share
+}
+
+func (h *holding) assignment() Assignment {
+	return Assignment{Pool: h.pool, IPs: slices.Clone(h.ips)}
+}
+
+// New returns an Allocator with no pools.
+func New() *Allocator {
+	return &Allocator{
+		byName: map[string]*poolState{},
+		held:   map[string]*holding{},
+		users:  map[netip.Addr][]string{},
+		shared: map[string]map[netip.Addr]int{},
+	}
+}
+
+// SetPools replaces the pool set. Assignments are kept, even those whose IPs
+// no longer lie in any pool (see Orphans). An assignment whose pool no
+// longer holds its IPs moves, by name, to the first pool that holds all of
+// them. On error (a pool without a name, an invalid range, two pools with
+// one name) the allocator is unchanged.
+//
+// Pools should not overlap (the config layer decides which pool of an
+// overlapping pair is valid, see FindOverlaps). If they do, an IP is still
+// given to one Service only.
+func (a *Allocator) SetPools(pools []Pool) error {
+	states := make([]*poolState, 0, len(pools))
+	byName := make(map[string]*poolState, len(pools))
+	for _, p := range pools {
+		ps, err := newPoolState(p)
+		if err != nil {
+			return err
+		}
+		if byName[p.Name] != nil {
+			return errorf(ErrInvalidPool, "pool %q is defined twice", p.Name)
+		}
+		byName[p.Name] = ps
+		states = append(states, ps)
+	}
+	slices.SortFunc(states, func(x, y *poolState) int { return cmp.Compare(x.Name, y.Name) })
+	for ip := range a.users {
+		for _, ps := range states {
+			if ps.contains(ip) {
+				f := FamilyOf(ip).index()
+				ps.free[f].take(ip)
+				ps.inUse[f]++
+			}
+		}
+	}
+	a.pools, a.byName = states, byName
+	for _, h := range a.held {
+		if cur := byName[h.pool]; cur != nil && cur.containsAll(h.ips) {
+			continue
+		}
+		for _, ps := range states {
+			if ps.containsAll(h.ips) {
+				h.pool = ps.Name
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Assign records an assignment that already exists, such as an IP found in
+// a Service's status when the controller starts: load every one of them
+// before allocating anything new. It succeeds even when the IPs lie in no
+// pool (the pool is "" then) or in a pool the Service would not be given
+// now; it fails only on invalid input or when another Service holds an IP
+// and the sharing rules forbid sharing it (the error names the holder). It
+// returns the name of the pool that holds the IPs.
+func (a *Allocator) Assign(req Request, ips []netip.Addr) (string, error) {
+	if req.Key == "" {
+		return "", errorf(ErrInvalidRequest, "request has no key")
+	}
+	if len(ips) == 0 {
+		return "", errorf(ErrInvalidRequest, "service %s: no IP to assign", req.Key)
+	}
+	if err := checkIPs(req.Key, ips); err != nil {
+		return "", err
+	}
+	s := shareOf(req)
+	for _, ip := range ips {
+		if err := a.canUse("IP "+ip.String(), req.Key, s, ip); err != nil {
+			return "", err
+		}
+	}
+	pool := ""
+	if p := a.byName[req.Pool]; p != nil && p.containsAll(ips) {
+		pool = p.Name
+	} else {
+		for _, p := range a.pools {
+			if p.containsAll(ips) {
+				pool = p.Name
+				break
+			}
+		}
+	}
+	primary := IPv4
+	if len(req.Families) > 0 {
+		primary = req.Families[0]
+	}
+	a.unhold(req.Key)
+	a.hold(req.Key, &holding{pool: pool, ips: orderIPs(ips, primary), share: s})
+	return pool, nil
+}
+
+// Allocate gives the Service of req its IPs. It is idempotent: if the
+// Service already holds IPs that still satisfy req (same requested IPs,
+// same named pool, families the policy accepts, sharing still allowed) it
+// gets them back unchanged, even if its pool was edited or removed since.
+// A PreferDualStack Service holding one family gets the other added from
+// the same pool when possible. Allocate is atomic: on error the allocator is
+// unchanged, and the Service keeps what it held.
+func (a *Allocator) Allocate(req Request) (Assignment, error) {
+	w, err := req.validate()
+	if err != nil {
+		return Assignment{}, err
+	}
+	old := a.unhold(req.Key)
+	if old != nil && a.satisfies(req, w, old) {
+		h := &holding{pool: old.pool, ips: old.ips, share: shareOf(req)}
+		if w.policy == PreferDualStack && len(h.ips) == 1 {
+			if p := a.byName[h.pool]; p != nil && p.Allows(req) {
+				if ips, err := a.supply(p, req.Key, h.share, []Family{FamilyOf(h.ips[0]).other()}, w.policy); err == nil {
+					h.ips = append(slices.Clone(h.ips), ips[0])
+				}
+			}
+		}
+		h.ips = orderIPs(h.ips, w.primary)
+		a.hold(req.Key, h)
+		return h.assignment(), nil
+	}
+	h, err := a.allocateNew(req, w)
+	if err != nil {
+		if old != nil {
+			a.hold(req.Key, old)
+		}
+		return Assignment{}, err
+	}
+	a.hold(req.Key, h)
+	return h.assignment(), nil
+}
+
+// satisfies reports whether old, already unheld, still serves req.
+func (a *Allocator) satisfies(req Request, w want, old *holding) bool {
+	if len(req.RequestedIPs) > 0 && !sameIPs(req.RequestedIPs, old.ips) {
+		return false
+	}
+	if req.Pool != "" && old.pool != req.Pool {
+		return false
+	}
+	switch w.policy {
+	case SingleStack:
+		if len(old.ips) != 1 || FamilyOf(old.ips[0]) != w.primary {
+			return false
+		}
+	case RequireDualStack:
+		if len(old.ips) != 2 {
+			return false
+		}
+	}
+	s := shareOf(req)
+	for _, ip := range old.ips {
+		if a.canUse("", req.Key, s, ip) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func sameIPs(x, y []netip.Addr) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for _, ip := range x {
+		if !slices.Contains(y, ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// allocateNew chooses fresh IPs for req, which holds nothing.
+func (a *Allocator) allocateNew(req Request, w want) (*holding, error) {
+	if len(req.RequestedIPs) > 0 {
+		return a.allocateRequested(req, w)
+	}
+	if req.Pool != "" {
+		p := a.byName[req.Pool]
+		if p == nil {
+			return nil, errorf(ErrUnknownPool, "pool %q does not exist", req.Pool)
+		}
+		if !p.Allows(req) {
+			return nil, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+		}
+		return a.fromPools([]*poolState{p}, req, w)
+	}
+	cands := a.candidates(req)
+	if len(cands) == 0 {
+		return nil, errorf(ErrNoPoolMatches, "no auto-assign pool accepts service %s", req.Key)
+	}
+	return a.fromPools(cands, req, w)
+}
+
+// allocateRequested serves a request for given IPs.
+func (a *Allocator) allocateRequested(req Request, w want) (*holding, error) {
+	ips := req.RequestedIPs
+	var p *poolState
+	if req.Pool != "" {
+		p = a.byName[req.Pool]
+		if p == nil {
+			return nil, errorf(ErrUnknownPool, "pool %q does not exist", req.Pool)
+		}
+		for _, ip := range ips {
+			if !p.contains(ip) {
+				return nil, errorf(ErrNotInNamedPool, "requested IP %s is not in pool %q", ip, p.Name)
+			}
+		}
+		if !p.Allows(req) {
+			return nil, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+		}
+	} else {
+		for _, ip := range ips {
+			if !slices.ContainsFunc(a.pools, func(q *poolState) bool { return q.contains(ip) }) {
+				return nil, errorf(ErrOutsidePools, "requested IP %s is not in any pool", ip)
+			}
+		}
+		var denied *poolState
+		for _, q := range a.pools {
+			if !q.containsAll(ips) {
+				continue
+			}
+			if q.Allows(req) {
+				p = q
+				break
+			}
+			if denied == nil {
+				denied = q
+			}
+		}
+		switch {
+		case p == nil && denied != nil:
+			return nil, errorf(ErrPoolNotAllowed, "pool %q, which holds requested IPs %v, does not accept service %s (namespace or service selectors)", denied.Name, ips, req.Key)
+		case p == nil:
+			return nil, errorf(ErrOutsidePools, "requested IPs %v are not in a single pool", ips)
+		}
+	}
+	s := shareOf(req)
+	for _, ip := range ips {
+		if err := a.canUse("requested IP "+ip.String(), req.Key, s, ip); err != nil {
+			return nil, err
+		}
+	}
+	return &holding{pool: p.Name, ips: orderIPs(ips, w.primary), share: s}, nil
+}
+
+// fromPools takes the first candidate pool that can supply req. A
+// PreferDualStack request takes, as MetalLB does, the first pool that can
+// supply both families, else the first that can supply the primary family,
+// else the first that can supply the other one. The error is that of the
+// first candidate.
+func (a *Allocator) fromPools(cands []*poolState, req Request, w want) (*holding, error) {
+	s := shareOf(req)
+	try := func(fams []Family) (*holding, error) {
+		var first error
+		for _, p := range cands {
+			ips, err := a.supply(p, req.Key, s, fams, w.policy)
+			if err == nil {
+				return &holding{pool: p.Name, ips: ips, share: s}, nil
+			}
+			if first == nil {
+				first = err
+			}
+		}
+		if len(cands) > 1 {
+			first = prefixed(fmt.Sprintf("none of %d eligible pools can serve %s; first: ", len(cands), req.Key), first)
+		}
+		return nil, first
+	}
+	if w.policy != PreferDualStack {
+		return try(w.fams())
+	}
+	if h, err := try(w.fams()); err == nil {
+		return h, nil
+	}
+	h, err := try([]Family{w.primary})
+	if err == nil {
+		return h, nil
+	}
+	if h, err2 := try([]Family{w.secondary}); err2 == nil {
+		return h, nil
+	}
+	return nil, err
+}
+
+// supply picks one IP per family from p, without taking them.
+func (a *Allocator) supply(p *poolState, key string, s share, fams []Family, policy FamilyPolicy) ([]netip.Addr, error) {
+	out := make([]netip.Addr, 0, len(fams))
+	for _, f := range fams {
+		if !p.has[f.index()] {
+			if policy == RequireDualStack {
+				return nil, errorf(ErrDualStackImpossible, "pool %q has no %v addresses, and service %s requires dual-stack", p.Name, f, key)
+			}
+			return nil, errorf(ErrFamilyUnavailable, "pool %q has no %v addresses", p.Name, f)
+		}
+		ip, ok := a.pick(p, f, key, s)
+		if !ok {
+			st := p.familyStats(f)
+			return nil, errorf(ErrPoolExhausted, "pool %q is exhausted (%v: %s of %s available)", p.Name, f, st.Available, st.Size)
+		}
+		out = append(out, ip)
+	}
+	return out, nil
+}
+
+// pick returns the IP of family f in p that a Service with s gets: the
+// lowest IP already used with the same sharing key that it may share, else
+// the lowest free IP.
+func (a *Allocator) pick(p *poolState, f Family, key string, s share) (netip.Addr, bool) {
+	if s.key != "" {
+		var best netip.Addr
+		for ip := range a.shared[s.key] {
+			if FamilyOf(ip) != f || !p.contains(ip) || (best.IsValid() && !ip.Less(best)) {
+				continue
+			}
+			if a.canUse("", key, s, ip) == nil {
+				best = ip
+			}
+		}
+		if best.IsValid() {
+			return best, true
+		}
+	}
+	return p.free[f.index()].lowest()
+}
+
+// Release frees what key holds. Releasing a key that holds nothing is a
+// no-op.
+func (a *Allocator) Release(key string) { a.unhold(key) }
+
+// Lookup returns what key holds.
+func (a *Allocator) Lookup(key string) (Assignment, bool) {
+	h := a.held[key]
+	if h == nil {
+		return Assignment{}, false
+	}
+	return h.assignment(), true
+}
+
+// Holders returns the keys holding ip, sorted.
+func (a *Allocator) Holders(ip netip.Addr) []string { return slices.Clone(a.users[ip]) }
+
+// Orphans returns, sorted, the keys whose IPs are not all in their pool:
+// IPs recorded outside every pool, or left outside by a pool edit. They keep
+// their IPs; the controller warns about them.
+func (a *Allocator) Orphans() []string {
+	var out []string
+	for key, h := range a.held {
+		if p := a.byName[h.pool]; p == nil || !p.containsAll(h.ips) {
+			out = append(out, key)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// hold records h for key, which must hold nothing.
+func (a *Allocator) hold(key string, h *holding) {
+	a.held[key] = h
+	for _, ip := range h.ips {
+		us := a.users[ip]
+		if len(us) == 0 {
+			for _, p := range a.pools {
+				if p.contains(ip) {
+					f := FamilyOf(ip).index()
+					p.free[f].take(ip)
+					p.inUse[f]++
+				}
+			}
+		}
+		i, _ := slices.BinarySearch(us, key)
+		a.users[ip] = slices.Insert(us, i, key)
+		if h.share.key != "" {
+			m := a.shared[h.share.key]
+			if m == nil {
+				m = map[netip.Addr]int{}
+				a.shared[h.share.key] = m
+			}
+			m[ip]++
+		}
+	}
+}
+
+// unhold removes and returns what key holds (nil if nothing).
+func (a *Allocator) unhold(key string) *holding {
+	h := a.held[key]
+	if h == nil {
+		return nil
+	}
+	delete(a.held, key)
+	for _, ip := range h.ips {
+		us := a.users[ip]
+		if i, ok := slices.BinarySearch(us, key); ok {
+			us = slices.Delete(us, i, i+1)
+		}
+		if len(us) > 0 {
+			a.users[ip] = us
+		} else {
+			delete(a.users, ip)
+			for _, p := range a.pools {
+				if p.contains(ip) {
+					f := FamilyOf(ip).index()
+					p.free[f].give(ip)
+					p.inUse[f]--
+				}
+			}
+		}
+		if h.share.key != "" {
+			m := a.shared[h.share.key]
+			if m[ip]--; m[ip] <= 0 {
+				delete(m, ip)
+			}
+			if len(m) == 0 {
+				delete(a.shared, h.share.key)
+			}
+		}
+	}
+	return h
+}
+
+// prefixed returns err with prefix added to its message, keeping its
+// sentinels.
+func prefixed(prefix string, err error) error {
+	if d, ok := err.(*detailError); ok {
+		return &detailError{msg: prefix + d.msg, kinds: d.kinds}
+	}
+	return fmt.Errorf("%s%w", prefix, err)
+}

@@ -1,0 +1,17 @@
+package ipam
+
+import "slices"
+
+// candidates returns the auto-assign pools the Service of req may use, in
+// the order they are tried: pools pinned to it first, then by priority (set
+// before unset, lower first), then by name.
+func (a *Allocator) candidates(req Request) []*poolState {
+	var out []*poolState
+	for _, p := range a.pools {
+		if p.AutoAssign && p.Allows(req) {
+			out = append(out, p)
+		}
+	}
+	slices.SortStableFunc(out, comparePools)
+	return out
+}
