@@ -1,0 +1,61 @@
+# Herald's developer entry points. Tools are pinned and run with `go run`, so
+# nothing needs installing by hand.
+SHELL := /usr/bin/env bash
+GO ?= go
+CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.19.0
+KUSTOMIZE := $(GO) run sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
+KUBE_BUILD := internal/tools/kube/build.sh
+TEST_TIMEOUT ?= 40m
+
+.PHONY: all build generate manifests verify-manifests kube-bins deps test unit lab lab-down bench
+
+all: build
+
+build:
+	$(GO) build ./...
+
+## generate: deepcopy code and CRDs from api/v1beta1.
+generate:
+	$(CONTROLLER_GEN) object paths=./api/...
+	$(CONTROLLER_GEN) crd:crdVersions=v1 paths=./api/... output:crd:artifacts:config=config/crd/bases
+
+## manifests: render manifests/herald.yaml from config/default.
+manifests: generate
+	$(KUSTOMIZE) build config/default > manifests/herald.yaml
+
+## verify-manifests: fail if the generated files are stale (CI: the checked-in copies).
+verify-manifests:
+	@snap=$$(mktemp -d) && cp -r api config manifests "$$snap"/ && \
+	$(MAKE) --no-print-directory manifests >/dev/null && \
+	diff -r "$$snap"/api api && diff -r "$$snap"/config config && diff -r "$$snap"/manifests manifests && rm -rf "$$snap" || \
+	{ echo "generated files were stale and have been regenerated: review and commit them ('make manifests')" >&2; exit 1; }
+
+## kube-bins: build kube-apiserver, etcd and kubectl once per machine (about 8 minutes the first time).
+kube-bins:
+	bash $(KUBE_BUILD)
+
+## deps: the Debian packages the lab and end-to-end tests need (root only).
+deps:
+	@if [ "$$(id -u)" = 0 ]; then bash e2etest/install-deps.sh; \
+	else echo "not root: skipping Debian packages; the end-to-end tests need root and 'make deps'" >&2; fi
+
+## unit: the fast tests, no apiserver and no root.
+unit:
+	$(GO) test ./...
+
+## test: everything, with what it needs installed first.
+test: deps kube-bins verify-manifests
+	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## lab: the local demo: a real apiserver, nodes, a router and clients in network namespaces (root).
+lab: deps kube-bins
+	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) run ./e2etest/cmd/lab up
+
+## lab-down: remove a lab left behind.
+lab-down:
+	$(GO) run ./e2etest/cmd/lab down
+
+## bench: the allocator micro-benchmarks and the burst run against a real apiserver.
+bench: kube-bins
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/ipam/
+	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) run ./e2etest/cmd/burstbench
