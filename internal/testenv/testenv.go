@@ -128,19 +128,26 @@ func Start(opts Options) (*Env, error) {
 }
 
 func (e *Env) writeKubeconfig() (string, error) {
-	user, err := e.env.ControlPlane.AddUser(envtest.User{Name: "herald-admin", Groups: []string{"system:masters"}}, nil)
+	path, _, err := e.AddAdmin("herald-admin")
+	return path, err
+}
+
+// AddAdmin adds a cluster-admin user with its own name, so that what it does
+// can be told apart in audit logs, and writes a kubeconfig file for it.
+func (e *Env) AddAdmin(name string) (kubeconfig string, cfg *rest.Config, err error) {
+	user, err := e.env.ControlPlane.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
 	if err != nil {
-		return "", fmt.Errorf("add admin user: %w", err)
+		return "", nil, fmt.Errorf("add user %s: %w", name, err)
 	}
 	data, err := user.KubeConfig()
 	if err != nil {
-		return "", fmt.Errorf("render kubeconfig: %w", err)
+		return "", nil, fmt.Errorf("render kubeconfig for %s: %w", name, err)
 	}
-	path := filepath.Join(e.env.ControlPlane.APIServer.CertDir, "kubeconfig")
+	path := filepath.Join(e.env.ControlPlane.APIServer.CertDir, name+".kubeconfig")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return "", fmt.Errorf("write kubeconfig: %w", err)
+		return "", nil, fmt.Errorf("write kubeconfig: %w", err)
 	}
-	return path, nil
+	return path, user.Config(), nil
 }
 
 // Stop stops the apiserver and etcd and removes their data.

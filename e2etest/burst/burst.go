@@ -1,0 +1,573 @@
+// Package burst measures the controller against a real apiserver: 2,000
+// LoadBalancer Services created by 16 clients, compared with a floor client
+// that does the minimum work by itself, then a restart and a mass delete.
+package burst
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
+
+	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/testenv"
+)
+
+// Options size the run.
+type Options struct {
+	Services int
+	Clients  int
+	// ControllerBin is the controller binary built from this tree.
+	ControllerBin string
+	// Log receives progress lines.
+	Log io.Writer
+}
+
+// Phase is one timed burst.
+type Phase struct {
+	Total    time.Duration
+	P50, P99 time.Duration
+}
+
+// Report is what a run measured.
+type Report struct {
+	Services, Clients int
+	Floor, Burst      Phase
+	// FloorCreates is the floor client's create calls alone.
+	FloorCreates time.Duration
+	PeakRSSBytes int64
+	BurstWrites  Writes
+	// RestartWrites are the writes of a new controller on a settled cluster.
+	RestartWrites Writes
+	DeleteAlone   time.Duration
+	DeleteWithCtl time.Duration
+	DeleteWrites  Writes
+}
+
+const (
+	controllerUser = "herald-controller"
+	floorUser      = "bench-floor"
+	poolCIDR       = "198.19.0.0/16" // the benchmarking range: no packet is ever sent
+	floorFirstIP   = 0xC6138000      // 198.19.128.0: the floor's own addresses
+	leaseName      = "herald-controller.heraldlb.io"
+)
+
+// Run performs the whole measurement.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	dir, err := os.MkdirTemp("", "herald-burst-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	policy := filepath.Join(dir, "audit-policy.yaml")
+	auditLog := filepath.Join(dir, "audit.log")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		return nil, err
+	}
+	env, err := testenv.Start(testenv.Options{APIServerFlags: map[string]string{
+		"audit-policy-file": policy,
+		"audit-log-path":    auditLog,
+		"audit-log-maxsize": "0",
+	}})
+	if err != nil {
+		return nil, err
+	}
+	defer env.Stop()
+
+	b := &bench{opts: opts, dir: dir, env: env, auditLog: auditLog, rep: &Report{Services: opts.Services, Clients: opts.Clients}}
+	if err := b.setup(ctx); err != nil {
+		return nil, err
+	}
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"floor", b.floor},
+		{"delete without controller", b.deleteAlone},
+		{"burst", b.burst},
+		{"restart", b.restart},
+		{"delete with controller", b.deleteWithController},
+	}
+	defer b.stopController()
+	for _, s := range steps {
+		b.logf("== %s", s.name)
+		if err := s.fn(ctx); err != nil {
+			return b.rep, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return b.rep, nil
+}
+
+type bench struct {
+	opts     Options
+	dir      string
+	env      *testenv.Env
+	auditLog string
+	rep      *Report
+
+	admin, floorClient kubernetes.Interface
+	ctlKubeconfig      string
+	ctl                *exec.Cmd
+	ctlDone            chan error
+	watch              *ipWatch
+}
+
+func (b *bench) logf(format string, args ...any) {
+	if b.opts.Log != nil {
+		fmt.Fprintf(b.opts.Log, format+"\n", args...)
+	}
+}
+
+func fast(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.QPS, c.Burst = 5000, 10000
+	return c
+}
+
+func (b *bench) setup(ctx context.Context) error {
+	var err error
+	if b.admin, err = kubernetes.NewForConfig(fast(b.env.Config)); err != nil {
+		return err
+	}
+	_, floorCfg, err := b.env.AddAdmin(floorUser)
+	if err != nil {
+		return err
+	}
+	if b.floorClient, err = kubernetes.NewForConfig(fast(floorCfg)); err != nil {
+		return err
+	}
+	if b.ctlKubeconfig, _, err = b.env.AddAdmin(controllerUser); err != nil {
+		return err
+	}
+	for _, ns := range []string{"herald-system", "bench-floor", "bench-burst", "bench-warmup"} {
+		if _, err := b.admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	pool := &v1beta1.IPAddressPool{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec:       v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{poolCIDR}},
+	}
+	if err := b.env.Client.Create(ctx, pool); err != nil {
+		return fmt.Errorf("create pool: %w", err)
+	}
+	b.watch, err = startIPWatch(ctx, b.admin)
+	return err
+}
+
+func service(ns string, i int) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("svc-%04d", i)},
+		Spec: corev1.ServiceSpec{
+			Type:                          corev1.ServiceTypeLoadBalancer,
+			AllocateLoadBalancerNodePorts: ptr.To(false),
+			Selector:                      map[string]string{"app": fmt.Sprintf("app-%d", i)},
+			Ports:                         []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+}
+
+// parallel runs fn(i) for i in [0, n) on the configured number of clients and
+// returns the first error.
+func (b *bench) parallel(n int, fn func(i int) error) error {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range b.opts.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err })
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// floor is the minimal client: create, then at once patch the status with an
+// IP, with the same concurrency.
+func (b *bench) floor(ctx context.Context) error {
+	n := b.opts.Services
+	sent := make([]time.Time, n)
+	createDone := make([]time.Time, n)
+	start := time.Now()
+	err := b.parallel(n, func(i int) error {
+		svc := service("bench-floor", i)
+		sent[i] = time.Now()
+		if _, err := b.floorClient.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		createDone[i] = time.Now()
+		ip := ipv4(floorFirstIP + uint32(i))
+		patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q,"ipMode":"VIP"}]}}}`, ip)
+		_, err := b.floorClient.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	phase, err := b.watch.phase(ctx, "bench-floor", sent)
+	if err != nil {
+		return err
+	}
+	b.rep.Floor = phase
+	b.rep.FloorCreates = latest(createDone).Sub(start)
+	b.logf("floor: %v total, creates alone %v, p50 %v, p99 %v", phase.Total.Round(time.Millisecond), b.rep.FloorCreates.Round(time.Millisecond), phase.P50, phase.P99)
+	return nil
+}
+
+func (b *bench) deleteAll(ctx context.Context, ns string) (time.Duration, error) {
+	start := time.Now()
+	err := b.parallel(b.opts.Services, func(i int) error {
+		return b.admin.CoreV1().Services(ns).Delete(ctx, fmt.Sprintf("svc-%04d", i), metav1.DeleteOptions{})
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := b.watch.waitEmpty(ctx, ns); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+func (b *bench) deleteAlone(ctx context.Context) error {
+	d, err := b.deleteAll(ctx, "bench-floor")
+	b.rep.DeleteAlone = d
+	b.logf("delete %d Services, no controller: %v", b.opts.Services, d.Round(time.Millisecond))
+	return err
+}
+
+func (b *bench) startController(ctx context.Context) error {
+	logf, err := os.OpenFile(filepath.Join(b.dir, "controller.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(b.opts.ControllerBin,
+		"--kubeconfig="+b.ctlKubeconfig,
+		"--leader-elect=true", "--leader-election-namespace=herald-system",
+		"--metrics-bind-address=0", "--health-probe-bind-address=0")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start controller: %w", err)
+	}
+	b.ctl = cmd
+	b.ctlDone = make(chan error, 1)
+	go func() { b.ctlDone <- cmd.Wait(); logf.Close() }()
+	return nil
+}
+
+func (b *bench) stopController() {
+	if b.ctl == nil {
+		return
+	}
+	_ = b.ctl.Process.Signal(os.Interrupt)
+	select {
+	case <-b.ctlDone:
+	case <-time.After(20 * time.Second):
+		_ = b.ctl.Process.Kill()
+		<-b.ctlDone
+	}
+	b.ctl = nil
+}
+
+// warmUp waits until the controller leads and allocates: one Service in a
+// namespace of its own gets an IP.
+func (b *bench) warmUp(ctx context.Context) error {
+	svc := service("bench-warmup", 0)
+	svc.Name = fmt.Sprintf("warmup-%d", time.Now().UnixNano())
+	if _, err := b.admin.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	return b.watch.waitIP(ctx, svc.Namespace, svc.Name, 60*time.Second)
+}
+
+func (b *bench) burst(ctx context.Context) error {
+	if err := b.startController(ctx); err != nil {
+		return err
+	}
+	if err := b.warmUp(ctx); err != nil {
+		return fmt.Errorf("controller never allocated the warm-up Service: %w (log: %s)", err, filepath.Join(b.dir, "controller.log"))
+	}
+	n := b.opts.Services
+	sent := make([]time.Time, n)
+	from := time.Now()
+	err := b.parallel(n, func(i int) error {
+		svc := service("bench-burst", i)
+		sent[i] = time.Now()
+		_, err := b.admin.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	phase, err := b.watch.phase(ctx, "bench-burst", sent)
+	if err != nil {
+		return err
+	}
+	b.rep.Burst = phase
+	// Let the coalesced pool-status write and the last events land.
+	if err := b.waitPoolInUse(ctx, n+1); err != nil {
+		return err
+	}
+	time.Sleep(3 * time.Second)
+	b.rep.PeakRSSBytes = peakRSS(b.ctl.Process.Pid)
+	b.rep.BurstWrites, err = countWrites(b.auditLog, controllerUser, from, time.Now())
+	b.logf("burst: %v total, p50 %v, p99 %v; writes: %v", phase.Total.Round(time.Millisecond), phase.P50, phase.P99, b.rep.BurstWrites)
+	return err
+}
+
+func (b *bench) waitPoolInUse(ctx context.Context, want int) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var pool v1beta1.IPAddressPool
+		if err := b.env.Client.Get(ctx, types.NamespacedName{Name: "bench"}, &pool); err != nil {
+			return err
+		}
+		if pool.Status.InUse == fmt.Sprint(want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pool status shows %q in use, want %d", pool.Status.InUse, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// restart replaces the controller on a settled cluster and counts what the
+// new one writes once it leads: it must write nothing. Leader-election
+// bookkeeping (the Lease, and the Event recorded on it, both in
+// herald-system) is counted apart.
+func (b *bench) restart(ctx context.Context) error {
+	prev, err := b.leaseHolder(ctx)
+	if err != nil {
+		return err
+	}
+	b.stopController()
+	from := time.Now()
+	if err := b.startController(ctx); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		holder, err := b.leaseHolder(ctx)
+		if err != nil {
+			return err
+		}
+		if holder != "" && holder != prev {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the new controller never took the lease (holder %q)", holder)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Time to load every assignment, reconcile every Service and pool.
+	time.Sleep(10 * time.Second)
+	w, err := countWrites(b.auditLog, controllerUser, from, time.Now())
+	b.rep.RestartWrites = w
+	b.logf("restart: %v", w)
+	return err
+}
+
+func (b *bench) leaseHolder(ctx context.Context) (string, error) {
+	l, err := b.admin.CoordinationV1().Leases("herald-system").Get(ctx, leaseName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil || l.Spec.HolderIdentity == nil {
+		return "", err
+	}
+	return *l.Spec.HolderIdentity, nil
+}
+
+func (b *bench) deleteWithController(ctx context.Context) error {
+	from := time.Now()
+	d, err := b.deleteAll(ctx, "bench-burst")
+	if err != nil {
+		return err
+	}
+	b.rep.DeleteWithCtl = d
+	if err := b.waitPoolInUse(ctx, 1); err != nil { // the warm-up Service remains
+		return err
+	}
+	b.rep.DeleteWrites, err = countWrites(b.auditLog, controllerUser, from, time.Now())
+	b.logf("delete %d Services with the controller: %v; writes: %v", b.opts.Services, d.Round(time.Millisecond), b.rep.DeleteWrites)
+	return err
+}
+
+func ipv4(v uint32) string {
+	return fmt.Sprintf("%d.%d.%d.%d", v>>24, v>>16&0xff, v>>8&0xff, v&0xff)
+}
+
+func latest(ts []time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
+}
+
+func peakRSS(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// ipWatch records, through one informer, when each Service first shows an
+// ingress IP and when it is gone.
+type ipWatch struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // ns/name → first time an IP was seen
+	live map[string]bool
+}
+
+func startIPWatch(ctx context.Context, cs kubernetes.Interface) (*ipWatch, error) {
+	w := &ipWatch{seen: map[string]time.Time{}, live: map[string]bool{}}
+	f := informers.NewSharedInformerFactory(cs, 0)
+	inf := f.Core().V1().Services().Informer()
+	observe := func(obj any) {
+		svc, ok := obj.(*corev1.Service)
+		if !ok {
+			return
+		}
+		key := svc.Namespace + "/" + svc.Name
+		now := time.Now()
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.live[key] = true
+		if len(svc.Status.LoadBalancer.Ingress) > 0 {
+			if _, ok := w.seen[key]; !ok {
+				w.seen[key] = now
+			}
+		}
+	}
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    observe,
+		UpdateFunc: func(_, obj any) { observe(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if svc, ok := obj.(*corev1.Service); ok {
+				w.mu.Lock()
+				key := svc.Namespace + "/" + svc.Name
+				delete(w.live, key)
+				delete(w.seen, key)
+				w.mu.Unlock()
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil, fmt.Errorf("service informer never synced")
+	}
+	return w, nil
+}
+
+func (w *ipWatch) waitIP(ctx context.Context, ns, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		_, ok := w.seen[ns+"/"+name]
+		w.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s/%s has no IP after %v", ns, name, timeout)
+}
+
+// phase waits until every svc-NNNN in ns has an IP and computes the phase's
+// figures from the create times.
+func (w *ipWatch) phase(ctx context.Context, ns string, sent []time.Time) (Phase, error) {
+	for i := range sent {
+		if err := w.waitIP(ctx, ns, fmt.Sprintf("svc-%04d", i), 5*time.Minute); err != nil {
+			return Phase{}, err
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lat := make([]time.Duration, len(sent))
+	first, last := sent[0], time.Time{}
+	for i, s := range sent {
+		seen := w.seen[fmt.Sprintf("%s/svc-%04d", ns, i)]
+		lat[i] = seen.Sub(s)
+		if s.Before(first) {
+			first = s
+		}
+		if seen.After(last) {
+			last = seen
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(time.Millisecond) }
+	return Phase{Total: last.Sub(first), P50: pct(0.50), P99: pct(0.99)}, nil
+}
+
+func (w *ipWatch) waitEmpty(ctx context.Context, ns string) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		n := 0
+		for k := range w.live {
+			if strings.HasPrefix(k, ns+"/") {
+				n++
+			}
+		}
+		w.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("services in %s not all gone", ns)
+}
