@@ -1,0 +1,198 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heraldlb/herald/internal/config"
+	"github.com/heraldlb/herald/internal/testenv"
+)
+
+func TestAllocateAndRelease(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	startManager(t, nil)
+	cleanup(t, ns, "alloc")
+	createPool(t, "alloc", ns, []string{"198.51.100.0/30"})
+
+	createService(t, ns, "a")
+	ips := waitIPs(t, ns, "a", 1)
+	if ips[0] != "198.51.100.0" {
+		t.Errorf("IP = %s, want the lowest of the pool", ips[0])
+	}
+	eventually(t, 10*time.Second, func() error {
+		s := getService(t, ns, "a")
+		if got := s.Annotations[config.AnnotationAllocatedFromPool]; got != "alloc" {
+			return fmt.Errorf("annotation = %q", got)
+		}
+		if m := s.Status.LoadBalancer.Ingress[0].IPMode; m == nil || *m != corev1.LoadBalancerIPModeVIP {
+			return fmt.Errorf("ipMode = %v", m)
+		}
+		return nil
+	})
+	waitEvent(t, ns, "a", ReasonIPAllocated, `Assigned IP 198.51.100.0 from pool "alloc"`)
+	eventually(t, 10*time.Second, func() error {
+		p := getPool(t, "alloc")
+		if p.Status.AssignedIPv4 != "1" || p.Status.AvailableIPv4 != "3" || p.Status.InUse != "1" || p.Status.Available != "3" {
+			return fmt.Errorf("pool status = %+v", p.Status)
+		}
+		return nil
+	})
+
+	// Delete releases: the next Service gets the same lowest IP.
+	if err := env.Client.Delete(context.Background(), getService(t, ns, "a")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() error { // the release has been processed
+		if p := getPool(t, "alloc"); p.Status.InUse != "0" {
+			return fmt.Errorf("pool in use = %q after delete", p.Status.InUse)
+		}
+		return nil
+	})
+	createService(t, ns, "b")
+	if ips := waitIPs(t, ns, "b", 1); ips[0] != "198.51.100.0" {
+		t.Errorf("after delete, IP = %s, want 198.51.100.0 released and reused", ips[0])
+	}
+
+	// A type change releases, and removes what we wrote.
+	eventually(t, 10*time.Second, func() error {
+		s := getService(t, ns, "b")
+		s.Spec.Type = corev1.ServiceTypeClusterIP
+		s.Spec.AllocateLoadBalancerNodePorts = nil
+		return env.Client.Update(context.Background(), s) // retried on conflict
+	})
+	eventually(t, 10*time.Second, func() error {
+		s := getService(t, ns, "b")
+		if len(s.Status.LoadBalancer.Ingress) > 0 {
+			return fmt.Errorf("status still %v", s.Status.LoadBalancer.Ingress)
+		}
+		if _, ok := s.Annotations[config.AnnotationAllocatedFromPool]; ok {
+			return fmt.Errorf("annotation still there")
+		}
+		return nil
+	})
+	createService(t, ns, "c")
+	if ips := waitIPs(t, ns, "c", 1); ips[0] != "198.51.100.0" {
+		t.Errorf("after type change, IP = %s, want 198.51.100.0 released and reused", ips[0])
+	}
+	eventually(t, 10*time.Second, func() error {
+		if p := getPool(t, "alloc"); p.Status.InUse != "1" {
+			return fmt.Errorf("pool in use = %q, want 1", p.Status.InUse)
+		}
+		return nil
+	})
+}
+
+func TestAllocationFailedEvents(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	startManager(t, nil)
+	cleanup(t, ns, "small")
+	createPool(t, "small", ns, []string{"198.51.100.16/32"})
+
+	createService(t, ns, "first")
+	waitIPs(t, ns, "first", 1)
+	createService(t, ns, "second")
+	waitEvent(t, ns, "second", ReasonAllocationFailed, `pool "small" is exhausted`)
+	createService(t, ns, "wants-taken", withAnnotation(config.AnnotationLoadBalancerIPs, "198.51.100.16"))
+	waitEvent(t, ns, "wants-taken", ReasonAllocationFailed, "in use by "+ns+"/first")
+	createService(t, ns, "outside", withAnnotation(config.AnnotationLoadBalancerIPs, "203.0.113.250"))
+	waitEvent(t, ns, "outside", ReasonAllocationFailed, "not in any pool")
+	createService(t, ns, "bad", withAnnotation(config.AnnotationLoadBalancerIPs, "nope"))
+	waitEvent(t, ns, "bad", ReasonAllocationFailed, `"nope" is not an IP address`)
+}
+
+func TestSharing(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	startManager(t, nil)
+	cleanup(t, ns, "share")
+	createPool(t, "share", ns, []string{"198.51.100.32/29"})
+
+	createService(t, ns, "web", withAnnotation(config.AnnotationAllowSharedIP, "k"), withPorts(80))
+	createService(t, ns, "dns", withAnnotation(config.AnnotationAllowSharedIP, "k"), withPorts(53))
+	a, b := waitIPs(t, ns, "web", 1), waitIPs(t, ns, "dns", 1)
+	if a[0] != b[0] {
+		t.Errorf("services with one sharing key and distinct ports got %s and %s, want one IP", a[0], b[0])
+	}
+	createService(t, ns, "clash", withAnnotation(config.AnnotationAllowSharedIP, "k"), withPorts(80),
+		withAnnotation(config.AnnotationLoadBalancerIPs, a[0]))
+	waitEvent(t, ns, "clash", ReasonAllocationFailed, "port clash tcp/80")
+	if s := getService(t, ns, "clash"); len(s.Status.LoadBalancer.Ingress) != 0 {
+		t.Errorf("clashing service got %v", s.Status.LoadBalancer.Ingress)
+	}
+	eventually(t, 10*time.Second, func() error {
+		if p := getPool(t, "share"); p.Status.InUse != "1" {
+			return fmt.Errorf("pool in use = %q, want 1 (a shared IP counts once)", p.Status.InUse)
+		}
+		return nil
+	})
+}
+
+func TestDualStack(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	startManager(t, nil)
+	cleanup(t, ns, "dual")
+	createPool(t, "dual", ns, []string{"198.51.100.48/29", "2001:db8:1::/64"})
+
+	createService(t, ns, "ds", dualStack)
+	ips := waitIPs(t, ns, "ds", 2)
+	a, b := netip.MustParseAddr(ips[0]), netip.MustParseAddr(ips[1])
+	if !a.Is4() || !b.Is6() {
+		t.Errorf("IPs = %v, want IPv4 then IPv6", ips)
+	}
+	eventually(t, 10*time.Second, func() error {
+		p := getPool(t, "dual")
+		if p.Status.AssignedIPv6 != "1" || p.Status.AvailableIPv6 != "18446744073709551615" || p.Status.InUse != "2" {
+			return fmt.Errorf("pool status = %+v", p.Status)
+		}
+		return nil
+	})
+}
+
+func TestClassFiltering(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	startManager(t, nil)
+	cleanup(t, ns, "class")
+	createPool(t, "class", ns, []string{"198.51.100.64/29"})
+
+	createService(t, ns, "other", withClass("example.com/other"))
+	createService(t, ns, "clusterip", func(s *corev1.Service) {
+		s.Spec.Type = corev1.ServiceTypeClusterIP
+		s.Spec.AllocateLoadBalancerNodePorts = nil
+	})
+	before := getService(t, ns, "other").ResourceVersion
+	createService(t, ns, "ours", withClass(DefaultClass))
+	createService(t, ns, "unset")
+	waitIPs(t, ns, "ours", 1)
+	waitIPs(t, ns, "unset", 1)
+	// Both ours were handled, so the others have been seen too: give any
+	// stray write a moment to land, then check nothing was written.
+	time.Sleep(500 * time.Millisecond)
+	for _, name := range []string{"other", "clusterip"} {
+		s := getService(t, ns, name)
+		if len(s.Status.LoadBalancer.Ingress) > 0 || s.Annotations[config.AnnotationAllocatedFromPool] != "" {
+			t.Errorf("service %s of another class was written to: %+v", name, s)
+		}
+	}
+	if rv := getService(t, ns, "other").ResourceVersion; rv != before {
+		t.Errorf("service of another class changed: resourceVersion %s → %s", before, rv)
+	}
+	var events corev1.EventList
+	if err := env.Client.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		if e.Source.Component == "herald-controller" && (e.InvolvedObject.Name == "other" || e.InvolvedObject.Name == "clusterip") {
+			t.Errorf("event on a service of another class: %s %s", e.Reason, e.Message)
+		}
+	}
+}
