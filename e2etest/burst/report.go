@@ -42,7 +42,7 @@ func (r *Report) Summary() string {
 	fmt.Fprintf(&b, "burst of %d LoadBalancer Services from %d clients\n", r.Services, r.Clients)
 	fmt.Fprintf(&b, "  floor (create + status patch): total %s (creates alone %s), p50 %s, p99 %s\n", ms(r.Floor.Total), ms(r.FloorCreates), ms(r.Floor.P50), ms(r.Floor.P99))
 	fmt.Fprintf(&b, "  herald controller:             total %s, p50 %s, p99 %s\n", ms(r.Burst.Total), ms(r.Burst.P50), ms(r.Burst.P99))
-	fmt.Fprintf(&b, "  controller peak RSS:           %.1f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
+	fmt.Fprintf(&b, "  controller peak RSS:           %.1f MiB, CPU %s\n", float64(r.PeakRSSBytes)/(1<<20), ms(r.BurstCPU))
 	w := r.BurstWrites
 	n := float64(r.Services)
 	fmt.Fprintf(&b, "  writes per Service:            %.3f (service status %.3f, metadata %.3f, events %.3f, pool status %.3f; pool status writes in all: %d, failed: %d)\n",

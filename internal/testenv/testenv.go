@@ -6,10 +6,12 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,12 +67,28 @@ func Scheme() *k8sruntime.Scheme {
 
 // Options tune the control plane.
 type Options struct {
-	// ListenAddress is the address the apiserver serves on; it is also put in
-	// its serving certificate. Default 127.0.0.1.
+	// ListenAddress is the address the apiserver serves on, on a free port;
+	// it is also put in its serving certificate. Default 127.0.0.1.
 	ListenAddress string
+	// ClusterIPRanges is the service-cluster-ip-range. Cluster IPs are only
+	// allocated, never routed (no kube-proxy runs), but they still come from
+	// documentation ranges by default.
+	ClusterIPRanges string
 	// APIServerFlags are extra kube-apiserver flags, such as
 	// service-node-port-range.
 	APIServerFlags map[string]string
+}
+
+// DefaultClusterIPRanges hold 256 IPv4 and 4096 IPv6 cluster IPs.
+const DefaultClusterIPRanges = "198.51.100.0/24,2001:db8:ffff::/116"
+
+func freePort(addr string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Env is a running control plane.
@@ -100,13 +118,19 @@ func Start(opts Options) (*Env, error) {
 	}
 	api := env.ControlPlane.GetAPIServer()
 	if opts.ListenAddress != "" {
+		// envtest replaces an address given without a port by 127.0.0.1.
+		port, err := freePort(opts.ListenAddress)
+		if err != nil {
+			return nil, err
+		}
 		api.SecureServing.ListenAddr.Address = opts.ListenAddress
+		api.SecureServing.ListenAddr.Port = strconv.Itoa(port)
+	}
+	if opts.ClusterIPRanges == "" {
+		opts.ClusterIPRanges = DefaultClusterIPRanges
 	}
 	args := api.Configure()
-	// Cluster IPs are only allocated, never routed: no kube-proxy runs. They
-	// come from the benchmarking range and a documentation range so that no
-	// private range appears anywhere.
-	args.Set("service-cluster-ip-range", "198.18.0.0/16,2001:db8:ffff::/108")
+	args.Set("service-cluster-ip-range", opts.ClusterIPRanges)
 	args.Set("service-node-port-range", "30000-32767")
 	for k, v := range opts.APIServerFlags {
 		args.Set(k, v)
@@ -152,6 +176,12 @@ func (e *Env) AddAdmin(name string) (kubeconfig string, cfg *rest.Config, err er
 
 // Stop stops the apiserver and etcd and removes their data.
 func (e *Env) Stop() error { return e.env.Stop() }
+
+// TempDirs are the directories the control plane writes to; Stop removes
+// them, and a caller that may crash can record them to remove them later.
+func (e *Env) TempDirs() []string {
+	return []string{e.env.ControlPlane.APIServer.CertDir, e.env.ControlPlane.Etcd.DataDir}
+}
 
 // Kubectl runs the cached kubectl against this control plane.
 func (e *Env) Kubectl(args ...string) *exec.Cmd {
