@@ -22,6 +22,7 @@ type flags struct {
 	leaderElect            bool
 	leNamespace            string
 	lbClass                string
+	pprofAddr              string
 	defaultClass           bool
 	qps                    float64
 	burst, workers         int
@@ -31,6 +32,7 @@ func main() {
 	var f flags
 	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
 	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address the health probes bind to; 0 disables them")
+	flag.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address the pprof endpoint binds to; 0 disables it")
 	flag.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader, so that only one replica allocates")
 	flag.StringVar(&f.leNamespace, "leader-election-namespace", "herald-system", "namespace of the leader-election Lease")
 	flag.StringVar(&f.lbClass, "lb-class", reconcile.DefaultClass, "spec.loadBalancerClass of the Services to handle")
@@ -63,6 +65,7 @@ func run(f flags) error {
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:        f.probeAddr,
+		PprofBindAddress:              f.pprofAddr,
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              "herald-controller.heraldlb.io",
 		LeaderElectionNamespace:       f.leNamespace,

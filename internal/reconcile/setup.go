@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -74,7 +75,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		o.Clock = clock.RealClock{}
 	}
 	st := newState()
-	rec := mgr.GetEventRecorderFor("herald-controller")
+	events := newDeferredEvents(mgr.GetEventRecorderFor("herald-controller"), clock.RealClock{}, defaultEventPace)
+	if err := mgr.Add(events); err != nil {
+		return fmt.Errorf("add event pacer: %w", err)
+	}
+	var rec record.EventRecorder = events
 	svcR := &ServiceReconciler{
 		client: mgr.GetClient(), reader: mgr.GetCache(), recorder: rec, metrics: o.Metrics,
 		st: st, class: o.Class, poolDelay: o.PoolStatusDelay,

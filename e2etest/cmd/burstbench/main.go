@@ -19,6 +19,7 @@ import (
 func main() {
 	services := flag.Int("services", 2000, "Services to create")
 	clients := flag.Int("clients", 16, "concurrent clients")
+	pprof := flag.String("controller-pprof", "0", "address where the controller serves pprof, to profile it during the burst")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -29,7 +30,7 @@ func main() {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(filepath.Dir(bin))
-	rep, err := burst.Run(ctx, burst.Options{Services: *services, Clients: *clients, ControllerBin: bin, Log: os.Stderr})
+	rep, err := burst.Run(ctx, burst.Options{Services: *services, Clients: *clients, ControllerBin: bin, PprofAddr: *pprof, Log: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "burst:", err)
 		os.Exit(1)
