@@ -52,9 +52,10 @@ type Phase struct {
 type Report struct {
 	Services, Clients int
 	Floor, Burst      Phase
-	// FloorCreates is the floor client's create calls alone.
-	FloorCreates time.Duration
-	PeakRSSBytes int64
+	// FloorCreates and BurstCreates are the time the create calls alone
+	// took, from the first.
+	FloorCreates, BurstCreates time.Duration
+	PeakRSSBytes               int64
 	// EventsDone is when the last allocation Event was written, from the
 	// first create.
 	EventsDone time.Duration
@@ -348,11 +349,13 @@ func (b *bench) burst(ctx context.Context) error {
 	}
 	n := b.opts.Services
 	sent := make([]time.Time, n)
+	createDone := make([]time.Time, n)
 	from := time.Now()
 	err := b.parallel(n, func(i int) error {
 		svc := service("bench-burst", i)
 		sent[i] = time.Now()
 		_, err := b.admin.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{})
+		createDone[i] = time.Now()
 		return err
 	})
 	if err != nil {
@@ -363,6 +366,7 @@ func (b *bench) burst(ctx context.Context) error {
 		return err
 	}
 	b.rep.Burst = phase
+	b.rep.BurstCreates = latest(createDone).Sub(from)
 	// Let the coalesced pool-status write and the last events land.
 	if err := b.waitPoolInUse(ctx, n+1); err != nil {
 		return err

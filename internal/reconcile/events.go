@@ -45,7 +45,7 @@ type eventPace struct {
 	PerTick int
 }
 
-var defaultEventPace = eventPace{Quiet: 300 * time.Millisecond, MaxDelay: 15 * time.Second, Tick: 50 * time.Millisecond, PerTick: 10}
+var defaultEventPace = eventPace{Quiet: 500 * time.Millisecond, MaxDelay: 30 * time.Second, Tick: 50 * time.Millisecond, PerTick: 10}
 
 // due is how many of the held Events to send now.
 func (p eventPace) due(now, lastSeen, oldest time.Time, held int) int {
