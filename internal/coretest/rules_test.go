@@ -1,0 +1,92 @@
+package coretest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/heraldlb/herald"
+
+// pureCore lists the packages that hold decisions: allocation and
+// configuration today, election and planning later. Each entry says which
+// dependencies, anywhere below the package, are forbidden.
+var pureCore = map[string][]string{
+	// ipam is plain Go over netip: nothing of Kubernetes at all.
+	"internal/ipam": {"k8s.io/", "sigs.k8s.io/"},
+	// config reads API types and label selectors, but never talks to an
+	// apiserver.
+	"internal/config": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
+}
+
+// ioImports are packages the pure core must not import directly: sockets,
+// files, processes, wall-clock time, randomness and global loggers.
+var ioImports = []string{"net", "net/http", "os", "os/exec", "io/ioutil", "syscall", "unsafe", "time", "math/rand", "math/rand/v2", "log", "log/slog"}
+
+type pkg struct {
+	ImportPath string
+	Doc        string
+	Imports    []string
+	Deps       []string
+	Name       string
+}
+
+func list(t *testing.T, patterns ...string) []pkg {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go tool is needed to read package metadata: %v", err)
+	}
+	out, err := exec.Command(goBin, append([]string{"list", "-json", "-deps=false"}, patterns...)...).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decode go list: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func TestPureCoreImports(t *testing.T) {
+	for rel, forbidden := range pureCore {
+		for _, p := range list(t, module+"/"+rel) {
+			for _, dep := range p.Deps {
+				for _, f := range forbidden {
+					if strings.HasPrefix(dep, f) {
+						t.Errorf("%s depends on %s", rel, dep)
+					}
+				}
+			}
+			for _, imp := range p.Imports {
+				for _, f := range ioImports {
+					if imp == f {
+						t.Errorf("%s imports %s", rel, imp)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestEveryPackageHasADoc(t *testing.T) {
+	for _, p := range list(t, module+"/...") {
+		want := "Package " + p.Name + " "
+		if p.Name == "main" {
+			want = "Command "
+		}
+		if !strings.HasPrefix(p.Doc, want) {
+			t.Errorf("%s: package doc %q does not start with %q", p.ImportPath, p.Doc, want)
+		}
+	}
+}
