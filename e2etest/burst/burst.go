@@ -36,6 +36,8 @@ type Options struct {
 	Clients  int
 	// ControllerBin is the controller binary built from this tree.
 	ControllerBin string
+	// ControllerArgs are extra controller flags, to compare settings.
+	ControllerArgs []string
 	// PprofAddr, if set, is where the controller serves pprof.
 	PprofAddr string
 	// Log receives progress lines.
@@ -56,6 +58,9 @@ type Report struct {
 	// took, from the first.
 	FloorCreates, BurstCreates time.Duration
 	PeakRSSBytes               int64
+	// FloorAPIServerCPU and BurstAPIServerCPU are the apiserver's CPU time
+	// from the first create until every IP was seen.
+	FloorAPIServerCPU, BurstAPIServerCPU time.Duration
 	// EventsDone is when the last allocation Event was written, from the
 	// first create.
 	EventsDone time.Duration
@@ -141,6 +146,7 @@ type bench struct {
 	ctl                *exec.Cmd
 	ctlDone            chan error
 	watch              *ipWatch
+	apiserverPID       int
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -182,8 +188,26 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := b.env.Client.Create(ctx, pool); err != nil {
 		return fmt.Errorf("create pool: %w", err)
 	}
+	b.apiserverPID = findProcess("kube-apiserver", b.env.TempDirs()[0])
 	b.watch, err = startIPWatch(ctx, b.admin)
 	return err
+}
+
+// findProcess returns the PID of the process whose command line names exe
+// and holds marker, or 0.
+func findProcess(exe, marker string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), exe) && strings.Contains(string(cmdline), marker) {
+			return pid
+		}
+	}
+	return 0
 }
 
 func service(ns string, i int) *corev1.Service {
@@ -230,6 +254,7 @@ func (b *bench) floor(ctx context.Context) error {
 	n := b.opts.Services
 	sent := make([]time.Time, n)
 	createDone := make([]time.Time, n)
+	cpu0 := cpuTime(b.apiserverPID)
 	start := time.Now()
 	err := b.parallel(n, func(i int) error {
 		svc := service("bench-floor", i)
@@ -253,6 +278,7 @@ func (b *bench) floor(ctx context.Context) error {
 		return err
 	}
 	b.rep.Floor = phase
+	b.rep.FloorAPIServerCPU = cpuTime(b.apiserverPID) - cpu0
 	b.rep.FloorCreates = latest(createDone).Sub(start)
 	b.logf("floor: %v total, creates alone %v, p50 %v, p99 %v", phase.Total.Round(time.Millisecond), b.rep.FloorCreates.Round(time.Millisecond), phase.P50, phase.P99)
 	return nil
@@ -301,10 +327,12 @@ func (b *bench) startController(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(b.opts.ControllerBin,
-		"--kubeconfig="+b.ctlKubeconfig,
+	args := append([]string{
+		"--kubeconfig=" + b.ctlKubeconfig,
 		"--leader-elect=true", "--leader-election-namespace=herald-system",
-		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--pprof-bind-address="+b.opts.PprofAddr)
+		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--pprof-bind-address=" + b.opts.PprofAddr,
+	}, b.opts.ControllerArgs...)
+	cmd := exec.Command(b.opts.ControllerBin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start controller: %w", err)
@@ -350,6 +378,7 @@ func (b *bench) burst(ctx context.Context) error {
 	n := b.opts.Services
 	sent := make([]time.Time, n)
 	createDone := make([]time.Time, n)
+	cpu0 := cpuTime(b.apiserverPID)
 	from := time.Now()
 	err := b.parallel(n, func(i int) error {
 		svc := service("bench-burst", i)
@@ -367,6 +396,7 @@ func (b *bench) burst(ctx context.Context) error {
 	}
 	b.rep.Burst = phase
 	b.rep.BurstCreates = latest(createDone).Sub(from)
+	b.rep.BurstAPIServerCPU = cpuTime(b.apiserverPID) - cpu0
 	// Let the coalesced pool-status write and the last events land.
 	if err := b.waitPoolInUse(ctx, n+1); err != nil {
 		return err

@@ -42,6 +42,7 @@ func (r *Report) Summary() string {
 	fmt.Fprintf(&b, "burst of %d LoadBalancer Services from %d clients\n", r.Services, r.Clients)
 	fmt.Fprintf(&b, "  floor (create + status patch): total %s (creates alone %s), p50 %s, p99 %s\n", ms(r.Floor.Total), ms(r.FloorCreates), ms(r.Floor.P50), ms(r.Floor.P99))
 	fmt.Fprintf(&b, "  herald controller:             total %s (creates alone %s), p50 %s, p99 %s\n", ms(r.Burst.Total), ms(r.BurstCreates), ms(r.Burst.P50), ms(r.Burst.P99))
+	fmt.Fprintf(&b, "  apiserver CPU until last IP:   floor %s, herald %s\n", ms(r.FloorAPIServerCPU), ms(r.BurstAPIServerCPU))
 	fmt.Fprintf(&b, "  allocation Events:             all %d written %s after the first create (they yield to status writes)\n", r.Services, ms(r.EventsDone))
 	fmt.Fprintf(&b, "  controller peak RSS:           %.1f MiB, CPU %s\n", float64(r.PeakRSSBytes)/(1<<20), ms(r.BurstCPU))
 	w := r.BurstWrites

@@ -20,6 +20,8 @@ func main() {
 	services := flag.Int("services", 2000, "Services to create")
 	clients := flag.Int("clients", 16, "concurrent clients")
 	pprof := flag.String("controller-pprof", "0", "address where the controller serves pprof, to profile it during the burst")
+	var ctlArgs stringList
+	flag.Var(&ctlArgs, "controller-flag", "an extra controller flag, such as --workers=4 (repeatable)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -30,7 +32,7 @@ func main() {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(filepath.Dir(bin))
-	rep, err := burst.Run(ctx, burst.Options{Services: *services, Clients: *clients, ControllerBin: bin, PprofAddr: *pprof, Log: os.Stderr})
+	rep, err := burst.Run(ctx, burst.Options{Services: *services, Clients: *clients, ControllerBin: bin, PprofAddr: *pprof, ControllerArgs: ctlArgs, Log: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "burst:", err)
 		os.Exit(1)
@@ -54,3 +56,8 @@ func buildController() (string, error) {
 	}
 	return bin, nil
 }
+
+type stringList []string
+
+func (l *stringList) String() string     { return fmt.Sprint(*l) }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
