@@ -34,6 +34,16 @@ type Pool struct {
 	ServiceSelectors   []Selector
 }
 
+// ContainsAll reports whether every one of ips lies in the pool's ranges.
+func (p Pool) ContainsAll(ips []netip.Addr) bool {
+	for _, ip := range ips {
+		if !slices.ContainsFunc(p.Ranges, func(r netipx.IPRange) bool { return r.Contains(ip) }) {
+			return false
+		}
+	}
+	return true
+}
+
 // Pinned reports whether the pool is restricted to some Services.
 func (p Pool) Pinned() bool {
 	return len(p.Namespaces) > 0 || len(p.NamespaceSelectors) > 0 || len(p.ServiceSelectors) > 0

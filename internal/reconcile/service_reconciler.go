@@ -53,8 +53,8 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	var svc corev1.Service
 	if err := r.reader.Get(ctx, req.NamespacedName, &svc); err != nil {
 		if apierrors.IsNotFound(err) {
-			if pool, ok := r.st.release(k); ok {
-				r.st.enqueuePool(pool, r.poolDelay)
+			if a, ok := r.st.release(k); ok {
+				r.st.enqueuePool(a.Pool, r.poolDelay)
 			}
 			return reconcile.Result{}, nil
 		}
@@ -132,20 +132,24 @@ func annotationPatch(pool any) map[string]any {
 
 // letGo releases the IPs of a Service that is no longer ours (deleted, type
 // or class changed) and removes what we wrote to it. A Service we never
-// handled is not written to.
+// handled is not written to, and neither is a status that is no longer ours:
+// after a class change, another implementation may already have written its
+// own.
 func (r *ServiceReconciler) letGo(ctx context.Context, svc *corev1.Service) error {
-	pool, held := r.st.release(key(svc))
+	a, held := r.st.release(key(svc))
 	if held {
-		r.st.enqueuePool(pool, r.poolDelay)
+		r.st.enqueuePool(a.Pool, r.poolDelay)
 	}
 	if svc.DeletionTimestamp != nil {
 		return nil
 	}
-	_, annotated := svc.Annotations[config.AnnotationAllocatedFromPool]
-	if !held && !annotated {
+	pool, annotated := svc.Annotations[config.AnnotationAllocatedFromPool]
+	current := ingressIPs(svc)
+	ours := len(current) > 0 && (held && sameIPs(current, a.IPs) || !held && annotated && r.st.inPool(pool, current))
+	if !ours && !annotated {
 		return nil
 	}
-	if len(svc.Status.LoadBalancer.Ingress) > 0 {
+	if ours {
 		body := map[string]any{"status": map[string]any{"loadBalancer": map[string]any{"ingress": nil}}}
 		if annotated {
 			body["metadata"] = annotationPatch(nil)

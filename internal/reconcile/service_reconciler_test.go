@@ -196,3 +196,32 @@ func TestClassFiltering(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignStatusIsLeftAlone: a Service of another class that carries our
+// pool annotation (it was ours once) loses the annotation, but a status
+// holding addresses outside that pool belongs to the other implementation
+// and is not cleared.
+func TestForeignStatusIsLeftAlone(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	createPool(t, "foreign", ns, []string{"198.51.100.80/29"})
+	svc := createService(t, ns, "moved", withClass("example.com/other"), func(s *corev1.Service) {
+		s.Annotations = map[string]string{config.AnnotationAllocatedFromPool: "foreign"}
+	})
+	mode := corev1.LoadBalancerIPModeVIP
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "203.0.113.99", IPMode: &mode}}
+	if err := env.Client.Status().Update(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	startManager(t, nil)
+	cleanup(t, ns, "foreign") // before the manager stops, which clears the pool's finalizer
+	eventually(t, 10*time.Second, func() error {
+		if s := getService(t, ns, "moved"); s.Annotations[config.AnnotationAllocatedFromPool] != "" {
+			return fmt.Errorf("annotation still there")
+		}
+		return nil
+	})
+	if got := getService(t, ns, "moved").Status.LoadBalancer.Ingress; len(got) != 1 || got[0].IP != "203.0.113.99" {
+		t.Errorf("the other implementation's status was changed: %+v", got)
+	}
+}

@@ -193,18 +193,30 @@ func (s *state) allocate(req ipam.Request, current []netip.Addr) (ipam.Assignmen
 }
 
 // release frees what key holds and returns its pool ("" if nothing).
-func (s *state) release(key string) (string, bool) {
+func (s *state) release(key string) (ipam.Assignment, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.alloc.Lookup(key)
 	if !ok {
-		return "", false
+		return ipam.Assignment{}, false
 	}
 	s.alloc.Release(key)
 	delete(s.held, key)
 	delete(s.orphans, key)
 	delete(s.lastWrite, key)
-	return a.Pool, true
+	return a, true
+}
+
+// inPool reports whether every one of ips lies in the named pool.
+func (s *state) inPool(pool string, ips []netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.cfg.Pools {
+		if p.Name == pool {
+			return p.ContainsAll(ips)
+		}
+	}
+	return false
 }
 
 // closed reports whether pool is being deleted.
