@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -417,41 +418,34 @@ func (b *bench) burst(ctx context.Context) error {
 
 // waitEvents waits until every Service in ns has its IPAllocated Event.
 func (b *bench) waitEvents(ctx context.Context, ns string, want int) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	got := map[string]bool{}
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		list, err := b.admin.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "reason=IPAllocated"})
 		if err != nil {
-			return err
+			return false, err
 		}
-		got := map[string]bool{}
+		clear(got)
 		for _, e := range list.Items {
 			got[e.InvolvedObject.Name] = true
 		}
-		if len(got) >= want {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d Services have their IPAllocated Event", len(got), want)
-		}
-		time.Sleep(500 * time.Millisecond)
+		return len(got) >= want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%d of %d Services have their IPAllocated Event: %w", len(got), want, err)
 	}
+	return nil
 }
 
 func (b *bench) waitPoolInUse(ctx context.Context, want int) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var pool v1beta1.IPAddressPool
-		if err := b.env.Client.Get(ctx, types.NamespacedName{Name: "bench"}, &pool); err != nil {
-			return err
-		}
-		if pool.Status.InUse == fmt.Sprint(want) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pool status shows %q in use, want %d", pool.Status.InUse, want)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var pool v1beta1.IPAddressPool
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		err := b.env.Client.Get(ctx, types.NamespacedName{Name: "bench"}, &pool)
+		return err == nil && pool.Status.InUse == fmt.Sprint(want), err
+	})
+	if err != nil {
+		return fmt.Errorf("pool status shows %q in use, want %d: %w", pool.Status.InUse, want, err)
 	}
+	return nil
 }
 
 // restart replaces the controller on a settled cluster and counts what the
@@ -480,20 +474,16 @@ func (b *bench) restart(ctx context.Context) error {
 }
 
 func (b *bench) waitNewLeader(ctx context.Context, prev string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		holder, err := b.leaseHolder(ctx)
-		if err != nil {
-			return err
-		}
-		if holder != "" && holder != prev {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the new controller never took the lease (holder %q)", holder)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var holder string
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var err error
+		holder, err = b.leaseHolder(ctx)
+		return holder != "" && holder != prev, err
+	})
+	if err != nil {
+		return fmt.Errorf("the new controller never took the lease (holder %q): %w", holder, err)
 	}
+	return nil
 }
 
 func (b *bench) leaseHolder(ctx context.Context) (string, error) {
@@ -625,21 +615,16 @@ func startIPWatch(ctx context.Context, cs kubernetes.Interface) (*ipWatch, error
 }
 
 func (w *ipWatch) waitIP(ctx context.Context, ns, name string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
 		w.mu.Lock()
+		defer w.mu.Unlock()
 		_, ok := w.seen[ns+"/"+name]
-		w.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		return ok, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s/%s has no IP after %v: %w", ns, name, timeout, err)
 	}
-	return fmt.Errorf("%s/%s has no IP after %v", ns, name, timeout)
+	return nil
 }
 
 // phase waits until every svc-NNNN in ns has an IP and computes the phase's
@@ -670,24 +655,18 @@ func (w *ipWatch) phase(ctx context.Context, ns string, sent []time.Time) (Phase
 }
 
 func (w *ipWatch) waitEmpty(ctx context.Context, ns string) error {
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Minute, true, func(context.Context) (bool, error) {
 		w.mu.Lock()
-		n := 0
+		defer w.mu.Unlock()
 		for k := range w.live {
 			if strings.HasPrefix(k, ns+"/") {
-				n++
+				return false, nil
 			}
 		}
-		w.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("services in %s not all gone: %w", ns, err)
 	}
-	return fmt.Errorf("services in %s not all gone", ns)
+	return nil
 }
