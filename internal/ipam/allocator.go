@@ -376,6 +376,22 @@ func (a *Allocator) Lookup(key string) (Assignment, bool) {
 // Holders returns the keys holding ip, sorted.
 func (a *Allocator) Holders(ip netip.Addr) []string { return slices.Clone(a.users[ip]) }
 
+// Users counts the keys assigned from pool, and among them the orphans,
+// whose IPs the pool no longer contains all of.
+func (a *Allocator) Users(pool string) (users, orphans int) {
+	p := a.byName[pool]
+	for _, h := range a.held {
+		if h.pool != pool {
+			continue
+		}
+		users++
+		if p == nil || !p.containsAll(h.ips) {
+			orphans++
+		}
+	}
+	return users, orphans
+}
+
 // Orphans returns, sorted, the keys whose IPs are not all in their pool:
 // IPs recorded outside every pool, or left outside by a pool edit. They keep
 // their IPs; the controller warns about them.

@@ -114,6 +114,12 @@ func TestSetPoolsKeepsAssignments(t *testing.T) {
 	if got := a.Orphans(); !slices.Equal(got, []string{"d/w"}) {
 		t.Errorf("Orphans = %v, want [d/w]", got)
 	}
+	if users, orphans := a.Users("p"); users != 1 || orphans != 1 {
+		t.Errorf("Users(p) = %d, %d orphans; want 1, 1", users, orphans)
+	}
+	if users, orphans := a.Users("r"); users != 1 || orphans != 0 {
+		t.Errorf("Users(r) = %d, %d orphans; want 1, 0", users, orphans)
+	}
 	if got, _ := a.Lookup("d/w"); !slices.Equal(got.IPs, w.IPs) {
 		t.Errorf("orphan lost its IP: %v", got)
 	}

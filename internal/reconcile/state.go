@@ -31,10 +31,8 @@ type state struct {
 	// poolsFP identifies the pool objects cfg was built from.
 	poolsFP string
 	cfg     config.Config
-	// held are the keys the allocator holds IPs for.
-	held map[string]bool
-	// orphans are the keys whose IPs are outside their pool, as of the last
-	// pool change.
+	// orphans are the keys whose IPs were outside their pool after the last
+	// pool change, so that the next change warns only about new ones.
 	orphans map[string]bool
 	// lastWrite is, per Service key, the resourceVersion returned by our
 	// last write to it. A cached object older than that is stale: the watch
@@ -48,7 +46,6 @@ type state struct {
 func newState() *state {
 	return &state{
 		alloc:     ipam.New(),
-		held:      map[string]bool{},
 		orphans:   map[string]bool{},
 		lastWrite: map[string]uint64{},
 	}
@@ -109,7 +106,6 @@ func (s *state) ensureLoaded(ctx context.Context, c client.Reader, ours func(*co
 			logger.Info("not restoring assignment: it conflicts with an older Service's; it will be reallocated", "service", req.Key, "ips", ips, "error", err.Error())
 			continue
 		}
-		s.held[req.Key] = true
 		n++
 	}
 	for _, k := range s.alloc.Orphans() {
@@ -178,17 +174,13 @@ func (s *state) allocate(req ipam.Request, current []netip.Addr) (ipam.Assignmen
 	prev, had := s.alloc.Lookup(req.Key)
 	if !had && len(current) > 0 {
 		if _, err := s.alloc.Assign(req, current); err == nil {
-			prev, had = s.alloc.Lookup(req.Key)
+			prev, _ = s.alloc.Lookup(req.Key)
 		}
 	}
 	a, err := s.alloc.Allocate(req)
 	if err != nil {
-		if had {
-			s.held[req.Key] = true
-		}
 		return ipam.Assignment{}, prev.Pool, err
 	}
-	s.held[req.Key] = true
 	return a, prev.Pool, nil
 }
 
@@ -201,7 +193,6 @@ func (s *state) release(key string) (ipam.Assignment, bool) {
 		return ipam.Assignment{}, false
 	}
 	s.alloc.Release(key)
-	delete(s.held, key)
 	delete(s.orphans, key)
 	delete(s.lastWrite, key)
 	return a, true
@@ -275,16 +266,7 @@ func (s *state) poolFacts(name string) poolFacts {
 	} else if st, ok := s.alloc.PoolStats(name); ok {
 		f.InForce, f.Stats = true, st
 	}
-	for k := range s.held {
-		a, ok := s.alloc.Lookup(k)
-		if !ok || a.Pool != name {
-			continue
-		}
-		f.Users++
-		if s.orphans[k] {
-			f.Orphans++
-		}
-	}
+	f.Users, f.Orphans = s.alloc.Users(name)
 	return f
 }
 
