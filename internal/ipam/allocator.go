@@ -12,29 +12,58 @@ import (
 type Allocator struct {
 	pools  []*poolState // sorted by name
 	byName map[string]*poolState
-	held   map[string]*holding
-	users  map[netip.Addr][]string // sorted keys holding the IP
+	held   map[string]holding
+	users  map[netip.Addr]holders
 	// shared counts, per sharing key, the holders of each IP that use the key.
 	shared map[string]map[netip.Addr]int
 }
 
-// holding is what one Service holds.
+// holding is what one Service holds. It is stored by value, with its IPs
+// inline and the sharing details only for Services that share, so that
+// finding it costs one map probe however many Services there are.
 type holding struct {
 	pool  string
-	ips   []netip.Addr
-	share share
+	ips   ipList
+	share *share // nil: the Service does not share
 }
 
-func (h *holding) assignment() Assignment {
-	return Assignment{Pool: h.pool, IPs: slices.Clone(h.ips)}
+func (h holding) assignment() Assignment {
+	return Assignment{Pool: h.pool, IPs: slices.Clone(h.ips.slice())}
 }
+
+// sharing returns the Service's sharing details; the zero share if none.
+func (h holding) sharing() share {
+	if h.share == nil {
+		return share{}
+	}
+	return *h.share
+}
+
+// ipList is the one IP, or two IPs of different families, a Service holds,
+// primary first.
+type ipList struct {
+	a [2]netip.Addr
+	n int
+}
+
+// listOf returns ips, at most two, with the primary family first.
+func listOf(ips []netip.Addr, primary Family) ipList {
+	var l ipList
+	l.n = copy(l.a[:], ips)
+	if l.n == 2 && FamilyOf(l.a[0]) != primary {
+		l.a[0], l.a[1] = l.a[1], l.a[0]
+	}
+	return l
+}
+
+func (l *ipList) slice() []netip.Addr { return l.a[:l.n] }
 
 // New returns an Allocator with no pools.
 func New() *Allocator {
 	return &Allocator{
 		byName: map[string]*poolState{},
-		held:   map[string]*holding{},
-		users:  map[netip.Addr][]string{},
+		held:   map[string]holding{},
+		users:  map[netip.Addr]holders{},
 		shared: map[string]map[netip.Addr]int{},
 	}
 }
@@ -73,13 +102,14 @@ func (a *Allocator) SetPools(pools []Pool) error {
 		}
 	}
 	a.pools, a.byName = states, byName
-	for _, h := range a.held {
-		if cur := byName[h.pool]; cur != nil && cur.containsAll(h.ips) {
+	for key, h := range a.held {
+		if cur := byName[h.pool]; cur != nil && cur.containsAll(h.ips.slice()) {
 			continue
 		}
 		for _, ps := range states {
-			if ps.containsAll(h.ips) {
+			if ps.containsAll(h.ips.slice()) {
 				h.pool = ps.Name
+				a.held[key] = h
 				break
 			}
 		}
@@ -126,7 +156,7 @@ func (a *Allocator) Assign(req Request, ips []netip.Addr) (string, error) {
 		primary = req.Families[0]
 	}
 	a.unhold(req.Key)
-	a.hold(req.Key, &holding{pool: pool, ips: orderIPs(ips, primary), share: s})
+	a.hold(req.Key, holding{pool: pool, ips: listOf(ips, primary), share: s.ref()})
 	return pool, nil
 }
 
@@ -142,23 +172,24 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	if err != nil {
 		return Assignment{}, err
 	}
-	old := a.unhold(req.Key)
-	if old != nil && a.satisfies(req, w, old) {
-		h := &holding{pool: old.pool, ips: old.ips, share: shareOf(req)}
-		if w.policy == PreferDualStack && len(h.ips) == 1 {
+	old, had := a.unhold(req.Key)
+	if had && a.satisfies(req, w, old) {
+		s := shareOf(req)
+		h := holding{pool: old.pool, ips: old.ips, share: s.ref()}
+		if w.policy == PreferDualStack && h.ips.n == 1 {
 			if p := a.byName[h.pool]; p != nil && p.Allows(req) {
-				if ips, err := a.supply(p, req.Key, h.share, []Family{FamilyOf(h.ips[0]).other()}, w.policy); err == nil {
-					h.ips = append(slices.Clone(h.ips), ips[0])
+				if ips, err := a.supply(p, req.Key, s, []Family{FamilyOf(h.ips.a[0]).other()}, w.policy); err == nil {
+					h.ips.a[1], h.ips.n = ips.a[0], 2
 				}
 			}
 		}
-		h.ips = orderIPs(h.ips, w.primary)
+		h.ips = listOf(h.ips.slice(), w.primary)
 		a.hold(req.Key, h)
 		return h.assignment(), nil
 	}
 	h, err := a.allocateNew(req, w)
 	if err != nil {
-		if old != nil {
+		if had {
 			a.hold(req.Key, old)
 		}
 		return Assignment{}, err
@@ -168,8 +199,8 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 }
 
 // satisfies reports whether old, already unheld, still serves req.
-func (a *Allocator) satisfies(req Request, w want, old *holding) bool {
-	if len(req.RequestedIPs) > 0 && !sameIPs(req.RequestedIPs, old.ips) {
+func (a *Allocator) satisfies(req Request, w want, old holding) bool {
+	if len(req.RequestedIPs) > 0 && !sameIPs(req.RequestedIPs, old.ips.slice()) {
 		return false
 	}
 	if req.Pool != "" && old.pool != req.Pool {
@@ -177,16 +208,16 @@ func (a *Allocator) satisfies(req Request, w want, old *holding) bool {
 	}
 	switch w.policy {
 	case SingleStack:
-		if len(old.ips) != 1 || FamilyOf(old.ips[0]) != w.primary {
+		if old.ips.n != 1 || FamilyOf(old.ips.a[0]) != w.primary {
 			return false
 		}
 	case RequireDualStack:
-		if len(old.ips) != 2 {
+		if old.ips.n != 2 {
 			return false
 		}
 	}
 	s := shareOf(req)
-	for _, ip := range old.ips {
+	for _, ip := range old.ips.slice() {
 		if a.canUse("", req.Key, s, ip) != nil {
 			return false
 		}
@@ -207,48 +238,48 @@ func sameIPs(x, y []netip.Addr) bool {
 }
 
 // allocateNew chooses fresh IPs for req, which holds nothing.
-func (a *Allocator) allocateNew(req Request, w want) (*holding, error) {
+func (a *Allocator) allocateNew(req Request, w want) (holding, error) {
 	if len(req.RequestedIPs) > 0 {
 		return a.allocateRequested(req, w)
 	}
 	if req.Pool != "" {
 		p := a.byName[req.Pool]
 		if p == nil {
-			return nil, errorf(ErrUnknownPool, "pool %q does not exist", req.Pool)
+			return holding{}, errorf(ErrUnknownPool, "pool %q does not exist", req.Pool)
 		}
 		if !p.Allows(req) {
-			return nil, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+			return holding{}, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
 		}
 		return a.fromPools([]*poolState{p}, req, w)
 	}
 	cands := a.candidates(req)
 	if len(cands) == 0 {
-		return nil, errorf(ErrNoPoolMatches, "no auto-assign pool accepts service %s", req.Key)
+		return holding{}, errorf(ErrNoPoolMatches, "no auto-assign pool accepts service %s", req.Key)
 	}
 	return a.fromPools(cands, req, w)
 }
 
 // allocateRequested serves a request for given IPs.
-func (a *Allocator) allocateRequested(req Request, w want) (*holding, error) {
+func (a *Allocator) allocateRequested(req Request, w want) (holding, error) {
 	ips := req.RequestedIPs
 	var p *poolState
 	if req.Pool != "" {
 		p = a.byName[req.Pool]
 		if p == nil {
-			return nil, errorf(ErrUnknownPool, "pool %q does not exist", req.Pool)
+			return holding{}, errorf(ErrUnknownPool, "pool %q does not exist", req.Pool)
 		}
 		for _, ip := range ips {
 			if !p.contains(ip) {
-				return nil, errorf(ErrNotInNamedPool, "requested IP %s is not in pool %q", ip, p.Name)
+				return holding{}, errorf(ErrNotInNamedPool, "requested IP %s is not in pool %q", ip, p.Name)
 			}
 		}
 		if !p.Allows(req) {
-			return nil, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+			return holding{}, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
 		}
 	} else {
 		for _, ip := range ips {
 			if !slices.ContainsFunc(a.pools, func(q *poolState) bool { return q.contains(ip) }) {
-				return nil, errorf(ErrOutsidePools, "requested IP %s is not in any pool", ip)
+				return holding{}, errorf(ErrOutsidePools, "requested IP %s is not in any pool", ip)
 			}
 		}
 		var denied *poolState
@@ -266,18 +297,18 @@ func (a *Allocator) allocateRequested(req Request, w want) (*holding, error) {
 		}
 		switch {
 		case p == nil && denied != nil:
-			return nil, errorf(ErrPoolNotAllowed, "pool %q, which holds requested IPs %v, does not accept service %s (namespace or service selectors)", denied.Name, ips, req.Key)
+			return holding{}, errorf(ErrPoolNotAllowed, "pool %q, which holds requested IPs %v, does not accept service %s (namespace or service selectors)", denied.Name, ips, req.Key)
 		case p == nil:
-			return nil, errorf(ErrOutsidePools, "requested IPs %v are not in a single pool", ips)
+			return holding{}, errorf(ErrOutsidePools, "requested IPs %v are not in a single pool", ips)
 		}
 	}
 	s := shareOf(req)
 	for _, ip := range ips {
 		if err := a.canUse("requested IP "+ip.String(), req.Key, s, ip); err != nil {
-			return nil, err
+			return holding{}, err
 		}
 	}
-	return &holding{pool: p.Name, ips: orderIPs(ips, w.primary), share: s}, nil
+	return holding{pool: p.Name, ips: listOf(ips, w.primary), share: s.ref()}, nil
 }
 
 // fromPools takes the first candidate pool that can supply req. A
@@ -285,14 +316,14 @@ func (a *Allocator) allocateRequested(req Request, w want) (*holding, error) {
 // supply both families, else the first that can supply the primary family,
 // else the first that can supply the other one. The error is that of the
 // first candidate.
-func (a *Allocator) fromPools(cands []*poolState, req Request, w want) (*holding, error) {
+func (a *Allocator) fromPools(cands []*poolState, req Request, w want) (holding, error) {
 	s := shareOf(req)
-	try := func(fams []Family) (*holding, error) {
+	try := func(fams []Family) (holding, error) {
 		var first error
 		for _, p := range cands {
 			ips, err := a.supply(p, req.Key, s, fams, w.policy)
 			if err == nil {
-				return &holding{pool: p.Name, ips: ips, share: s}, nil
+				return holding{pool: p.Name, ips: ips, share: s.ref()}, nil
 			}
 			if first == nil {
 				first = err
@@ -301,7 +332,7 @@ func (a *Allocator) fromPools(cands []*poolState, req Request, w want) (*holding
 		if len(cands) > 1 {
 			first = prefixed(fmt.Sprintf("none of %d eligible pools can serve %s; first: ", len(cands), req.Key), first)
 		}
-		return nil, first
+		return holding{}, first
 	}
 	if w.policy != PreferDualStack {
 		return try(w.fams())
@@ -316,25 +347,27 @@ func (a *Allocator) fromPools(cands []*poolState, req Request, w want) (*holding
 	if h, err2 := try([]Family{w.secondary}); err2 == nil {
 		return h, nil
 	}
-	return nil, err
+	return holding{}, err
 }
 
-// supply picks one IP per family from p, without taking them.
-func (a *Allocator) supply(p *poolState, key string, s share, fams []Family, policy FamilyPolicy) ([]netip.Addr, error) {
-	out := make([]netip.Addr, 0, len(fams))
+// supply picks one IP per family from p, in the order of fams, without
+// taking them.
+func (a *Allocator) supply(p *poolState, key string, s share, fams []Family, policy FamilyPolicy) (ipList, error) {
+	var out ipList
 	for _, f := range fams {
 		if !p.has[f.index()] {
 			if policy == RequireDualStack {
-				return nil, errorf(ErrDualStackImpossible, "pool %q has no %v addresses, and service %s requires dual-stack", p.Name, f, key)
+				return ipList{}, errorf(ErrDualStackImpossible, "pool %q has no %v addresses, and service %s requires dual-stack", p.Name, f, key)
 			}
-			return nil, errorf(ErrFamilyUnavailable, "pool %q has no %v addresses", p.Name, f)
+			return ipList{}, errorf(ErrFamilyUnavailable, "pool %q has no %v addresses", p.Name, f)
 		}
 		ip, ok := a.pick(p, f, key, s)
 		if !ok {
 			st := p.familyStats(f)
-			return nil, errorf(ErrPoolExhausted, "pool %q is exhausted (%v: %s of %s available)", p.Name, f, st.Available, st.Size)
+			return ipList{}, errorf(ErrPoolExhausted, "pool %q is exhausted (%v: %s of %s available)", p.Name, f, st.Available, st.Size)
 		}
-		out = append(out, ip)
+		out.a[out.n] = ip
+		out.n++
 	}
 	return out, nil
 }
@@ -366,15 +399,15 @@ func (a *Allocator) Release(key string) { a.unhold(key) }
 
 // Lookup returns what key holds.
 func (a *Allocator) Lookup(key string) (Assignment, bool) {
-	h := a.held[key]
-	if h == nil {
+	h, ok := a.held[key]
+	if !ok {
 		return Assignment{}, false
 	}
 	return h.assignment(), true
 }
 
 // Holders returns the keys holding ip, sorted.
-func (a *Allocator) Holders(ip netip.Addr) []string { return slices.Clone(a.users[ip]) }
+func (a *Allocator) Holders(ip netip.Addr) []string { return a.users[ip].list() }
 
 // Users counts the keys assigned from pool, and among them the orphans,
 // whose IPs the pool no longer contains all of.
@@ -385,7 +418,7 @@ func (a *Allocator) Users(pool string) (users, orphans int) {
 			continue
 		}
 		users++
-		if p == nil || !p.containsAll(h.ips) {
+		if p == nil || !p.containsAll(h.ips.slice()) {
 			orphans++
 		}
 	}
@@ -398,7 +431,7 @@ func (a *Allocator) Users(pool string) (users, orphans int) {
 func (a *Allocator) Orphans() []string {
 	var out []string
 	for key, h := range a.held {
-		if p := a.byName[h.pool]; p == nil || !p.containsAll(h.ips) {
+		if p := a.byName[h.pool]; p == nil || !p.containsAll(h.ips.slice()) {
 			out = append(out, key)
 		}
 	}
@@ -407,11 +440,11 @@ func (a *Allocator) Orphans() []string {
 }
 
 // hold records h for key, which must hold nothing.
-func (a *Allocator) hold(key string, h *holding) {
+func (a *Allocator) hold(key string, h holding) {
 	a.held[key] = h
-	for _, ip := range h.ips {
+	for _, ip := range h.ips.slice() {
 		us := a.users[ip]
-		if len(us) == 0 {
+		if us.len() == 0 {
 			for _, p := range a.pools {
 				if p.contains(ip) {
 					f := FamilyOf(ip).index()
@@ -420,9 +453,8 @@ func (a *Allocator) hold(key string, h *holding) {
 				}
 			}
 		}
-		i, _ := slices.BinarySearch(us, key)
-		a.users[ip] = slices.Insert(us, i, key)
-		if h.share.key != "" {
+		a.users[ip] = us.add(key)
+		if h.share != nil {
 			m := a.shared[h.share.key]
 			if m == nil {
 				m = map[netip.Addr]int{}
@@ -433,19 +465,16 @@ func (a *Allocator) hold(key string, h *holding) {
 	}
 }
 
-// unhold removes and returns what key holds (nil if nothing).
-func (a *Allocator) unhold(key string) *holding {
-	h := a.held[key]
-	if h == nil {
-		return nil
+// unhold removes and returns what key holds, and whether it held anything.
+func (a *Allocator) unhold(key string) (holding, bool) {
+	h, ok := a.held[key]
+	if !ok {
+		return holding{}, false
 	}
 	delete(a.held, key)
-	for _, ip := range h.ips {
-		us := a.users[ip]
-		if i, ok := slices.BinarySearch(us, key); ok {
-			us = slices.Delete(us, i, i+1)
-		}
-		if len(us) > 0 {
+	for _, ip := range h.ips.slice() {
+		us := a.users[ip].remove(key)
+		if us.len() > 0 {
 			a.users[ip] = us
 		} else {
 			delete(a.users, ip)
@@ -457,7 +486,7 @@ func (a *Allocator) unhold(key string) *holding {
 				}
 			}
 		}
-		if h.share.key != "" {
+		if h.share != nil {
 			m := a.shared[h.share.key]
 			if m[ip]--; m[ip] <= 0 {
 				delete(m, ip)
@@ -467,7 +496,7 @@ func (a *Allocator) unhold(key string) *holding {
 			}
 		}
 	}
-	return h
+	return h, true
 }
 
 // prefixed returns err with prefix added to its message, keeping its

@@ -177,12 +177,3 @@ func checkIPs(key string, ips []netip.Addr) error {
 	}
 	return nil
 }
-
-// orderIPs returns ips with the primary family first.
-func orderIPs(ips []netip.Addr, primary Family) []netip.Addr {
-	out := slices.Clone(ips)
-	if len(out) == 2 && FamilyOf(out[0]) != primary {
-		out[0], out[1] = out[1], out[0]
-	}
-	return out
-}

@@ -15,7 +15,20 @@ type share struct {
 }
 
 func shareOf(r Request) share {
+	if r.SharingKey == "" {
+		// Without a key nothing else matters: the IP is not shared.
+		return share{}
+	}
 	return share{key: r.SharingKey, ports: slices.Clone(r.Ports), local: r.Local, backend: r.Backend}
+}
+
+// ref returns s for a holding to keep: nil when the Service does not share,
+// so that most holdings carry no sharing details at all.
+func (s share) ref() *share {
+	if s.key == "" {
+		return nil
+	}
+	return &s
 }
 
 // canShare returns nil if a Service with s may use ip alongside holder,
@@ -48,13 +61,12 @@ func canShare(what string, s share, holder string, h share) error {
 // canUse checks the sharing rules of a Service key with s against every
 // other holder of ip.
 func (a *Allocator) canUse(what, key string, s share, ip netip.Addr) error {
-	for _, holder := range a.users[ip] {
-		if holder == key {
-			continue
+	var err error
+	a.users[ip].each(func(holder string) bool {
+		if holder != key {
+			err = canShare(what, s, holder, a.held[holder].sharing())
 		}
-		if err := canShare(what, s, holder, a.held[holder].share); err != nil {
-			return err
-		}
-	}
-	return nil
+		return err == nil
+	})
+	return err
 }
