@@ -51,6 +51,7 @@ func (r *Report) Summary() string {
 		float64(w.Total())/n, float64(w.ServiceStatus)/n, float64(w.ServiceMetadata)/n, float64(w.Events)/n, float64(w.PoolStatus)/n, w.PoolStatus, w.Failed)
 	fmt.Fprintf(&b, "  restart on settled cluster:    %d writes (%v)\n", r.RestartWrites.Total(), r.RestartWrites)
 	fmt.Fprintf(&b, "  delete all: without controller %s, with controller %s (%v)\n", ms(r.DeleteAlone), ms(r.DeleteWithCtl), r.DeleteWrites)
+	fmt.Fprintf(&b, "  delete CPU:                    apiserver %s without controller, %s with; controller %s\n", ms(r.DeleteAloneAPIServerCPU), ms(r.DeleteAPIServerCPU), ms(r.DeleteCPU))
 	for _, t := range r.targets() {
 		mark := "MET   "
 		if !t.ok {
