@@ -172,9 +172,17 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	if err != nil {
 		return Assignment{}, err
 	}
+	s := shareOf(req)
+	if old, ok := a.held[req.Key]; ok && s.key == old.sharing().key && a.satisfies(req, w, old) &&
+		!(w.policy == PreferDualStack && old.ips.n == 1) {
+		// The common case of a resync: nothing moves, so the free sets, the
+		// IP index and the sharing counts stay as they are.
+		h := holding{pool: old.pool, ips: listOf(old.ips.slice(), w.primary), share: s.ref()}
+		a.held[req.Key] = h
+		return h.assignment(), nil
+	}
 	old, had := a.unhold(req.Key)
 	if had && a.satisfies(req, w, old) {
-		s := shareOf(req)
 		h := holding{pool: old.pool, ips: old.ips, share: s.ref()}
 		if w.policy == PreferDualStack && h.ips.n == 1 {
 			if p := a.byName[h.pool]; p != nil && p.Allows(req) {
@@ -198,7 +206,8 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	return h.assignment(), nil
 }
 
-// satisfies reports whether old, already unheld, still serves req.
+// satisfies reports whether old, what key holds or held until now, still
+// serves req.
 func (a *Allocator) satisfies(req Request, w want, old holding) bool {
 	if len(req.RequestedIPs) > 0 && !sameIPs(req.RequestedIPs, old.ips.slice()) {
 		return false

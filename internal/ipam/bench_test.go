@@ -76,3 +76,23 @@ func BenchmarkRelease(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkResync measures Allocate for a random Service among n that
+// already holds its IP: what every resync and restart does for each Service.
+func BenchmarkResync(b *testing.B) {
+	for _, bp := range benchPools {
+		for _, n := range bp.sizes {
+			b.Run(fmt.Sprintf("%s/inuse=%d", bp.name, n), func(b *testing.B) {
+				a, reqs := prefill(b, bp.cidr, bp.fam, n)
+				order := rand.New(rand.NewPCG(1, 2)).Perm(n)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					if _, err := a.Allocate(reqs[order[i%n]]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
