@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,9 +42,11 @@ type Options struct {
 	ControllerArgs []string
 	// PprofAddr, if set, is where the controller serves pprof.
 	PprofAddr string
-	// APIServerProfileDir, if set, receives a CPU profile of the apiserver
-	// over the first seconds of the floor and of the burst (floor.pprof,
-	// burst.pprof), to see what the controller costs it.
+	// APIServerProfileDir, if set, receives CPU profiles of the apiserver
+	// over the first seconds of the floor, the burst and both deletes
+	// (floor.pprof, burst.pprof, delete-alone.pprof, delete-with.pprof), to
+	// see what the controller costs it. With PprofAddr set, the controller
+	// is profiled too (controller-burst.pprof, controller-delete-with.pprof).
 	APIServerProfileDir string
 	// Log receives progress lines.
 	Log io.Writer
@@ -268,7 +271,7 @@ func (b *bench) floor(ctx context.Context) error {
 	sent := make([]time.Time, n)
 	createDone := make([]time.Time, n)
 	cpu0 := cpuTime(b.apiserverPID)
-	profiled := b.profileAPIServer(ctx, "floor")
+	profiled := b.profile(ctx, "floor")
 	defer profiled()
 	start := time.Now()
 	err := b.parallel(n, func(i int) error {
@@ -313,9 +316,16 @@ func (b *bench) deleteAll(ctx context.Context, ns string) (time.Duration, error)
 	return time.Since(start), nil
 }
 
+// settle is the pause before each delete: the delete with the controller
+// follows the restart's wait, so the one without waits as long.
+const settle = 10 * time.Second
+
 // deleteAlone measures the floor's Services being deleted before any
 // controller has run.
 func (b *bench) deleteAlone(ctx context.Context) error {
+	time.Sleep(settle)
+	profiled := b.profile(ctx, "delete-alone")
+	defer profiled()
 	cpu0 := cpuTime(b.apiserverPID)
 	d, err := b.deleteAll(ctx, "bench-floor")
 	b.rep.DeleteAloneAPIServerCPU = cpuTime(b.apiserverPID) - cpu0
@@ -381,7 +391,7 @@ func (b *bench) burst(ctx context.Context) error {
 	sent := make([]time.Time, n)
 	createDone := make([]time.Time, n)
 	cpu0 := cpuTime(b.apiserverPID)
-	profiled := b.profileAPIServer(ctx, "burst")
+	profiled := b.profile(ctx, "burst")
 	defer profiled()
 	from := time.Now()
 	err := b.parallel(n, func(i int) error {
@@ -468,8 +478,9 @@ func (b *bench) restart(ctx context.Context) error {
 	if err := b.waitNewLeader(ctx, prev); err != nil {
 		return err
 	}
-	// Time to load every assignment, reconcile every Service and pool.
-	time.Sleep(10 * time.Second)
+	// Time to load every assignment, reconcile every Service and pool; it is
+	// also the pause before the delete that follows.
+	time.Sleep(settle)
 	w, err := countWrites(b.auditLog, controllerUser, from, time.Now())
 	b.rep.RestartWrites = w
 	b.logf("restart: %v", w)
@@ -502,6 +513,8 @@ func (b *bench) leaseHolder(ctx context.Context) (string, error) {
 
 func (b *bench) deleteWithController(ctx context.Context) error {
 	from := time.Now()
+	profiled := b.profile(ctx, "delete-with")
+	defer profiled()
 	cpu0, ctlCPU0 := cpuTime(b.apiserverPID), cpuTime(b.ctl.Process.Pid)
 	d, err := b.deleteAll(ctx, "bench-burst")
 	if err != nil {
@@ -518,30 +531,49 @@ func (b *bench) deleteWithController(ctx context.Context) error {
 	return err
 }
 
-// profileSeconds is how much of a phase the apiserver profile covers: less
-// than the shortest phase, so that both profiles see the apiserver equally
-// busy.
-const profileSeconds = 6
+// profileSeconds is how much of a step the apiserver profile covers: less
+// than the shortest step, so that every profile sees the apiserver busy
+// throughout.
+const profileSeconds = 4
 
-// profileAPIServer starts a CPU profile of the apiserver, if asked for, and
-// returns a function that waits for it to be written.
-func (b *bench) profileAPIServer(ctx context.Context, name string) (wait func()) {
-	if b.opts.APIServerProfileDir == "" {
+// profile starts CPU profiles of the apiserver, and of the controller when
+// it runs and serves pprof, if asked for; it returns a function that waits
+// for them to be written as <name>.pprof and controller-<name>.pprof.
+func (b *bench) profile(ctx context.Context, name string) (wait func()) {
+	dir := b.opts.APIServerProfileDir
+	if dir == "" {
 		return func() {}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		data, err := b.admin.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
-			Param("seconds", fmt.Sprint(profileSeconds)).Timeout(2 * profileSeconds * time.Second).DoRaw(ctx)
-		if err == nil {
-			err = os.WriteFile(filepath.Join(b.opts.APIServerProfileDir, name+".pprof"), data, 0o644)
-		}
-		if err != nil {
-			b.logf("apiserver profile %s: %v", name, err)
-		}
-	}()
-	return func() { <-done }
+	var wg sync.WaitGroup
+	save := func(file string, fetch func() ([]byte, error)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, err := fetch()
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, file), data, 0o644)
+			}
+			if err != nil {
+				b.logf("profile %s: %v", file, err)
+			}
+		}()
+	}
+	secs := fmt.Sprint(profileSeconds)
+	save(name+".pprof", func() ([]byte, error) {
+		return b.admin.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", secs).Timeout(2 * profileSeconds * time.Second).DoRaw(ctx)
+	})
+	if b.ctl != nil && b.opts.PprofAddr != "" && b.opts.PprofAddr != "0" {
+		save("controller-"+name+".pprof", func() ([]byte, error) {
+			resp, err := http.Get("http://" + b.opts.PprofAddr + "/debug/pprof/profile?seconds=" + secs)
+			if err != nil {
+				return nil, err
+			}
+			defer resp.Body.Close()
+			return io.ReadAll(resp.Body)
+		})
+	}
+	return wg.Wait
 }
 
 func ipv4(v uint32) string {
