@@ -94,17 +94,47 @@ const (
 	leaseName      = "herald-controller.heraldlb.io"
 )
 
-// Run performs the whole measurement.
+// step is one timed part of a run.
+type step struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// Run performs the whole measurement. The floor and the controller each get
+// a fresh apiserver and etcd, set up alike: what an apiserver costs per
+// request changes with what it has already seen (its cluster-IP allocator
+// lists every IPAddress on each create and delete, and its watch cache and
+// heap grow), so whichever side ran second on a shared apiserver would pay
+// for the first.
 func Run(ctx context.Context, opts Options) (*Report, error) {
+	rep := &Report{Services: opts.Services, Clients: opts.Clients}
+	sides := []func(b *bench) []step{
+		func(b *bench) []step {
+			return []step{{"floor", b.floor}, {"delete without controller", b.deleteAlone}}
+		},
+		func(b *bench) []step {
+			return []step{{"burst", b.burst}, {"restart", b.restart}, {"delete with controller", b.deleteWithController}}
+		},
+	}
+	for _, steps := range sides {
+		if err := runSide(ctx, opts, rep, steps); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// runSide starts an apiserver, sets it up and runs steps against it.
+func runSide(ctx context.Context, opts Options, rep *Report, steps func(b *bench) []step) error {
 	dir, err := os.MkdirTemp("", "herald-burst-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.RemoveAll(dir)
 	policy := filepath.Join(dir, "audit-policy.yaml")
 	auditLog := filepath.Join(dir, "audit.log")
 	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
-		return nil, err
+		return err
 	}
 	env, err := testenv.Start(testenv.Options{
 		// The Services of a burst need 2,000 cluster IPs at once: more
@@ -117,37 +147,24 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			"audit-log-maxsize": "0",
 		}})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer env.Stop()
+	ctx, cancel := context.WithCancel(ctx) // stops the informers first
+	defer cancel()
 
-	b := &bench{opts: opts, dir: dir, env: env, auditLog: auditLog, rep: &Report{Services: opts.Services, Clients: opts.Clients}}
+	b := &bench{opts: opts, dir: dir, env: env, auditLog: auditLog, rep: rep}
 	if err := b.setup(ctx); err != nil {
-		return nil, err
-	}
-	// The floor's Services are deleted before the burst, so that both
-	// bursts, and both deletes, meet a cluster holding the same Services:
-	// the apiserver's cluster-IP allocator lists every IPAddress on each
-	// create and delete, so 2,000 Services left over would slow the second
-	// burst by themselves.
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"floor", b.floor},
-		{"delete without controller", b.deleteAlone},
-		{"burst", b.burst},
-		{"restart", b.restart},
-		{"delete with controller", b.deleteWithController},
+		return err
 	}
 	defer b.stopController()
-	for _, s := range steps {
+	for _, s := range steps(b) {
 		b.logf("== %s", s.name)
 		if err := s.fn(ctx); err != nil {
-			return b.rep, fmt.Errorf("%s: %w", s.name, err)
+			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	return b.rep, nil
+	return nil
 }
 
 type bench struct {
@@ -320,8 +337,8 @@ func (b *bench) deleteAll(ctx context.Context, ns string) (time.Duration, error)
 // follows the restart's wait, so the one without waits as long.
 const settle = 10 * time.Second
 
-// deleteAlone measures the floor's Services being deleted before any
-// controller has run.
+// deleteAlone measures the floor's Services being deleted with no
+// controller.
 func (b *bench) deleteAlone(ctx context.Context) error {
 	time.Sleep(settle)
 	profiled := b.profile(ctx, "delete-alone")
