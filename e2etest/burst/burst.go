@@ -36,6 +36,9 @@ import (
 type Options struct {
 	Services int
 	Clients  int
+	// Rounds repeats the whole run, each round on fresh apiservers; times
+	// are then judged by their median. 0 means 1.
+	Rounds int
 	// ControllerBin is the controller binary built from this tree.
 	ControllerBin string
 	// ControllerArgs are extra controller flags, to compare settings.
@@ -84,6 +87,9 @@ type Report struct {
 	// DeleteAloneAPIServerCPU and DeleteAPIServerCPU are the apiserver's
 	// CPU time during each delete; DeleteCPU is the controller's.
 	DeleteAloneAPIServerCPU, DeleteAPIServerCPU, DeleteCPU time.Duration
+	// Rounds holds each round's own report when there were several; the
+	// figures above then combine them (see combine).
+	Rounds []*Report
 }
 
 const (
@@ -107,6 +113,22 @@ type step struct {
 // heap grow), so whichever side ran second on a shared apiserver would pay
 // for the first.
 func Run(ctx context.Context, opts Options) (*Report, error) {
+	var rounds []*Report
+	for i := range max(opts.Rounds, 1) {
+		if opts.Rounds > 1 && opts.Log != nil {
+			fmt.Fprintf(opts.Log, "=== round %d of %d\n", i+1, opts.Rounds)
+		}
+		rep, err := runRound(ctx, opts)
+		if err != nil {
+			return rep, err
+		}
+		rounds = append(rounds, rep)
+	}
+	return combine(rounds), nil
+}
+
+// runRound measures both sides once.
+func runRound(ctx context.Context, opts Options) (*Report, error) {
 	rep := &Report{Services: opts.Services, Clients: opts.Clients}
 	sides := []func(b *bench) []step{
 		func(b *bench) []step {

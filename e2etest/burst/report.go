@@ -2,9 +2,74 @@ package burst
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
+
+// combine merges the reports of several rounds. Times are the median of
+// the rounds, each figure on its own, because one slow round on a shared
+// machine says little. p99, peak RSS, the Events' delay and the write
+// counts are the worst round's, because the targets bound them in every
+// round.
+func combine(rounds []*Report) *Report {
+	if len(rounds) == 1 {
+		return rounds[0]
+	}
+	median := func(get func(*Report) time.Duration) time.Duration {
+		ds := make([]time.Duration, len(rounds))
+		for i, r := range rounds {
+			ds[i] = get(r)
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	worst := func(get func(*Report) time.Duration) time.Duration {
+		var m time.Duration
+		for _, r := range rounds {
+			m = max(m, get(r))
+		}
+		return m
+	}
+	most := func(get func(*Report) Writes) Writes {
+		m := get(rounds[0])
+		for _, r := range rounds[1:] {
+			if w := get(r); w.Total() > m.Total() || w.Failed > m.Failed {
+				m = w
+			}
+		}
+		return m
+	}
+	out := &Report{Services: rounds[0].Services, Clients: rounds[0].Clients, Rounds: rounds}
+	out.Floor = Phase{
+		Total: median(func(r *Report) time.Duration { return r.Floor.Total }),
+		P50:   median(func(r *Report) time.Duration { return r.Floor.P50 }),
+		P99:   median(func(r *Report) time.Duration { return r.Floor.P99 }),
+	}
+	out.Burst = Phase{
+		Total: median(func(r *Report) time.Duration { return r.Burst.Total }),
+		P50:   median(func(r *Report) time.Duration { return r.Burst.P50 }),
+		P99:   worst(func(r *Report) time.Duration { return r.Burst.P99 }),
+	}
+	out.FloorCreates = median(func(r *Report) time.Duration { return r.FloorCreates })
+	out.BurstCreates = median(func(r *Report) time.Duration { return r.BurstCreates })
+	out.FloorAPIServerCPU = median(func(r *Report) time.Duration { return r.FloorAPIServerCPU })
+	out.BurstAPIServerCPU = median(func(r *Report) time.Duration { return r.BurstAPIServerCPU })
+	out.EventsDone = worst(func(r *Report) time.Duration { return r.EventsDone })
+	out.BurstCPU = median(func(r *Report) time.Duration { return r.BurstCPU })
+	out.DeleteAlone = median(func(r *Report) time.Duration { return r.DeleteAlone })
+	out.DeleteWithCtl = median(func(r *Report) time.Duration { return r.DeleteWithCtl })
+	out.DeleteAloneAPIServerCPU = median(func(r *Report) time.Duration { return r.DeleteAloneAPIServerCPU })
+	out.DeleteAPIServerCPU = median(func(r *Report) time.Duration { return r.DeleteAPIServerCPU })
+	out.DeleteCPU = median(func(r *Report) time.Duration { return r.DeleteCPU })
+	for _, r := range rounds {
+		out.PeakRSSBytes = max(out.PeakRSSBytes, r.PeakRSSBytes)
+	}
+	out.BurstWrites = most(func(r *Report) Writes { return r.BurstWrites })
+	out.RestartWrites = most(func(r *Report) Writes { return r.RestartWrites })
+	out.DeleteWrites = most(func(r *Report) Writes { return r.DeleteWrites })
+	return out
+}
 
 // target is one line of the targets.
 type target struct {
@@ -40,6 +105,15 @@ func (r *Report) Summary() string {
 	var b strings.Builder
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	fmt.Fprintf(&b, "burst of %d LoadBalancer Services from %d clients\n", r.Services, r.Clients)
+	ratio := func(x, y time.Duration) string { return fmt.Sprintf("%.2fx", float64(x)/float64(y)) }
+	for i, rr := range r.Rounds {
+		fmt.Fprintf(&b, "  round %d: floor %s, herald %s (%s), p99 %s; delete %s without, %s with (%s)\n", i+1,
+			ms(rr.Floor.Total), ms(rr.Burst.Total), ratio(rr.Burst.Total, rr.Floor.Total), ms(rr.Burst.P99),
+			ms(rr.DeleteAlone), ms(rr.DeleteWithCtl), ratio(rr.DeleteWithCtl, rr.DeleteAlone))
+	}
+	if len(r.Rounds) > 1 {
+		fmt.Fprintf(&b, "  below: the median of %d rounds; p99, RSS, the Events' delay and the writes are the worst round's\n", len(r.Rounds))
+	}
 	fmt.Fprintf(&b, "  floor (create + status patch): total %s (creates alone %s), p50 %s, p99 %s\n", ms(r.Floor.Total), ms(r.FloorCreates), ms(r.Floor.P50), ms(r.Floor.P99))
 	fmt.Fprintf(&b, "  herald controller:             total %s (creates alone %s), p50 %s, p99 %s\n", ms(r.Burst.Total), ms(r.BurstCreates), ms(r.Burst.P50), ms(r.Burst.P99))
 	fmt.Fprintf(&b, "  apiserver CPU until last IP:   floor %s, herald %s\n", ms(r.FloorAPIServerCPU), ms(r.BurstAPIServerCPU))

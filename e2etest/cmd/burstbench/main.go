@@ -19,6 +19,7 @@ import (
 func main() {
 	services := flag.Int("services", 2000, "Services to create")
 	clients := flag.Int("clients", 16, "concurrent clients")
+	rounds := flag.Int("rounds", 3, "rounds, each on fresh apiservers; times are judged by their median")
 	pprof := flag.String("controller-pprof", "0", "address where the controller serves pprof, to profile it during the burst")
 	apiProfile := flag.String("apiserver-profile-dir", "", "directory for CPU profiles of the apiserver during the floor and the burst")
 	var ctlArgs stringList
@@ -33,7 +34,7 @@ func main() {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(filepath.Dir(bin))
-	rep, err := burst.Run(ctx, burst.Options{Services: *services, Clients: *clients, ControllerBin: bin, PprofAddr: *pprof, APIServerProfileDir: *apiProfile, ControllerArgs: ctlArgs, Log: os.Stderr})
+	rep, err := burst.Run(ctx, burst.Options{Services: *services, Clients: *clients, Rounds: *rounds, ControllerBin: bin, PprofAddr: *pprof, APIServerProfileDir: *apiProfile, ControllerArgs: ctlArgs, Log: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "burst:", err)
 		os.Exit(1)
