@@ -155,7 +155,7 @@ func (a *Allocator) Assign(req Request, ips []netip.Addr) (string, error) {
 	if len(req.Families) > 0 {
 		primary = req.Families[0]
 	}
-	a.unhold(req.Key)
+	a.Release(req.Key)
 	a.hold(req.Key, holding{pool: pool, ips: listOf(ips, primary), share: s.ref()})
 	return pool, nil
 }
@@ -172,19 +172,20 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	if err != nil {
 		return Assignment{}, err
 	}
-	s := shareOf(req)
-	if old, ok := a.held[req.Key]; ok && s.key == old.sharing().key && a.satisfies(req, w, old) &&
-		!(w.policy == PreferDualStack && old.ips.n == 1) {
-		// The common case of a resync: nothing moves, so the free sets, the
-		// IP index and the sharing counts stay as they are.
-		h := holding{pool: old.pool, ips: listOf(old.ips.slice(), w.primary), share: s.ref()}
-		a.held[req.Key] = h
-		return h.assignment(), nil
-	}
-	old, had := a.unhold(req.Key)
+	old, had := a.held[req.Key]
 	if had && a.satisfies(req, w, old) {
+		s := shareOf(req)
 		h := holding{pool: old.pool, ips: old.ips, share: s.ref()}
-		if w.policy == PreferDualStack && h.ips.n == 1 {
+		grow := w.policy == PreferDualStack && h.ips.n == 1
+		if !grow && s.key == old.sharing().key {
+			// The common case of a resync: nothing moves, so the free sets,
+			// the IP index and the sharing counts stay as they are.
+			h.ips = listOf(h.ips.slice(), w.primary)
+			a.held[req.Key] = h
+			return h.assignment(), nil
+		}
+		a.unhold(req.Key, old)
+		if grow {
 			if p := a.byName[h.pool]; p != nil && p.Allows(req) {
 				if ips, err := a.supply(p, req.Key, s, []Family{FamilyOf(h.ips.a[0]).other()}, w.policy); err == nil {
 					h.ips.a[1], h.ips.n = ips.a[0], 2
@@ -194,6 +195,9 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 		h.ips = listOf(h.ips.slice(), w.primary)
 		a.hold(req.Key, h)
 		return h.assignment(), nil
+	}
+	if had {
+		a.unhold(req.Key, old)
 	}
 	h, err := a.allocateNew(req, w)
 	if err != nil {
@@ -206,8 +210,8 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	return h.assignment(), nil
 }
 
-// satisfies reports whether old, what key holds or held until now, still
-// serves req.
+// satisfies reports whether old, what the Service of req holds, still serves
+// req.
 func (a *Allocator) satisfies(req Request, w want, old holding) bool {
 	if len(req.RequestedIPs) > 0 && !sameIPs(req.RequestedIPs, old.ips.slice()) {
 		return false
@@ -404,7 +408,11 @@ func (a *Allocator) pick(p *poolState, f Family, key string, s share) (netip.Add
 
 // Release frees what key holds. Releasing a key that holds nothing is a
 // no-op.
-func (a *Allocator) Release(key string) { a.unhold(key) }
+func (a *Allocator) Release(key string) {
+	if h, ok := a.held[key]; ok {
+		a.unhold(key, h)
+	}
+}
 
 // Lookup returns what key holds.
 func (a *Allocator) Lookup(key string) (Assignment, bool) {
@@ -474,12 +482,8 @@ func (a *Allocator) hold(key string, h holding) {
 	}
 }
 
-// unhold removes and returns what key holds, and whether it held anything.
-func (a *Allocator) unhold(key string) (holding, bool) {
-	h, ok := a.held[key]
-	if !ok {
-		return holding{}, false
-	}
+// unhold removes h, what key holds.
+func (a *Allocator) unhold(key string, h holding) {
 	delete(a.held, key)
 	for _, ip := range h.ips.slice() {
 		us := a.users[ip].remove(key)
@@ -505,7 +509,6 @@ func (a *Allocator) unhold(key string) (holding, bool) {
 			}
 		}
 	}
-	return h, true
 }
 
 // prefixed returns err with prefix added to its message, keeping its
