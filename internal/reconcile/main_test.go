@@ -271,6 +271,17 @@ func waitIPs(t *testing.T, ns, name string, n int) []string {
 	return ips
 }
 
+// waitPoolInUse waits until the pool's status counts want addresses in use.
+func waitPoolInUse(t *testing.T, pool, want string) {
+	t.Helper()
+	eventually(t, 10*time.Second, func() error {
+		if p := getPool(t, pool); p.Status.InUse != want {
+			return fmt.Errorf("pool %s in use = %q, want %s", pool, p.Status.InUse, want)
+		}
+		return nil
+	})
+}
+
 func getPool(t *testing.T, name string) *v1beta1.IPAddressPool {
 	t.Helper()
 	var p v1beta1.IPAddressPool

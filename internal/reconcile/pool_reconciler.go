@@ -36,14 +36,9 @@ type PoolReconciler struct {
 
 // Reconcile brings one pool's finalizer and status up to date.
 func (r *PoolReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	if err := r.st.ensureLoaded(ctx, r.reader, r.class.Handles); err != nil {
+	if err := catchUp(ctx, r.st, r.reader, r.recorder, r.class); err != nil {
 		return reconcile.Result{}, err
 	}
-	notes, err := r.st.syncPools(ctx, r.reader)
-	if err != nil {
-		return reconcile.Result{}, err
-	}
-	warnOrphans(ctx, r.reader, r.recorder, notes)
 
 	var pool v1beta1.IPAddressPool
 	if err := r.reader.Get(ctx, req.NamespacedName, &pool); err != nil {

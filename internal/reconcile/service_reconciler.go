@@ -43,10 +43,7 @@ type ServiceReconciler struct {
 
 // Reconcile allocates, keeps or releases the IPs of one Service.
 func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	if err := r.st.ensureLoaded(ctx, r.reader, r.class.Handles); err != nil {
-		return reconcile.Result{}, err
-	}
-	if err := r.syncPools(ctx); err != nil {
+	if err := catchUp(ctx, r.st, r.reader, r.recorder, r.class); err != nil {
 		return reconcile.Result{}, err
 	}
 	k := req.String()
@@ -200,13 +197,18 @@ func (r *ServiceReconciler) fail(svc *corev1.Service, err error) {
 	log.Log.V(1).Info("allocation failed", "service", key(svc), "reason", reason, "error", err.Error())
 }
 
-// syncPools applies pool changes and warns the Services they orphaned.
-func (r *ServiceReconciler) syncPools(ctx context.Context) error {
-	notes, err := r.st.syncPools(ctx, r.reader)
+// catchUp brings the allocator up to date before either reconciler acts:
+// every assignment loaded once, then pool edits applied, with a warning to
+// each Service an edit orphaned.
+func catchUp(ctx context.Context, st *state, c ctrl.Reader, rec record.EventRecorder, class ClassPolicy) error {
+	if err := st.ensureLoaded(ctx, c, class.Handles); err != nil {
+		return err
+	}
+	notes, err := st.syncPools(ctx, c)
 	if err != nil {
 		return err
 	}
-	warnOrphans(ctx, r.reader, r.recorder, notes)
+	warnOrphans(ctx, c, rec, notes)
 	return nil
 }
 

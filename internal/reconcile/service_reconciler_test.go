@@ -49,12 +49,7 @@ func TestAllocateAndRelease(t *testing.T) {
 	if err := env.Client.Delete(context.Background(), getService(t, ns, "a")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() error { // the release has been processed
-		if p := getPool(t, "alloc"); p.Status.InUse != "0" {
-			return fmt.Errorf("pool in use = %q after delete", p.Status.InUse)
-		}
-		return nil
-	})
+	waitPoolInUse(t, "alloc", "0") // the release has been processed
 	createService(t, ns, "b")
 	if ips := waitIPs(t, ns, "b", 1); ips[0] != "198.51.100.0" {
 		t.Errorf("after delete, IP = %s, want 198.51.100.0 released and reused", ips[0])
@@ -81,12 +76,7 @@ func TestAllocateAndRelease(t *testing.T) {
 	if ips := waitIPs(t, ns, "c", 1); ips[0] != "198.51.100.0" {
 		t.Errorf("after type change, IP = %s, want 198.51.100.0 released and reused", ips[0])
 	}
-	eventually(t, 10*time.Second, func() error {
-		if p := getPool(t, "alloc"); p.Status.InUse != "1" {
-			return fmt.Errorf("pool in use = %q, want 1", p.Status.InUse)
-		}
-		return nil
-	})
+	waitPoolInUse(t, "alloc", "1")
 }
 
 func TestAllocationFailedEvents(t *testing.T) {
@@ -127,12 +117,7 @@ func TestSharing(t *testing.T) {
 	if s := getService(t, ns, "clash"); len(s.Status.LoadBalancer.Ingress) != 0 {
 		t.Errorf("clashing service got %v", s.Status.LoadBalancer.Ingress)
 	}
-	eventually(t, 10*time.Second, func() error {
-		if p := getPool(t, "share"); p.Status.InUse != "1" {
-			return fmt.Errorf("pool in use = %q, want 1 (a shared IP counts once)", p.Status.InUse)
-		}
-		return nil
-	})
+	waitPoolInUse(t, "share", "1") // a shared IP counts once
 }
 
 func TestDualStack(t *testing.T) {
