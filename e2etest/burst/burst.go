@@ -306,53 +306,77 @@ func (b *bench) parallel(n int, fn func(i int) error) error {
 // floor is the minimal client: create, then at once patch the status with an
 // IP, with the same concurrency.
 func (b *bench) floor(ctx context.Context) error {
-	n := b.opts.Services
-	sent := make([]time.Time, n)
-	createDone := make([]time.Time, n)
-	cpu0 := cpuTime(b.apiserverPID)
-	profiled := b.profile(ctx, "floor")
-	defer profiled()
-	start := time.Now()
-	err := b.parallel(n, func(i int) error {
-		// The same Service as the burst's: the floor's are gone before the
-		// controller starts.
-		svc := service("bench-floor", i)
-		sent[i] = time.Now()
-		if _, err := b.floorClient.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-		createDone[i] = time.Now()
-		ip := ipv4(floorFirstIP + uint32(i))
-		patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q,"ipMode":"VIP"}]}}}`, ip)
+	c, err := b.createAll(ctx, "floor", "bench-floor", b.floorClient, func(svc *corev1.Service, i int) error {
+		patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q,"ipMode":"VIP"}]}}}`, ipv4(floorFirstIP+uint32(i)))
 		_, err := b.floorClient.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	phase, err := b.watch.phase(ctx, "bench-floor", sent)
-	if err != nil {
-		return err
-	}
-	b.rep.Floor = phase
-	b.rep.FloorAPIServerCPU = cpuTime(b.apiserverPID) - cpu0
-	b.rep.FloorCreates = latest(createDone).Sub(start)
-	b.logf("floor: %v total, creates alone %v, p50 %v, p99 %v", phase.Total.Round(time.Millisecond), b.rep.FloorCreates.Round(time.Millisecond), phase.P50, phase.P99)
+	b.rep.Floor, b.rep.FloorCreates, b.rep.FloorAPIServerCPU = c.phase, c.creates, c.apiserverCPU
+	b.logf("floor: %v total, creates alone %v, p50 %v, p99 %v", c.phase.Total.Round(time.Millisecond), c.creates.Round(time.Millisecond), c.phase.P50, c.phase.P99)
 	return nil
 }
 
-func (b *bench) deleteAll(ctx context.Context, ns string) (time.Duration, error) {
+// created is what createAll measured.
+type created struct {
+	from         time.Time // the first create
+	phase        Phase
+	creates      time.Duration // until the last create call returned
+	apiserverCPU time.Duration // until the last IP was seen
+}
+
+// createAll has the clients create each Service of ns through cs, and run
+// then, if set, on it once created; it waits until every one shows an IP.
+// The apiserver is profiled as name.
+func (b *bench) createAll(ctx context.Context, name, ns string, cs kubernetes.Interface, then func(svc *corev1.Service, i int) error) (created, error) {
+	n := b.opts.Services
+	sent := make([]time.Time, n)
+	createDone := make([]time.Time, n)
+	cpu0 := cpuTime(b.apiserverPID)
+	profiled := b.profile(ctx, name)
+	defer profiled()
+	c := created{from: time.Now()}
+	err := b.parallel(n, func(i int) error {
+		svc := service(ns, i)
+		sent[i] = time.Now()
+		_, err := cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+		createDone[i] = time.Now()
+		if err != nil || then == nil {
+			return err
+		}
+		return then(svc, i)
+	})
+	if err != nil {
+		return c, err
+	}
+	if c.phase, err = b.watch.phase(ctx, ns, sent); err != nil {
+		return c, err
+	}
+	c.apiserverCPU = cpuTime(b.apiserverPID) - cpu0
+	c.creates = latest(createDone).Sub(c.from)
+	return c, nil
+}
+
+// deleteAll deletes the Services of ns and waits until the watch has seen
+// them go. It returns how long that took and the apiserver's CPU meanwhile.
+// The apiserver is profiled as name.
+func (b *bench) deleteAll(ctx context.Context, name, ns string) (took, apiserverCPU time.Duration, err error) {
+	profiled := b.profile(ctx, name)
+	defer profiled()
+	cpu0 := cpuTime(b.apiserverPID)
 	start := time.Now()
-	err := b.parallel(b.opts.Services, func(i int) error {
+	err = b.parallel(b.opts.Services, func(i int) error {
 		return b.admin.CoreV1().Services(ns).Delete(ctx, fmt.Sprintf("svc-%04d", i), metav1.DeleteOptions{})
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := b.watch.waitEmpty(ctx, ns); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return time.Since(start), nil
+	return time.Since(start), cpuTime(b.apiserverPID) - cpu0, nil
 }
 
 // settle is the pause before each delete: the delete with the controller
@@ -363,12 +387,8 @@ const settle = 10 * time.Second
 // controller.
 func (b *bench) deleteAlone(ctx context.Context) error {
 	time.Sleep(settle)
-	profiled := b.profile(ctx, "delete-alone")
-	defer profiled()
-	cpu0 := cpuTime(b.apiserverPID)
-	d, err := b.deleteAll(ctx, "bench-floor")
-	b.rep.DeleteAloneAPIServerCPU = cpuTime(b.apiserverPID) - cpu0
-	b.rep.DeleteAlone = d
+	d, cpu, err := b.deleteAll(ctx, "delete-alone", "bench-floor")
+	b.rep.DeleteAlone, b.rep.DeleteAloneAPIServerCPU = d, cpu
 	b.logf("delete %d Services, no controller: %v", b.opts.Services, d.Round(time.Millisecond))
 	return err
 }
@@ -427,29 +447,12 @@ func (b *bench) burst(ctx context.Context) error {
 		return fmt.Errorf("controller never allocated the warm-up Service: %w (log: %s)", err, filepath.Join(b.dir, "controller.log"))
 	}
 	n := b.opts.Services
-	sent := make([]time.Time, n)
-	createDone := make([]time.Time, n)
-	cpu0 := cpuTime(b.apiserverPID)
-	profiled := b.profile(ctx, "burst")
-	defer profiled()
-	from := time.Now()
-	err := b.parallel(n, func(i int) error {
-		svc := service("bench-burst", i)
-		sent[i] = time.Now()
-		_, err := b.admin.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{})
-		createDone[i] = time.Now()
-		return err
-	})
+	c, err := b.createAll(ctx, "burst", "bench-burst", b.admin, nil)
 	if err != nil {
 		return err
 	}
-	phase, err := b.watch.phase(ctx, "bench-burst", sent)
-	if err != nil {
-		return err
-	}
-	b.rep.Burst = phase
-	b.rep.BurstCreates = latest(createDone).Sub(from)
-	b.rep.BurstAPIServerCPU = cpuTime(b.apiserverPID) - cpu0
+	b.rep.Burst, b.rep.BurstCreates, b.rep.BurstAPIServerCPU = c.phase, c.creates, c.apiserverCPU
+	from := c.from
 	// Let the coalesced pool-status write and the last events land.
 	if err := b.waitPoolInUse(ctx, n+1); err != nil {
 		return err
@@ -464,7 +467,7 @@ func (b *bench) burst(ctx context.Context) error {
 	b.rep.PeakRSSBytes = peakRSS(b.ctl.Process.Pid)
 	b.rep.BurstCPU = cpuTime(b.ctl.Process.Pid)
 	b.rep.BurstWrites, err = countWrites(b.auditLog, controllerUser, from, time.Now())
-	b.logf("burst: %v total, p50 %v, p99 %v; writes: %v", phase.Total.Round(time.Millisecond), phase.P50, phase.P99, b.rep.BurstWrites)
+	b.logf("burst: %v total, p50 %v, p99 %v; writes: %v", c.phase.Total.Round(time.Millisecond), c.phase.P50, c.phase.P99, b.rep.BurstWrites)
 	return err
 }
 
@@ -552,16 +555,13 @@ func (b *bench) leaseHolder(ctx context.Context) (string, error) {
 
 func (b *bench) deleteWithController(ctx context.Context) error {
 	from := time.Now()
-	profiled := b.profile(ctx, "delete-with")
-	defer profiled()
-	cpu0, ctlCPU0 := cpuTime(b.apiserverPID), cpuTime(b.ctl.Process.Pid)
-	d, err := b.deleteAll(ctx, "bench-burst")
+	ctlCPU0 := cpuTime(b.ctl.Process.Pid)
+	d, cpu, err := b.deleteAll(ctx, "delete-with", "bench-burst")
 	if err != nil {
 		return err
 	}
-	b.rep.DeleteAPIServerCPU = cpuTime(b.apiserverPID) - cpu0
+	b.rep.DeleteWithCtl, b.rep.DeleteAPIServerCPU = d, cpu
 	b.rep.DeleteCPU = cpuTime(b.ctl.Process.Pid) - ctlCPU0
-	b.rep.DeleteWithCtl = d
 	if err := b.waitPoolInUse(ctx, 1); err != nil { // the warm-up Service remains
 		return err
 	}
