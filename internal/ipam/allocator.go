@@ -213,7 +213,7 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 // satisfies reports whether old, what the Service of req holds, still serves
 // req.
 func (a *Allocator) satisfies(req Request, w want, old holding) bool {
-	if len(req.RequestedIPs) > 0 && !sameIPs(req.RequestedIPs, old.ips.slice()) {
+	if len(req.RequestedIPs) > 0 && !SameIPs(req.RequestedIPs, old.ips.slice()) {
 		return false
 	}
 	if req.Pool != "" && old.pool != req.Pool {
@@ -238,7 +238,8 @@ func (a *Allocator) satisfies(req Request, w want, old holding) bool {
 	return true
 }
 
-func sameIPs(x, y []netip.Addr) bool {
+// SameIPs reports whether x and y hold the same addresses, in any order.
+func SameIPs(x, y []netip.Addr) bool {
 	if len(x) != len(y) {
 		return false
 	}

@@ -110,7 +110,7 @@ func (r *ServiceReconciler) apply(ctx context.Context, svc *corev1.Service, a ip
 			return fmt.Errorf("patch status of service %s: %w", key(svc), err)
 		}
 		annotate = annotate && out.Annotations[config.AnnotationAllocatedFromPool] != a.Pool
-		if !sameIPs(ingressIPs(svc), a.IPs) {
+		if !ipam.SameIPs(ingressIPs(svc), a.IPs) {
 			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPAllocated, "Assigned IP %s from pool %q", joinIPs(a), a.Pool)
 		}
 	}
@@ -142,7 +142,7 @@ func (r *ServiceReconciler) letGo(ctx context.Context, svc *corev1.Service) erro
 	}
 	pool, annotated := svc.Annotations[config.AnnotationAllocatedFromPool]
 	current := ingressIPs(svc)
-	ours := len(current) > 0 && (held && sameIPs(current, a.IPs) || !held && annotated && r.st.inPool(pool, current))
+	ours := len(current) > 0 && (held && ipam.SameIPs(current, a.IPs) || !held && annotated && r.st.inPool(pool, current))
 	if !ours && !annotated {
 		return nil
 	}

@@ -64,23 +64,6 @@ func sameIngress(have, want []corev1.LoadBalancerIngress) bool {
 	return true
 }
 
-// sameIPs reports whether a and b hold the same addresses, in any order.
-func sameIPs(a, b []netip.Addr) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, ip := range a {
-		found := false
-		for _, o := range b {
-			found = found || o == ip
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
 func ipStrings(ips []netip.Addr) []string {
 	out := make([]string, 0, len(ips))
 	for _, ip := range ips {

@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/heraldlb/herald/internal/ipam"
 )
 
 func TestClassPolicy(t *testing.T) {
@@ -46,7 +48,7 @@ func TestIngress(t *testing.T) {
 		t.Errorf("ingress without ipMode reported the same")
 	}
 	svc := &corev1.Service{Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: append(noMode, corev1.LoadBalancerIngress{Hostname: "x"})}}}
-	if got := ingressIPs(svc); !sameIPs(got, ips) {
+	if got := ingressIPs(svc); !ipam.SameIPs(got, ips) {
 		t.Errorf("ingressIPs = %v", got)
 	}
 }
