@@ -12,6 +12,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/metrics"
 	"github.com/heraldlb/herald/internal/reconcile"
 )
@@ -34,8 +35,8 @@ func main() {
 	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address the health probes bind to; 0 disables them")
 	flag.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address the pprof endpoint binds to; 0 disables it")
 	flag.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader, so that only one replica allocates")
-	flag.StringVar(&f.leNamespace, "leader-election-namespace", "herald-system", "namespace of the leader-election Lease")
-	flag.StringVar(&f.lbClass, "lb-class", reconcile.DefaultClass, "spec.loadBalancerClass of the Services to handle")
+	flag.StringVar(&f.leNamespace, "leader-election-namespace", kube.Namespace, "namespace of the leader-election Lease")
+	flag.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to handle")
 	flag.BoolVar(&f.defaultClass, "default-lb-class", true, "also handle LoadBalancer Services that set no loadBalancerClass")
 	flag.Float64Var(&f.qps, "kube-api-qps", 500, "client-side rate limit of API requests per second")
 	flag.IntVar(&f.burst, "kube-api-burst", 1000, "client-side burst of API requests")
@@ -57,7 +58,7 @@ func run(f flags) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = float32(f.qps), f.burst
-	scheme, err := reconcile.Scheme()
+	scheme, err := kube.Scheme()
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func run(f flags) error {
 		return err
 	}
 	if err := reconcile.Setup(mgr, reconcile.Options{
-		Class:   reconcile.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
+		Class:   kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
 		Workers: f.workers,
 		Metrics: m,
 	}); err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/heraldlb/herald/internal/kube"
 )
 
 // auditPolicy logs every write at Metadata level and no reads, so the log
@@ -19,7 +21,7 @@ rules:
 - level: Metadata
 `
 
-const leaseNamespace = "herald-system"
+const leaseNamespace = kube.Namespace
 
 // auditEvent is the part of an audit.k8s.io/v1 Event the benchmark reads.
 type auditEvent struct {

@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
@@ -231,7 +232,7 @@ func (b *bench) setup(ctx context.Context) error {
 	if b.ctlKubeconfig, _, err = b.env.AddAdmin(controllerUser); err != nil {
 		return err
 	}
-	for _, ns := range []string{"herald-system", "bench-floor", "bench-burst", "bench-warmup"} {
+	for _, ns := range []string{kube.Namespace, "bench-floor", "bench-burst", "bench-warmup"} {
 		if _, err := b.admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			return err
 		}
@@ -543,7 +544,7 @@ func (b *bench) waitNewLeader(ctx context.Context, prev string) error {
 }
 
 func (b *bench) leaseHolder(ctx context.Context) (string, error) {
-	l, err := b.admin.CoordinationV1().Leases("herald-system").Get(ctx, leaseName, metav1.GetOptions{})
+	l, err := b.admin.CoordinationV1().Leases(kube.Namespace).Get(ctx, leaseName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return "", nil
 	}

@@ -19,11 +19,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
-// HeraldNamespace is where the controller's leader-election Lease lives.
-const HeraldNamespace = "herald-system"
+// HeraldNamespace is where Herald's Leases and Secrets live.
+const HeraldNamespace = kube.Namespace
 
 // PoolAnnotation is written by the controller with the pool an IP came from.
 const PoolAnnotation = "heraldlb.io/ip-allocated-from-pool"

@@ -21,6 +21,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/metrics"
 	"github.com/heraldlb/herald/internal/testenv"
 )
@@ -67,7 +68,7 @@ func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options))
 	if counter != nil {
 		cfg.WrapTransport = counter.wrap
 	}
-	scheme, err := Scheme()
+	scheme, err := kube.Scheme()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options))
 		t.Fatal(err)
 	}
 	opts := Options{
-		Class:              ClassPolicy{Class: DefaultClass, Default: true},
+		Class:              kube.ClassPolicy{Class: kube.DefaultClass, Default: true},
 		PoolStatusDelay:    100 * time.Millisecond,
 		Metrics:            m,
 		SkipNameValidation: true,

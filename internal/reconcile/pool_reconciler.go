@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/ipam"
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/metrics"
 )
 
@@ -30,7 +31,7 @@ type PoolReconciler struct {
 	recorder record.EventRecorder
 	metrics  *metrics.Controller
 	st       *state
-	class    ClassPolicy
+	class    kube.ClassPolicy
 	clock    clock.PassiveClock
 }
 

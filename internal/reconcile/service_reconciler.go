@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldlb/herald/internal/config"
 	"github.com/heraldlb/herald/internal/ipam"
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/metrics"
 )
 
@@ -36,7 +37,7 @@ type ServiceReconciler struct {
 	recorder record.EventRecorder
 	metrics  *metrics.Controller
 	st       *state
-	class    ClassPolicy
+	class    kube.ClassPolicy
 	// poolDelay coalesces pool status writes.
 	poolDelay time.Duration
 }
@@ -74,7 +75,7 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		r.fail(&svc, err)
 		return reconcile.Result{}, nil
 	}
-	current := ingressIPs(&svc)
+	current := kube.IngressIPs(&svc)
 	if areq.Pool != "" && r.st.closed(areq.Pool) && len(current) == 0 {
 		r.fail(&svc, fmt.Errorf("pool %q is being deleted and gives out no new address: %w", areq.Pool, ipam.ErrPoolNotAllowed))
 		return reconcile.Result{}, nil
@@ -110,7 +111,7 @@ func (r *ServiceReconciler) apply(ctx context.Context, svc *corev1.Service, a ip
 			return fmt.Errorf("patch status of service %s: %w", key(svc), err)
 		}
 		annotate = annotate && out.Annotations[config.AnnotationAllocatedFromPool] != a.Pool
-		if !ipam.SameIPs(ingressIPs(svc), a.IPs) {
+		if !ipam.SameIPs(kube.IngressIPs(svc), a.IPs) {
 			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPAllocated, "Assigned IP %s from pool %q", joinIPs(a), a.Pool)
 		}
 	}
@@ -141,7 +142,7 @@ func (r *ServiceReconciler) letGo(ctx context.Context, svc *corev1.Service) erro
 		return nil
 	}
 	pool, annotated := svc.Annotations[config.AnnotationAllocatedFromPool]
-	current := ingressIPs(svc)
+	current := kube.IngressIPs(svc)
 	ours := len(current) > 0 && (held && ipam.SameIPs(current, a.IPs) || !held && annotated && r.st.inPool(pool, current))
 	if !ours && !annotated {
 		return nil
@@ -157,7 +158,7 @@ func (r *ServiceReconciler) letGo(ctx context.Context, svc *corev1.Service) erro
 		}
 		_, annotated = out.Annotations[config.AnnotationAllocatedFromPool]
 		if held {
-			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPReleased, "Released IP %s: the Service is no longer a LoadBalancer of class %q", strings.Join(ipStrings(ingressIPs(svc)), ","), r.class.Class)
+			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPReleased, "Released IP %s: the Service is no longer a LoadBalancer of class %q", strings.Join(ipStrings(kube.IngressIPs(svc)), ","), r.class.Class)
 		}
 	}
 	if annotated {
@@ -200,7 +201,7 @@ func (r *ServiceReconciler) fail(svc *corev1.Service, err error) {
 // catchUp brings the allocator up to date before either reconciler acts:
 // every assignment loaded once, then pool edits applied, with a warning to
 // each Service an edit orphaned.
-func catchUp(ctx context.Context, st *state, c ctrl.Reader, rec record.EventRecorder, class ClassPolicy) error {
+func catchUp(ctx context.Context, st *state, c ctrl.Reader, rec record.EventRecorder, class kube.ClassPolicy) error {
 	if err := st.ensureLoaded(ctx, c, class.Handles); err != nil {
 		return err
 	}

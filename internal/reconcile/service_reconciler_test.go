@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heraldlb/herald/internal/config"
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
@@ -155,7 +156,7 @@ func TestClassFiltering(t *testing.T) {
 		s.Spec.AllocateLoadBalancerNodePorts = nil
 	})
 	before := getService(t, ns, "other").ResourceVersion
-	createService(t, ns, "ours", withClass(DefaultClass))
+	createService(t, ns, "ours", withClass(kube.DefaultClass))
 	createService(t, ns, "unset")
 	waitIPs(t, ns, "ours", 1)
 	waitIPs(t, ns, "unset", 1)

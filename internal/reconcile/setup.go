@@ -7,8 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -24,16 +22,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/metrics"
 )
 
-// DefaultClass is the loadBalancerClass Herald answers to by default.
-const DefaultClass = "heraldlb.io/herald"
-
 // Options configure the controller's reconcilers.
 type Options struct {
-	// Class says which Services are ours; see ClassPolicy.
-	Class ClassPolicy
+	// Class says which Services are ours.
+	Class kube.ClassPolicy
 	// Workers is the number of Services reconciled at once. Default 8.
 	Workers int
 	// PoolStatusDelay is how long pool status writes wait so that a burst of
@@ -45,18 +41,6 @@ type Options struct {
 	Clock clock.PassiveClock
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
-}
-
-// Scheme knows the built-in kinds and Herald's.
-func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	if err := v1beta1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // Setup adds the Service and IPAddressPool reconcilers to mgr. They share

@@ -20,6 +20,7 @@ import (
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/config"
 	"github.com/heraldlb/herald/internal/ipam"
+	"github.com/heraldlb/herald/internal/kube"
 )
 
 // state is what the reconcilers share: the allocator and what the
@@ -93,7 +94,7 @@ func (s *state) ensureLoaded(ctx context.Context, c client.Reader, ours func(*co
 	n := 0
 	for i := range items {
 		svc := &items[i]
-		ips := ingressIPs(svc)
+		ips := kube.IngressIPs(svc)
 		if !ours(svc) || svc.DeletionTimestamp != nil || len(ips) == 0 {
 			continue
 		}

@@ -16,13 +16,12 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"github.com/heraldlb/herald/internal/kube"
 )
 
 // ErrNotBuilt means the apiserver build is not in the cache yet.
@@ -51,18 +50,6 @@ func BinDir() (string, error) {
 		return "", fmt.Errorf("find the apiserver build: %w", err)
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// Scheme knows the built-in kinds and Herald's.
-func Scheme() *k8sruntime.Scheme {
-	s := k8sruntime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := heraldv1beta1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
 }
 
 // Options tune the control plane.
@@ -110,11 +97,15 @@ func Start(opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	scheme, err := kube.Scheme()
+	if err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: bin,
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		Scheme:                Scheme(),
+		Scheme:                scheme,
 	}
 	api := env.ControlPlane.GetAPIServer()
 	if opts.ListenAddress != "" {

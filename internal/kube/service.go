@@ -1,0 +1,45 @@
+package kube
+
+import (
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// DefaultClass is the loadBalancerClass Herald answers to by default.
+const DefaultClass = "heraldlb.io/herald"
+
+// ClassPolicy says which LoadBalancer Services Herald handles. The
+// controller and the speaker must use the same policy, or the speaker would
+// announce addresses the controller does not manage, or the reverse.
+type ClassPolicy struct {
+	// Class is our spec.loadBalancerClass.
+	Class string
+	// Default: also handle Services that set no loadBalancerClass, as the
+	// cluster's default load-balancer implementation does.
+	Default bool
+}
+
+// Handles reports whether svc is ours: type LoadBalancer, with our class, or
+// no class when we are the default implementation.
+func (p ClassPolicy) Handles(svc *corev1.Service) bool {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return false
+	}
+	if c := svc.Spec.LoadBalancerClass; c != nil {
+		return *c == p.Class
+	}
+	return p.Default
+}
+
+// IngressIPs returns the IPs in a Service's load-balancer status. Entries
+// that are hostnames or do not parse are skipped.
+func IngressIPs(svc *corev1.Service) []netip.Addr {
+	var out []netip.Addr
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if ip, err := netip.ParseAddr(in.IP); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
