@@ -1,0 +1,135 @@
+package election
+
+import (
+	"slices"
+	"time"
+)
+
+// SpeakerLease is what a speaker's per-node Lease says: that node's speaker
+// renewed it at Renewed and promised to renew again within Duration.
+type SpeakerLease struct {
+	Node     string
+	Renewed  time.Time
+	Duration time.Duration
+}
+
+// Known returns the speakers that count for quorum, sorted: self, every
+// alive member, and every speaker whose Lease had not expired when this
+// speaker last renewed its own (ownRenew).
+//
+// Expiry is judged against ownRenew rather than the current time on purpose:
+// a speaker cut off from the apiserver cannot renew, so its view of the
+// others' Leases freezes and nobody leaves its known set. It would otherwise
+// see every Lease expire, conclude it is alone, and claim every IP. A zero
+// ownRenew (never renewed yet) expires nothing.
+func Known(self string, leases []SpeakerLease, alive []string, ownRenew time.Time) []string {
+	out := []string{self}
+	out = append(out, alive...)
+	for _, l := range leases {
+		if ownRenew.IsZero() || !l.Renewed.Add(l.Duration).Before(ownRenew) {
+			out = append(out, l.Node)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Verdict says whether a speaker may claim IPs.
+type Verdict struct {
+	// Claim: the speaker may announce the IPs it wins.
+	Claim bool
+	// Tie: exactly half of the known speakers are alive; Claim then depends
+	// on the tie-breaker Lease.
+	Tie bool
+	// Alive and Known are the counts the verdict rests on, for logs and
+	// metrics.
+	Alive, Known int
+}
+
+// TieLease is the tie-breaker Lease as a speaker sees it: its holder, the
+// side (alive speakers) the holder recorded, and its timing. A zero TieLease
+// is free.
+type TieLease struct {
+	Holder   string
+	Side     []string
+	Renewed  time.Time
+	Duration time.Duration
+}
+
+// fresh reports whether the holder's claim stands at now.
+func (t TieLease) fresh(now time.Time) bool {
+	return t.Holder != "" && now.Before(t.Renewed.Add(t.Duration))
+}
+
+// takeable reports whether another speaker may take the Lease at now. It
+// waits a quarter of the duration past expiry, so that the old holder's side,
+// whose clocks may run a little slow, has stopped claiming first.
+func (t TieLease) takeable(now time.Time) bool {
+	return t.Holder == "" || !now.Before(t.Renewed.Add(t.Duration+t.Duration/4))
+}
+
+// Decide returns whether self may claim IPs, given the known speakers, the
+// alive members it sees (itself included or not), and the tie-breaker Lease.
+// With more than half of the known speakers alive it may; with fewer it may
+// not; with exactly half it may only while the tie-breaker is fresh and held
+// by a speaker on its side (itself, or one it sees alive).
+func Decide(self string, known, alive []string, tie TieLease, now time.Time) Verdict {
+	k := map[string]bool{self: true}
+	for _, n := range known {
+		k[n] = true
+	}
+	a := map[string]bool{self: true}
+	for _, n := range alive {
+		if k[n] {
+			a[n] = true
+		}
+	}
+	v := Verdict{Alive: len(a), Known: len(k)}
+	switch {
+	case 2*v.Alive > v.Known:
+		v.Claim = true
+	case 2*v.Alive == v.Known:
+		v.Tie = true
+		v.Claim = tie.fresh(now) && a[tie.Holder]
+	}
+	return v
+}
+
+// TieAction is what a speaker must do with the tie-breaker Lease.
+type TieAction int
+
+const (
+	// TieNone: leave the Lease alone.
+	TieNone TieAction = iota
+	// TieAcquire: write self as holder, with the alive side, if the Lease
+	// is still as seen (an optimistic update).
+	TieAcquire
+	// TieRenew: refresh self's hold and the recorded side.
+	TieRenew
+	// TieRelease: clear the holder; the tie is over.
+	TieRelease
+)
+
+func (a TieAction) String() string {
+	return [...]string{"none", "acquire", "renew", "release"}[a]
+}
+
+// NextTieAction returns what self must do with the tie-breaker Lease: in a
+// tie, take it when it is free or long expired, and renew it every third of
+// its duration while holding it; out of a tie, release it if held. A speaker
+// never takes it from a fresh holder. The side written with each acquire or
+// renew is for people reading the Lease; the verdict does not depend on it.
+func NextTieAction(self string, v Verdict, tie TieLease, now time.Time) TieAction {
+	mine := tie.Holder == self
+	switch {
+	case !v.Tie && mine:
+		return TieRelease
+	case !v.Tie:
+		return TieNone
+	case mine && !now.Before(tie.Renewed.Add(tie.Duration/3)):
+		return TieRenew
+	case !mine && tie.takeable(now):
+		return TieAcquire
+	}
+	return TieNone
+}
