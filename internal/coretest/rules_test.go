@@ -5,21 +5,35 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/heraldlb/herald"
 
-// pureCore lists the packages that hold decisions: allocation and
-// configuration today, election and planning later. Each entry says which
-// dependencies, anywhere below the package, are forbidden.
+// pureCore lists the packages that hold decisions: allocation,
+// configuration, Layer 2 election and the speaker's plan. Each entry says
+// which dependencies, anywhere below the package, are forbidden.
 var pureCore = map[string][]string{
 	// ipam is plain Go over netip: nothing of Kubernetes at all.
 	"internal/ipam": {"k8s.io/", "sigs.k8s.io/"},
 	// config reads API types and label selectors, but never talks to an
 	// apiserver.
 	"internal/config": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
+	// election is plain Go: names, addresses and times in, a verdict out.
+	"internal/election": {"k8s.io/", "sigs.k8s.io/"},
+	// plan reads Service, EndpointSlice and Node types, never a client.
+	"internal/plan": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
+}
+
+// shells lists, for each program's shell, the other program's packages it
+// must never depend on: what both need lives in internal/kube.
+var shells = map[string][]string{
+	"controller":         {module + "/speaker", module + "/internal/speaker"},
+	"internal/reconcile": {module + "/speaker", module + "/internal/speaker"},
+	"speaker":            {module + "/controller", module + "/internal/reconcile"},
+	"internal/speaker":   {module + "/controller", module + "/internal/reconcile"},
 }
 
 // ioImports are packages the pure core must not import directly: sockets,
@@ -73,6 +87,18 @@ func TestPureCoreImports(t *testing.T) {
 					if imp == f {
 						t.Errorf("%s imports %s", rel, imp)
 					}
+				}
+			}
+		}
+	}
+}
+
+func TestShellsStayApart(t *testing.T) {
+	for rel, forbidden := range shells {
+		for _, p := range list(t, module+"/"+rel) {
+			for _, dep := range p.Deps {
+				if slices.Contains(forbidden, dep) {
+					t.Errorf("%s depends on %s: move what both need to internal/kube", rel, dep)
 				}
 			}
 		}

@@ -1,0 +1,112 @@
+package speaker
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/heraldlb/herald/internal/layer2"
+	"github.com/heraldlb/herald/internal/liveness"
+)
+
+// fakeAnnouncer records what the speaker asks of the Layer 2 announcer.
+type fakeAnnouncer struct {
+	mu        sync.Mutex
+	applied   []layer2.Announcement
+	announced [][]layer2.Gratuitous
+	calls     []string // "set", "announce", in order
+}
+
+func (f *fakeAnnouncer) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+func (f *fakeAnnouncer) Set(d []layer2.Announcement) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applied = slices.Clone(d)
+	f.calls = append(f.calls, "set")
+	return nil
+}
+
+func (f *fakeAnnouncer) Applied() []layer2.Announcement {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.applied)
+}
+
+func (f *fakeAnnouncer) Announce(g []layer2.Gratuitous) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.announced = append(f.announced, slices.Clone(g))
+	f.calls = append(f.calls, "announce")
+	return nil
+}
+
+func (f *fakeAnnouncer) history() ([][]layer2.Gratuitous, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.announced), slices.Clone(f.calls)
+}
+
+// fakeMembership stands in for memberlist: the test says who is alive.
+type fakeMembership struct {
+	mu      sync.Mutex
+	members []liveness.Member
+	desired liveness.Desired
+	left    bool
+	changes chan struct{}
+}
+
+func newFakeMembership() *fakeMembership { return &fakeMembership{changes: make(chan struct{}, 1)} }
+
+func (f *fakeMembership) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+func (f *fakeMembership) Set(d liveness.Desired) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.desired = d
+	return nil
+}
+
+func (f *fakeMembership) Changes() <-chan struct{} { return f.changes }
+
+func (f *fakeMembership) Members() []liveness.Member {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.members)
+}
+
+func (f *fakeMembership) Leave(time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.left = true
+	return nil
+}
+
+func (f *fakeMembership) set(members ...liveness.Member) {
+	f.mu.Lock()
+	f.members = members
+	f.mu.Unlock()
+	select {
+	case f.changes <- struct{}{}:
+	default:
+	}
+}
+
+func (f *fakeMembership) state() (liveness.Desired, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.desired, f.left
+}
+
+// fakeLinks reports a fixed set of links.
+type fakeLinks struct{ ch chan []layer2.Link }
+
+func newFakeLinks(links []layer2.Link) *fakeLinks {
+	f := &fakeLinks{ch: make(chan []layer2.Link, 1)}
+	f.ch <- links
+	return f
+}
+
+func (f *fakeLinks) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (f *fakeLinks) Changes() <-chan []layer2.Link { return f.ch }

@@ -1,0 +1,111 @@
+package speaker
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heraldlb/herald/internal/kube"
+	"github.com/heraldlb/herald/internal/layer2"
+	"github.com/heraldlb/herald/internal/liveness"
+)
+
+// Announcer answers ARP and NDP for what it is given (internal/layer2).
+type Announcer interface {
+	Run(ctx context.Context) error
+	Set(desired []layer2.Announcement) error
+	Applied() []layer2.Announcement
+	Announce(g []layer2.Gratuitous) error
+}
+
+// Membership tells which speakers are alive (internal/liveness).
+type Membership interface {
+	Run(ctx context.Context) error
+	Set(d liveness.Desired) error
+	Changes() <-chan struct{}
+	Members() []liveness.Member
+	Leave(timeout time.Duration) error
+}
+
+// Links reports this node's network interfaces (layer2.LinkWatcher).
+type Links interface {
+	Run(ctx context.Context) error
+	Changes() <-chan []layer2.Link
+}
+
+// Deps are what the speaker works with. main builds them; tests pass fakes
+// for the network parts and a real apiserver for the rest.
+type Deps struct {
+	// Client writes Leases and records; reads go through Cache.
+	Client   client.Client
+	Cache    cache.Cache
+	Recorder record.EventRecorder
+	Announcer
+	Membership
+	Links
+}
+
+// Options tune the speaker. Zero values take the defaults below.
+type Options struct {
+	// Node is this node's name. Required.
+	Node string
+	// Class says which Services are Herald's, as in the controller.
+	Class kube.ClassPolicy
+	// MemberlistAddr is where the other speakers reach this one; it is
+	// published in this node's Lease. Required.
+	MemberlistAddr netip.AddrPort
+	// LeaseDuration is how long this node's Lease lasts without renewal
+	// (default 30s), renewed every RenewInterval (default 10s). A speaker
+	// that dies without leaving stops counting for quorum one LeaseDuration
+	// after its last renewal.
+	LeaseDuration, RenewInterval time.Duration
+	// TieBreakerDuration is the tie-breaker Lease's duration (default 4s);
+	// its holder renews it every third of that while a tie lasts.
+	TieBreakerDuration time.Duration
+	// Coalesce is how long the loop waits after a change for more before
+	// planning (default 10ms): a burst of Service creations makes a few
+	// plans, not one per Service.
+	Coalesce time.Duration
+	// Resync replans on a timer (default 30s), to retry what failed to
+	// apply.
+	Resync time.Duration
+	// RecordInterval is the least time between two writes of this node's
+	// record (default 1s).
+	RecordInterval time.Duration
+	// LeaveTimeout bounds the wait for memberlist's leave message on
+	// shutdown (default 1s).
+	LeaveTimeout time.Duration
+	// APITimeout bounds each write to the apiserver (default 5s).
+	APITimeout time.Duration
+	Clock      clock.WithTicker
+	Log        logr.Logger
+	Metrics    *Metrics
+}
+
+func (o *Options) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	set(&o.LeaseDuration, 30*time.Second)
+	set(&o.RenewInterval, 10*time.Second)
+	set(&o.TieBreakerDuration, 4*time.Second)
+	set(&o.Coalesce, 10*time.Millisecond)
+	set(&o.Resync, 30*time.Second)
+	set(&o.RecordInterval, time.Second)
+	set(&o.LeaveTimeout, time.Second)
+	set(&o.APITimeout, 5*time.Second)
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+}

@@ -1,0 +1,139 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/config"
+	"github.com/heraldlb/herald/internal/election"
+	"github.com/heraldlb/herald/internal/kube"
+	"github.com/heraldlb/herald/internal/plan"
+)
+
+// snapshot is one read of the informer cache.
+type snapshot struct {
+	config   config.Announce
+	services []plan.Service
+	// refs are the Services by key, for Events.
+	refs  map[string]*corev1.Service
+	nodes []plan.Node
+	// leases are the speakers' Leases, peers their memberlist addresses.
+	leases []election.SpeakerLease
+	peers  []netip.AddrPort
+	// tie is the tie-breaker Lease, and tieObj the object itself (nil when
+	// it does not exist), for optimistic updates.
+	tie    election.TieLease
+	tieObj *coordinationv1.Lease
+}
+
+// watched are the kinds the speaker plans from; a change to any wakes the
+// loop.
+func watched() []client.Object {
+	return []client.Object{
+		&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{},
+		&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{},
+		&coordinationv1.Lease{},
+	}
+}
+
+// take reads everything the plan needs from the cache. Objects are not
+// copied: nothing here modifies them.
+func (s *Speaker) take(ctx context.Context) (snapshot, error) {
+	r := s.deps.Cache
+	var (
+		pools  v1beta1.IPAddressPoolList
+		l2     v1beta1.L2AdvertisementList
+		svcs   corev1.ServiceList
+		eps    discoveryv1.EndpointSliceList
+		nodes  corev1.NodeList
+		leases coordinationv1.LeaseList
+	)
+	lists := []struct {
+		what string
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{"IPAddressPools", &pools, nil},
+		{"L2Advertisements", &l2, nil},
+		{"Services", &svcs, nil},
+		{"EndpointSlices", &eps, nil},
+		{"Nodes", &nodes, nil},
+		{"Leases", &leases, []client.ListOption{client.InNamespace(kube.Namespace)}},
+	}
+	for _, l := range lists {
+		if err := r.List(ctx, l.list, append(l.opts, client.UnsafeDisableDeepCopy)...); err != nil {
+			return snapshot{}, fmt.Errorf("list %s from the cache: %w", l.what, err)
+		}
+	}
+	snap := snapshot{config: config.Announcements(pools.Items, l2.Items), refs: map[string]*corev1.Service{}}
+
+	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
+	for i := range eps.Items {
+		es := &eps.Items[i]
+		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
+			k := types.NamespacedName{Namespace: es.Namespace, Name: name}
+			bySvc[k] = append(bySvc[k], es)
+		}
+	}
+	for i := range svcs.Items {
+		svc := &svcs.Items[i]
+		ips := kube.IngressIPs(svc)
+		if len(ips) == 0 || !s.opts.Class.Handles(svc) {
+			continue
+		}
+		ps := plan.ServiceFrom(svc, ips, bySvc[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}])
+		snap.services = append(snap.services, ps)
+		snap.refs[ps.Key] = svc
+	}
+	for i := range nodes.Items {
+		snap.nodes = append(snap.nodes, plan.NodeFrom(&nodes.Items[i]))
+	}
+	for i := range leases.Items {
+		l := &leases.Items[i]
+		switch {
+		case l.Name == TieBreakerLease:
+			snap.tieObj, snap.tie = l, tieOf(l)
+		case l.Labels[LabelComponent] == componentValue && l.Spec.HolderIdentity != nil:
+			snap.leases = append(snap.leases, speakerLeaseOf(l))
+			if ap, err := netip.ParseAddrPort(l.Annotations[AnnotationMemberlistAddr]); err == nil {
+				snap.peers = append(snap.peers, ap)
+			}
+		}
+	}
+	slices.SortFunc(snap.peers, netip.AddrPort.Compare)
+	return snap, nil
+}
+
+func speakerLeaseOf(l *coordinationv1.Lease) election.SpeakerLease {
+	out := election.SpeakerLease{Node: *l.Spec.HolderIdentity}
+	if l.Spec.RenewTime != nil {
+		out.Renewed = l.Spec.RenewTime.Time
+	}
+	if l.Spec.LeaseDurationSeconds != nil {
+		out.Duration = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+	}
+	return out
+}
+
+func tieOf(l *coordinationv1.Lease) election.TieLease {
+	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+		return election.TieLease{}
+	}
+	sl := speakerLeaseOf(l)
+	t := election.TieLease{Holder: sl.Node, Renewed: sl.Renewed, Duration: sl.Duration}
+	if side := l.Annotations[AnnotationSide]; side != "" {
+		t.Side = strings.Split(side, ",")
+	}
+	return t
+}

@@ -1,0 +1,388 @@
+package speaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/heraldlb/herald/internal/election"
+	"github.com/heraldlb/herald/internal/layer2"
+	"github.com/heraldlb/herald/internal/liveness"
+	"github.com/heraldlb/herald/internal/plan"
+)
+
+// Speaker announces this node's share of the Service IPs.
+type Speaker struct {
+	deps Deps
+	opts Options
+	// kick wakes the loop; informer handlers send to it without blocking.
+	kick chan struct{}
+}
+
+// New returns a speaker. It starts nothing: Run does.
+func New(deps Deps, opts Options) (*Speaker, error) {
+	opts.defaults()
+	if opts.Node == "" {
+		return nil, errors.New("speaker: no node name")
+	}
+	if !opts.MemberlistAddr.IsValid() {
+		return nil, errors.New("speaker: no memberlist address to publish")
+	}
+	return &Speaker{deps: deps, opts: opts, kick: make(chan struct{}, 1)}, nil
+}
+
+// state is everything the loop owns. Only Run's goroutine touches it.
+type state struct {
+	links []layer2.Link
+	// last is the last plan applied, and alive the members it saw.
+	last    plan.Plan
+	alive   []string
+	verdict election.Verdict
+	// macs are the other speakers' MACs by node and interface, from their
+	// metadata, for the handover at shutdown.
+	macs map[string]map[string]net.HardwareAddr
+	snap snapshot
+	// ownRenew is when this node's Lease was last renewed successfully.
+	ownRenew time.Time
+	inFlight map[string]bool
+	// record is the record last written; nextRecord when the next may be.
+	record     map[string]string
+	nextRecord time.Time
+	reported   map[string]string
+	desired    liveness.Desired
+}
+
+// Run runs the speaker until ctx ends, then hands over: it stops answering,
+// points clients at the new owners, leaves memberlist and removes its Lease.
+// It starts the announcer, membership and link watcher itself, on a context
+// of their own, so that they outlive ctx until the handover is done.
+func (s *Speaker) Run(ctx context.Context) error {
+	log := s.opts.Log
+	for _, obj := range watched() {
+		inf, err := s.deps.Cache.GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("watch %T: %w", obj, err)
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { s.wake() },
+			UpdateFunc: func(any, any) { s.wake() },
+			DeleteFunc: func(any) { s.wake() },
+		}); err != nil {
+			return fmt.Errorf("watch %T: %w", obj, err)
+		}
+	}
+	if !s.deps.Cache.WaitForCacheSync(ctx) {
+		return errors.New("speaker: the informer cache did not sync")
+	}
+
+	inner, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for name, run := range map[string]func(context.Context) error{
+		"layer2 announcer": s.deps.Announcer.Run,
+		"memberlist":       s.deps.Membership.Run,
+		"link watcher":     s.deps.Links.Run,
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(inner); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	writes, results := make(chan write, 4), make(chan written, 4)
+	wg.Add(1)
+	go func() { defer wg.Done(); s.writer(inner, writes, results) }()
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+
+	st := &state{inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}}
+	renew := s.opts.Clock.NewTicker(s.opts.RenewInterval)
+	defer renew.Stop()
+	resync := s.opts.Clock.NewTicker(s.opts.Resync)
+	defer resync.Stop()
+	dispatch := func(w write) {
+		if st.inFlight[w.kind] {
+			return
+		}
+		select {
+		case writes <- w:
+			st.inFlight[w.kind] = true
+		default:
+		}
+	}
+	dispatch(s.renewLease(s.opts.Clock.Now()))
+	s.wake()
+	log.Info("speaker started", "node", s.opts.Node, "memberlist", s.opts.MemberlistAddr)
+
+	var pending <-chan time.Time // set while a plan waits for Coalesce
+	// tie is set while a tie lasts or this node holds the tie-breaker:
+	// the Lease must be renewed, or taken when its holder's lapses, on time
+	// even when nothing else happens.
+	var tie <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return s.handover(st)
+		case err := <-errs:
+			// An adapter that stops is fatal: announcing with a dead
+			// responder or no membership would be wrong. Hand over first.
+			log.Error(err, "a part of the speaker stopped; handing over and exiting")
+			return errors.Join(err, s.handover(st))
+		case st.links = <-s.deps.Links.Changes():
+		case <-s.deps.Membership.Changes():
+		case <-s.kick:
+		case <-renew.C():
+			dispatch(s.renewLease(s.opts.Clock.Now()))
+			continue
+		case <-resync.C():
+		case r := <-results:
+			st.inFlight[r.kind] = false
+			if r.err != nil {
+				log.Error(r.err, "apiserver write failed; will retry", "write", r.kind)
+				if r.kind == "record" {
+					st.record = nil
+				}
+				continue
+			}
+			if r.kind != "lease" {
+				continue
+			}
+			st.ownRenew = r.at
+		case <-tie:
+			tie = nil
+		case <-pending:
+			pending = nil
+			s.sync(ctx, st, dispatch)
+			if (st.verdict.Tie || st.snap.tie.Holder == s.opts.Node) && tie == nil {
+				tie = s.opts.Clock.After(s.opts.TieBreakerDuration / 3)
+			}
+			continue
+		}
+		if pending == nil {
+			pending = s.opts.Clock.After(s.opts.Coalesce)
+		}
+	}
+}
+
+// wake asks the loop to plan again; it never blocks.
+func (s *Speaker) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// sync plans from a fresh snapshot and applies the result.
+func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
+	log := s.opts.Log
+	snap, err := s.take(ctx)
+	if err != nil {
+		s.opts.Metrics.Syncs.WithLabelValues("error").Inc()
+		log.Error(err, "cannot plan; keeping what is announced")
+		return
+	}
+	st.snap = snap
+	now := s.opts.Clock.Now()
+
+	selfLinks, selfMACs := usable(st.links)
+	gossip := plan.Gossip(selfLinks, snap.config)
+	metaBytes, err := encodeMeta(gossip, selfMACs, len(selfLinks) > 0)
+	if err != nil {
+		log.Error(err, "cannot gossip this node's links; the others keep the last ones")
+		metaBytes = st.desired.Meta
+	}
+	desired := liveness.Desired{Peers: snap.peers, Meta: metaBytes}
+	if !slices.Equal(desired.Meta, st.desired.Meta) || !slices.Equal(desired.Peers, st.desired.Peers) {
+		if err := s.deps.Membership.Set(desired); err != nil {
+			log.Error(err, "cannot update memberlist peers and metadata")
+		} else {
+			st.desired = desired
+		}
+	}
+
+	var members []plan.Member
+	var alive []string
+	for _, m := range s.deps.Membership.Members() {
+		pm, macs, err := decodeMeta(m.Name, m.Meta)
+		if err != nil {
+			log.V(1).Info("speaker metadata does not parse; it wins nothing", "speaker", m.Name, "error", err.Error())
+		}
+		members = append(members, pm)
+		alive = append(alive, m.Name)
+		st.macs[m.Name] = macs
+	}
+	known := election.Known(s.opts.Node, snap.leases, alive, st.ownRenew)
+	verdict := election.Decide(s.opts.Node, known, alive, snap.tie, now)
+	if a := election.NextTieAction(s.opts.Node, verdict, snap.tie, now); a != election.TieNone {
+		dispatch(s.tieWrite(a, snap.tieObj, alive, now))
+	}
+	if verdict != st.verdict {
+		log.Info("quorum changed", "claims", verdict.Claim, "alive", verdict.Alive, "known", verdict.Known, "tie", verdict.Tie, "tieHolder", snap.tie.Holder)
+	}
+
+	p := plan.Compute(plan.Inputs{
+		Self: s.opts.Node, Config: snap.config, Services: snap.services, Nodes: snap.nodes,
+		Members: members, SelfLinks: selfLinks, Claim: verdict.Claim,
+	})
+	prevMine, mine := st.last.Mine(), p.Mine()
+	if err := s.deps.Announcer.Set(announcements(mine)); err != nil {
+		s.opts.Metrics.Syncs.WithLabelValues("error").Inc()
+		log.Error(err, "could not announce everything; will retry", "applied", len(s.deps.Announcer.Applied()), "wanted", len(mine))
+	} else {
+		s.opts.Metrics.Syncs.WithLabelValues("ok").Inc()
+	}
+	// A membership change while this node stays the winner: repeat the
+	// gratuitous announcements, in case a client cached a node that has
+	// gone or is coming back from a partition.
+	if !slices.Equal(alive, st.alive) && len(st.alive) > 0 {
+		if kept := kept(prevMine, mine); len(kept) > 0 {
+			if err := s.deps.Announcer.Announce(kept); err != nil {
+				log.Error(err, "gratuitous announcements after a membership change failed")
+			}
+		}
+	}
+	s.emit(announceNotices(s.opts.Node, prevMine, mine), snap)
+	var unannounced []notice
+	unannounced, st.reported = unannouncedNotices(p, st.reported)
+	s.emit(unannounced, snap)
+
+	rec := recordData(mine, verdict, alive)
+	if !maps.Equal(rec, st.record) && !now.Before(st.nextRecord) && !st.inFlight["record"] {
+		dispatch(s.writeRecord(rec))
+		st.record, st.nextRecord = rec, now.Add(s.opts.RecordInterval)
+	}
+	s.opts.Metrics.Announced.WithLabelValues("layer2").Set(float64(len(mine)))
+	s.opts.Metrics.Quorum.Set(map[bool]float64{true: 1}[verdict.Claim])
+	s.opts.Metrics.Speakers.WithLabelValues("alive").Set(float64(verdict.Alive))
+	s.opts.Metrics.Speakers.WithLabelValues("known").Set(float64(verdict.Known))
+	st.last, st.alive, st.verdict = p, alive, verdict
+}
+
+// usable returns the links the plan may use: up, broadcast, not loopback;
+// and their MACs.
+func usable(links []layer2.Link) ([]plan.Link, map[string]net.HardwareAddr) {
+	var out []plan.Link
+	macs := map[string]net.HardwareAddr{}
+	for _, l := range links {
+		if !l.Up || !l.Broadcast || l.Loopback {
+			continue
+		}
+		out = append(out, plan.Link{Name: l.Name, Prefixes: l.Prefixes})
+		macs[l.Name] = l.MAC
+	}
+	return out, macs
+}
+
+func announcements(entries []plan.L2) []layer2.Announcement {
+	var out []layer2.Announcement
+	for _, e := range entries {
+		for _, iface := range e.Interfaces {
+			out = append(out, layer2.Announcement{IP: e.IP, Interface: iface})
+		}
+	}
+	return out
+}
+
+// kept returns the announcements of next that were in prev too: those a
+// membership change did not move.
+func kept(prev, next []plan.L2) []layer2.Gratuitous {
+	had := map[layer2.Announcement]bool{}
+	for _, a := range announcements(prev) {
+		had[a] = true
+	}
+	var out []layer2.Gratuitous
+	for _, a := range announcements(next) {
+		if had[a] {
+			out = append(out, layer2.Gratuitous{IP: a.IP, Interface: a.Interface})
+		}
+	}
+	return out
+}
+
+func (s *Speaker) emit(notices []notice, snap snapshot) {
+	for _, n := range notices {
+		if svc := snap.refs[n.service]; svc != nil {
+			s.deps.Recorder.Event(svc, n.typ, n.reason, n.message)
+		}
+	}
+}
+
+// handover runs at shutdown: stop answering, then send gratuitous
+// announcements naming each IP's next owner, so that clients move before
+// that owner has even heard this node leave; then leave memberlist, and
+// delete this node's Lease and record.
+func (s *Speaker) handover(st *state) error {
+	log := s.opts.Log
+	next := s.successors(st)
+	var errs []error
+	if err := s.deps.Announcer.Set(nil); err != nil {
+		errs = append(errs, fmt.Errorf("stop answering: %w", err))
+	}
+	if len(next) > 0 {
+		if err := s.deps.Announcer.Announce(next); err != nil {
+			errs = append(errs, fmt.Errorf("hand over to the next owners: %w", err))
+		}
+	}
+	if err := s.deps.Membership.Leave(s.opts.LeaveTimeout); err != nil {
+		errs = append(errs, fmt.Errorf("leave memberlist: %w", err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.APITimeout)
+	defer cancel()
+	if err := s.forget(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if st.snap.tie.Holder == s.opts.Node {
+		if err := s.tieWrite(election.TieRelease, st.snap.tieObj, nil, s.opts.Clock.Now()).do(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	log.Info("speaker stopped: handed over and left", "handed over", len(next))
+	return errors.Join(errs...)
+}
+
+// successors plans the cluster without this node and returns, for each
+// IP-interface this node answers on, a gratuitous announcement naming the
+// MAC of the IP's next owner on a link of the same name. IPs whose next
+// owner is unknown, or whose link differs, are left to that owner's own
+// announcements.
+func (s *Speaker) successors(st *state) []layer2.Gratuitous {
+	var members []plan.Member
+	for _, m := range s.deps.Membership.Members() {
+		if m.Name == s.opts.Node {
+			continue
+		}
+		pm, _, _ := decodeMeta(m.Name, m.Meta)
+		members = append(members, pm)
+	}
+	without := plan.Compute(plan.Inputs{
+		Self: s.opts.Node, Config: st.snap.config, Services: st.snap.services, Nodes: st.snap.nodes,
+		Members: members, Claim: true,
+	})
+	owner := map[netip.Addr]plan.L2{}
+	for _, e := range without.L2 {
+		owner[e.IP] = e
+	}
+	var out []layer2.Gratuitous
+	for _, a := range s.deps.Announcer.Applied() {
+		e, ok := owner[a.IP]
+		if !ok || !slices.Contains(e.Interfaces, a.Interface) {
+			continue
+		}
+		if mac := st.macs[e.Winner][a.Interface]; mac != nil {
+			out = append(out, layer2.Gratuitous{IP: a.IP, Interface: a.Interface, MAC: mac})
+		}
+	}
+	return out
+}

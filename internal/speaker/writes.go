@@ -1,0 +1,129 @@
+package speaker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heraldlb/herald/internal/election"
+	"github.com/heraldlb/herald/internal/kube"
+)
+
+// fieldOwner names the speaker in server-side apply.
+const fieldOwner = "herald-speaker"
+
+// renewLease writes this node's Lease: holder, duration, renewal time and
+// memberlist address. Server-side apply creates it the first time and
+// renews it after, in one request.
+func (s *Speaker) renewLease(now time.Time) write {
+	l := &coordinationv1.Lease{
+		TypeMeta: metav1.TypeMeta{APIVersion: "coordination.k8s.io/v1", Kind: "Lease"},
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   kube.Namespace,
+			Name:        ObjectName(s.opts.Node),
+			Labels:      map[string]string{LabelComponent: componentValue},
+			Annotations: map[string]string{AnnotationMemberlistAddr: s.opts.MemberlistAddr.String()},
+		},
+		Spec: coordinationv1.LeaseSpec{
+			HolderIdentity:       ptr.To(s.opts.Node),
+			LeaseDurationSeconds: ptr.To(int32(s.opts.LeaseDuration / time.Second)),
+			RenewTime:            ptr.To(metav1.NewMicroTime(now)),
+		},
+	}
+	return write{kind: "lease", do: func(ctx context.Context) error {
+		if err := s.deps.Client.Patch(ctx, l, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+			return fmt.Errorf("renew Lease %s/%s: %w", kube.Namespace, l.Name, err)
+		}
+		return nil
+	}}
+}
+
+// writeRecord publishes what this node announces in its ConfigMap.
+func (s *Speaker) writeRecord(data map[string]string) write {
+	cm := &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: kube.Namespace,
+			Name:      ObjectName(s.opts.Node),
+			Labels:    map[string]string{LabelComponent: componentValue},
+		},
+		Data: data,
+	}
+	return write{kind: "record", do: func(ctx context.Context) error {
+		if err := s.deps.Client.Patch(ctx, cm, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+			return fmt.Errorf("write record ConfigMap %s/%s: %w", kube.Namespace, cm.Name, err)
+		}
+		return nil
+	}}
+}
+
+// tieWrite carries out a tie-breaker action with an optimistic update on
+// the Lease as last seen (old, nil when it does not exist): if another
+// speaker wrote it meanwhile, the write fails with a conflict and this
+// speaker simply does not get it.
+func (s *Speaker) tieWrite(a election.TieAction, old *coordinationv1.Lease, side []string, now time.Time) write {
+	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: TieBreakerLease}}
+	if old != nil {
+		l = old.DeepCopy()
+	}
+	if l.Annotations == nil {
+		l.Annotations = map[string]string{}
+	}
+	switch a {
+	case election.TieAcquire, election.TieRenew:
+		if a == election.TieAcquire {
+			l.Spec.AcquireTime = ptr.To(metav1.NewMicroTime(now))
+		}
+		l.Spec.HolderIdentity = ptr.To(s.opts.Node)
+		l.Spec.LeaseDurationSeconds = ptr.To(int32(s.opts.TieBreakerDuration / time.Second))
+		l.Spec.RenewTime = ptr.To(metav1.NewMicroTime(now))
+		l.Annotations[AnnotationSide] = strings.Join(side, ",")
+	case election.TieRelease:
+		l.Spec.HolderIdentity = nil
+		delete(l.Annotations, AnnotationSide)
+	}
+	return write{kind: "tie", do: func(ctx context.Context) error {
+		var err error
+		if old == nil {
+			err = s.deps.Client.Create(ctx, l)
+		} else {
+			err = s.deps.Client.Update(ctx, l)
+		}
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			// Another speaker moved first, or the cache had not yet shown
+			// our own last write: the next plan reads it afresh.
+			s.opts.Log.V(1).Info("tie-breaker Lease changed meanwhile", "action", a.String())
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s tie-breaker Lease: %w", a, err)
+		}
+		return nil
+	}}
+}
+
+// forget deletes this node's Lease and record: a speaker that stops on
+// purpose leaves the known set at once, instead of a Lease duration later.
+func (s *Speaker) forget(ctx context.Context) error {
+	var errs []string
+	for _, obj := range []client.Object{
+		&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: ObjectName(s.opts.Node)}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: ObjectName(s.opts.Node)}},
+	} {
+		if err := s.deps.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("delete this node's Lease and record: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+// Command speaker announces the Service IPs that Herald's controller
+// assigns, from every node: over ARP and NDP in Layer 2 mode. Flags are
+// turned into options; the logic is in internal/speaker.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/heraldlb/herald/internal/kube"
+	"github.com/heraldlb/herald/internal/layer2"
+	"github.com/heraldlb/herald/internal/liveness"
+	"github.com/heraldlb/herald/internal/speaker"
+)
+
+// flags are the command line, before it becomes options.
+type flags struct {
+	node                   string
+	metricsAddr, probeAddr string
+	lbClass                string
+	defaultClass           bool
+	mlBind, mlAdvertise    string
+	mlPort                 int
+	mlSecret               string
+	timings                liveness.Timings
+	leaseDuration, renew   time.Duration
+	tieBreaker             time.Duration
+	burstCount             int
+	burstInterval          time.Duration
+}
+
+func main() {
+	var f flags
+	d := liveness.DefaultTimings()
+	flag.StringVar(&f.node, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
+	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":7472", "address the metrics endpoint binds to; 0 disables it")
+	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":7473", "address the health probes bind to; 0 disables them")
+	flag.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to announce (as the controller's)")
+	flag.BoolVar(&f.defaultClass, "default-lb-class", true, "also announce LoadBalancer Services that set no loadBalancerClass (as the controller)")
+	flag.StringVar(&f.mlBind, "memberlist-bind-address", "0.0.0.0", "address memberlist listens on")
+	flag.IntVar(&f.mlPort, "memberlist-port", 7946, "memberlist's TCP and UDP port")
+	flag.StringVar(&f.mlAdvertise, "memberlist-advertise-address", "", "address the other speakers reach this one at (default: the Node's InternalIP)")
+	flag.StringVar(&f.mlSecret, "memberlist-secret", "herald-memberlist", "Secret in "+kube.Namespace+" whose key "+speaker.MemberlistSecretKey+" encrypts the gossip; the speaker refuses to start without it")
+	flag.DurationVar(&f.timings.ProbeInterval, "memberlist-probe-interval", d.ProbeInterval, "how often each speaker probes another; detection takes a few intervals")
+	flag.DurationVar(&f.timings.ProbeTimeout, "memberlist-probe-timeout", d.ProbeTimeout, "how long a probe waits for its ack before asking others to probe indirectly")
+	flag.IntVar(&f.timings.SuspicionMult, "memberlist-suspicion-mult", d.SuspicionMult, "a suspected speaker is declared dead after this many probe intervals (scaled by log10 of the cluster size)")
+	flag.DurationVar(&f.timings.GossipInterval, "memberlist-gossip-interval", d.GossipInterval, "how often news (deaths, joins) is gossiped")
+	flag.DurationVar(&f.timings.PushPullInterval, "memberlist-push-pull-interval", d.PushPullInterval, "how often a full state exchange is made")
+	flag.DurationVar(&f.timings.RejoinInterval, "memberlist-rejoin-interval", d.RejoinInterval, "how often speakers known from Leases but not members are joined again, which heals partitions")
+	flag.DurationVar(&f.leaseDuration, "lease-duration", 30*time.Second, "how long this speaker's Lease lasts unrenewed; a speaker that dies without leaving stops counting for quorum after it")
+	flag.DurationVar(&f.renew, "lease-renew-interval", 10*time.Second, "how often the Lease is renewed")
+	flag.DurationVar(&f.tieBreaker, "tiebreaker-duration", 4*time.Second, "duration of the tie-breaker Lease that settles an even split (such as a two-node cluster losing a node)")
+	flag.IntVar(&f.burstCount, "gratuitous-count", 3, "gratuitous ARP / unsolicited NA rounds sent when this node takes an IP over")
+	flag.DurationVar(&f.burstInterval, "gratuitous-interval", 250*time.Millisecond, "time between those rounds")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(f); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "speaker failed")
+		os.Exit(1)
+	}
+}
+
+func run(f flags) error {
+	if f.node == "" {
+		return fmt.Errorf("--node-name (or $NODE_NAME) is required")
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return err
+	}
+	scheme, err := kube.Scheme()
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress: f.probeAddr,
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
+				&corev1.Secret{}:        {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
+			},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	ctx := ctrl.SetupSignalHandler()
+	log := ctrl.Log.WithName("speaker")
+
+	key, err := speaker.MemberlistKey(ctx, mgr.GetAPIReader(), f.mlSecret)
+	if err != nil {
+		return err
+	}
+	advertise, err := advertiseAddr(ctx, mgr, f)
+	if err != nil {
+		return err
+	}
+	bind, err := netip.ParseAddr(f.mlBind)
+	if err != nil {
+		return fmt.Errorf("--memberlist-bind-address: %w", err)
+	}
+	mm, lm, sm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics()
+	for _, m := range []interface {
+		Register(prometheus.Registerer) error
+	}{mm, lm, sm} {
+		if err := m.Register(ctrlmetrics.Registry); err != nil {
+			return err
+		}
+	}
+	members, err := liveness.New(liveness.Options{
+		Name: f.node, BindAddr: bind, BindPort: f.mlPort, AdvertiseAddr: advertise, AdvertisePort: f.mlPort,
+		SecretKey: key, Timings: f.timings, Log: log.WithName("memberlist"), Metrics: mm,
+	})
+	if err != nil {
+		return err
+	}
+	sp, err := speaker.New(speaker.Deps{
+		Client:     mgr.GetClient(),
+		Cache:      mgr.GetCache(),
+		Recorder:   mgr.GetEventRecorderFor("herald-speaker"),
+		Announcer:  layer2.New(layer2.Options{Log: log.WithName("layer2"), Metrics: lm, BurstCount: f.burstCount, BurstInterval: f.burstInterval}),
+		Membership: members,
+		Links:      layer2.NewLinkWatcher(log.WithName("links")),
+	}, speaker.Options{
+		Node:               f.node,
+		Class:              kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
+		MemberlistAddr:     netip.AddrPortFrom(advertise, uint16(f.mlPort)),
+		LeaseDuration:      f.leaseDuration,
+		RenewInterval:      f.renew,
+		TieBreakerDuration: f.tieBreaker,
+		Log:                log,
+		Metrics:            sm,
+	})
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(manager.RunnableFunc(sp.Run)); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+// advertiseAddr is --memberlist-advertise-address, or the Node's address.
+func advertiseAddr(ctx context.Context, mgr manager.Manager, f flags) (netip.Addr, error) {
+	if f.mlAdvertise != "" {
+		a, err := netip.ParseAddr(f.mlAdvertise)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("--memberlist-advertise-address: %w", err)
+		}
+		return a, nil
+	}
+	return speaker.NodeAddress(ctx, mgr.GetAPIReader(), f.node)
+}
