@@ -3,8 +3,12 @@ package coretest
 import (
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,10 +41,18 @@ var shells = map[string][]string{
 }
 
 // ioImports are packages the pure core must not import directly: sockets,
-// files, processes, wall-clock time, randomness and global loggers.
-var ioImports = []string{"net", "net/http", "os", "os/exec", "io/ioutil", "syscall", "unsafe", "time", "math/rand", "math/rand/v2", "log", "log/slog"}
+// files, processes, randomness and global loggers. Package time is allowed
+// for its types (a Time or a Duration passed in), but not its clock: see
+// clockCalls.
+var ioImports = []string{"net", "net/http", "os", "os/exec", "io/ioutil", "syscall", "unsafe", "math/rand", "math/rand/v2", "log", "log/slog"}
+
+// clockCalls are the functions of package time that read or wait on the
+// wall clock. The pure core gets times from its caller instead.
+var clockCalls = []string{"Now", "Since", "Until", "Sleep", "After", "AfterFunc", "NewTimer", "NewTicker", "Tick"}
 
 type pkg struct {
+	Dir        string
+	GoFiles    []string
 	ImportPath string
 	Doc        string
 	Imports    []string
@@ -88,6 +100,42 @@ func TestPureCoreImports(t *testing.T) {
 						t.Errorf("%s imports %s", rel, imp)
 					}
 				}
+			}
+		}
+	}
+}
+
+func TestPureCoreReadsNoClock(t *testing.T) {
+	for rel := range pureCore {
+		for _, p := range list(t, module+"/"+rel) {
+			fset := token.NewFileSet()
+			for _, f := range p.GoFiles {
+				file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				timePkg := ""
+				for _, imp := range file.Imports {
+					if imp.Path.Value == `"time"` {
+						timePkg = "time"
+						if imp.Name != nil {
+							timePkg = imp.Name.Name
+						}
+					}
+				}
+				if timePkg == "" {
+					continue
+				}
+				ast.Inspect(file, func(n ast.Node) bool {
+					sel, ok := n.(*ast.SelectorExpr)
+					if !ok {
+						return true
+					}
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == timePkg && slices.Contains(clockCalls, sel.Sel.Name) {
+						t.Errorf("%s: %s reads the wall clock (time.%s); take the time as an argument", rel, fset.Position(sel.Pos()), sel.Sel.Name)
+					}
+					return true
+				})
 			}
 		}
 	}
