@@ -54,7 +54,7 @@ func checkNetwork(ctx context.Context, t *testing.T, l *lab.Lab) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 4 + len(l.Nodes); len(namespaces) != want {
+	if want := 5 + len(l.Nodes); len(namespaces) != want {
 		t.Errorf("namespaces = %v, want %d", namespaces, want)
 	}
 	for _, ns := range namespaces {

@@ -17,6 +17,9 @@ import (
 //	Layer 2 pool            198.51.100.64/27    2001:db8:1::100/120  (on-link: inside the LAN)
 //	Layer 2 dual-stack pool 198.51.100.96/28    2001:db8:1:0:8000::/65 (on-link too)
 //	BGP pool                203.0.113.64/27     2001:db8:200::/120   (routed: only via BGP)
+//	second LAN (eth1)       203.0.113.128/26    2001:db8:3::/64
+//	  node i                  .130+i              ::10+i (as above)
+//	  second-LAN client       .190                ::50
 //	upstream LAN            203.0.113.0/26      2001:db8:2::/64
 //	  router                  .1                  ::1
 //	  upstream client         .10                 ::10
@@ -38,6 +41,14 @@ var (
 
 	BGPPool4 = netip.MustParsePrefix("203.0.113.64/27")
 	BGPPool6 = netip.MustParsePrefix("2001:db8:200::/120")
+
+	// LAN2Prefix4 and LAN2Prefix6 are the second segment, on each node's
+	// eth1, with one client: for tests of the interfaces an
+	// L2Advertisement allows.
+	LAN2Prefix4 = netip.MustParsePrefix("203.0.113.128/26")
+	LAN2Prefix6 = netip.MustParsePrefix("2001:db8:3::/64")
+	Client2v4   = netip.MustParseAddr("203.0.113.190")
+	Client2v6   = netip.MustParseAddr("2001:db8:3::50")
 
 	UpstreamPrefix4 = netip.MustParsePrefix("203.0.113.0/26")
 	UpstreamPrefix6 = netip.MustParsePrefix("2001:db8:2::/64")
@@ -96,6 +107,15 @@ func NodeAddrs(i int) (netip.Addr, netip.Addr) {
 	// ::11, ::12, ... read like the IPv4 host part.
 	v6[15] = byte((10+i)/10*16 + (10+i)%10)
 	return netip.AddrFrom4(v4), netip.AddrFrom16(v6)
+}
+
+// NodeLAN2Addrs returns node i's (1-based) addresses on the second LAN.
+func NodeLAN2Addrs(i int) (netip.Addr, netip.Addr) {
+	_, v6 := NodeAddrs(i)
+	b4, b6 := LAN2Prefix4.Addr().As4(), LAN2Prefix6.Addr().As16()
+	b4[3] = byte(130 + i)
+	b6[15] = v6.As16()[15]
+	return netip.AddrFrom4(b4), netip.AddrFrom16(b6)
 }
 
 // prefixOf returns addr with the length of the prefix it sits in, for `ip addr add`.

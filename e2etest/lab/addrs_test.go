@@ -26,12 +26,16 @@ func inDocumentation(p netip.Prefix) bool {
 
 func TestPlanUsesOnlyDocumentationRanges(t *testing.T) {
 	prefixes := []netip.Prefix{LANPrefix4, LANPrefix6, L2Pool4, L2Pool6, L2DualPool4, L2DualPool6, BGPPool4, BGPPool6,
-		UpstreamPrefix4, UpstreamPrefix6, APILinkPrefix, ClusterIPRange4, ClusterIPRange6}
+		UpstreamPrefix4, UpstreamPrefix6, APILinkPrefix, ClusterIPRange4, ClusterIPRange6, LAN2Prefix4, LAN2Prefix6}
 	addrs := []netip.Addr{RouterLAN4, RouterLAN6, RouterUpstream4, RouterUpstream6, Client4, Client6,
-		UpstreamClient4, UpstreamClient6, BridgeLAN4, APIServerAddr, APILinkLab}
+		UpstreamClient4, UpstreamClient6, BridgeLAN4, APIServerAddr, APILinkLab, Client2v4, Client2v6}
 	for i := 1; i <= MaxNodes; i++ {
 		v4, v6 := NodeAddrs(i)
-		addrs = append(addrs, v4, v6)
+		w4, w6 := NodeLAN2Addrs(i)
+		addrs = append(addrs, v4, v6, w4, w6)
+		if !LAN2Prefix4.Contains(w4) || !LAN2Prefix6.Contains(w6) || w4 == Client2v4 || w6 == Client2v6 {
+			t.Errorf("node %d's second-LAN addresses %s %s are off the plan", i, w4, w6)
+		}
 	}
 	for _, a := range addrs {
 		prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
@@ -46,8 +50,8 @@ func TestPlanUsesOnlyDocumentationRanges(t *testing.T) {
 func TestPlanHasNoOverlaps(t *testing.T) {
 	// The L2 pool lies inside the LAN on purpose (it is on-link); nothing
 	// else may overlap.
-	distinct := []netip.Prefix{LANPrefix4, BGPPool4, UpstreamPrefix4, APILinkPrefix, ClusterIPRange4,
-		LANPrefix6, BGPPool6, UpstreamPrefix6, ClusterIPRange6}
+	distinct := []netip.Prefix{LANPrefix4, BGPPool4, UpstreamPrefix4, APILinkPrefix, ClusterIPRange4, LAN2Prefix4,
+		LANPrefix6, BGPPool6, UpstreamPrefix6, ClusterIPRange6, LAN2Prefix6}
 	for i, a := range distinct {
 		for _, b := range distinct[i+1:] {
 			if a.Overlaps(b) {

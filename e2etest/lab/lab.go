@@ -70,9 +70,11 @@ type Lab struct {
 	// BringUp is how long Up took.
 	BringUp time.Duration
 
-	log   io.Writer
-	lock  *os.File
-	start time.Time
+	log         io.Writer
+	lock        *os.File
+	start       time.Time
+	speakerBin  string
+	speakerArgs func(Node, string) []string
 }
 
 // Up brings a lab up: it takes the machine's lab lock, removes a stale lab,
@@ -182,6 +184,9 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		l.logf("controller: %s", l.Controller.describe())
 	}
 	if !opts.NoSpeakers {
+		if err := ensureMemberlistSecret(ctx, env.Client); err != nil {
+			return l, err
+		}
 		l.Speakers = l.startSpeakers(b.wait()["speaker"], opts.SpeakerArgs)
 		l.logf("speakers: %s", l.Speakers.describe())
 	}
@@ -219,23 +224,27 @@ func (l *Lab) startController(why string) Component {
 	return Component{Running: true, Procs: []*Proc{p}}
 }
 
-// startSpeakers builds ./speaker and runs one per node, in the node's
+// startSpeakers runs the built ./speaker on every node, in the node's
 // namespace, with the node's name.
 func (l *Lab) startSpeakers(why string, args func(Node, string) []string) Component {
-	bin := filepath.Join(StateDir, "bin", "speaker")
+	l.speakerBin, l.speakerArgs = filepath.Join(StateDir, "bin", "speaker"), args
 	if why != "" {
 		return Component{Why: why}
 	}
 	c := Component{Running: true}
 	for _, n := range l.Nodes {
-		p, err := startProc("speaker-"+n.Name, n.Netns, []string{"NODE_NAME=" + n.Name},
-			append([]string{bin}, args(n, l.Kubeconfig)...)...)
+		p, err := l.startSpeaker(n)
 		if err != nil {
 			return Component{Why: err.Error(), Procs: c.Procs}
 		}
 		c.Procs = append(c.Procs, p)
 	}
 	return c
+}
+
+func (l *Lab) startSpeaker(n Node) (*Proc, error) {
+	return startProc("speaker-"+n.Name, n.Netns, []string{"NODE_NAME=" + n.Name},
+		append([]string{l.speakerBin}, l.speakerArgs(n, l.Kubeconfig)...)...)
 }
 
 // ErrNotInTree means a Herald command is not written yet.

@@ -20,11 +20,15 @@ const (
 	RouterNS         = "hlab-router"
 	ClientNS         = "hlab-client"
 	UpstreamClientNS = "hlab-up-client"
+	// Client2NS is a client on the second LAN, which nodes reach on eth1.
+	Client2NS = "hlab-client2"
 
 	// RootVeth is the root namespace's end of the apiserver link.
 	RootVeth = "hlab-api"
 	// ClientIface is the interface of every node and client on its LAN.
 	ClientIface = "eth0"
+	// LAN2Iface is each node's interface on the second LAN.
+	LAN2Iface = "eth1"
 )
 
 // NodeNS returns the namespace of node i (1-based).

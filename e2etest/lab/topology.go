@@ -13,10 +13,15 @@ func NodeMAC(i int) net.HardwareAddr {
 	return net.HardwareAddr{0x02, 0x68, 0x6c, 0x00, 0x01, byte(i)}
 }
 
+// NodeLAN2MAC returns node i's MAC on the second LAN (eth1).
+func NodeLAN2MAC(i int) net.HardwareAddr {
+	return net.HardwareAddr{0x02, 0x68, 0x6c, 0x00, 0x02, byte(i)}
+}
+
 // buildNetwork creates every namespace, link, address and route of the lab.
 // The root namespace gets only RootVeth, with APIServerAddr on it.
 func buildNetwork(ctx context.Context, nodes int) error {
-	namespaces := []string{BridgeNS, RouterNS, ClientNS, UpstreamClientNS}
+	namespaces := []string{BridgeNS, RouterNS, ClientNS, UpstreamClientNS, Client2NS}
 	for i := 1; i <= nodes; i++ {
 		namespaces = append(namespaces, NodeNS(i))
 	}
@@ -29,17 +34,26 @@ func buildNetwork(ctx context.Context, nodes int) error {
 		}
 	}
 
-	// The segment: a bridge that floods multicast like a plain switch, so
-	// NDP reaches every node without MLD snooping getting in the way.
+	// The segments: bridges that flood multicast like a plain switch, so
+	// NDP reaches every node without MLD snooping getting in the way. br1,
+	// the second LAN, has no address: nothing routes between it and the
+	// rest of the lab.
 	br := []string{
 		"link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0",
 		"addr add " + prefixOf(BridgeLAN4, LANPrefix4) + " dev br0",
 		"link set br0 up",
+		"link add br1 type bridge stp_state 0 forward_delay 0 mcast_snooping 0",
+		"link set br1 up",
 		"link add p-router type veth peer name lan0 netns " + RouterNS,
 		"link add p-client type veth peer name " + ClientIface + " netns " + ClientNS,
+		"link add p2-client type veth peer name " + ClientIface + " netns " + Client2NS,
+		"link set p2-client master br1 up",
 	}
 	for i := 1; i <= nodes; i++ {
-		br = append(br, fmt.Sprintf("link add p-node%d type veth peer name %s netns %s", i, ClientIface, NodeNS(i)))
+		br = append(br,
+			fmt.Sprintf("link add p-node%d type veth peer name %s netns %s", i, ClientIface, NodeNS(i)),
+			fmt.Sprintf("link add p2-node%d type veth peer name %s netns %s", i, LAN2Iface, NodeNS(i)),
+			fmt.Sprintf("link set p2-node%d master br1 up", i))
 	}
 	for _, port := range bridgePorts(nodes) {
 		br = append(br, "link set "+port+" master br0 up")
@@ -54,11 +68,16 @@ func buildNetwork(ctx context.Context, nodes int) error {
 	// Nodes.
 	for i := 1; i <= nodes; i++ {
 		v4, v6 := NodeAddrs(i)
+		w4, w6 := NodeLAN2Addrs(i)
 		err := ipBatch(ctx, NodeNS(i), []string{
 			"link set " + ClientIface + " address " + NodeMAC(i).String(),
 			"addr add " + prefixOf(v4, LANPrefix4) + " dev " + ClientIface,
 			"addr add " + prefixOf(v6, LANPrefix6) + " dev " + ClientIface + " nodad",
 			"link set " + ClientIface + " up",
+			"link set " + LAN2Iface + " address " + NodeLAN2MAC(i).String(),
+			"addr add " + prefixOf(w4, LAN2Prefix4) + " dev " + LAN2Iface,
+			"addr add " + prefixOf(w6, LAN2Prefix6) + " dev " + LAN2Iface + " nodad",
+			"link set " + LAN2Iface + " up",
 			// Replies to the upstream client go through the router; the
 			// apiserver is reached through the bridge namespace. No default route.
 			"route add " + UpstreamPrefix4.String() + " via " + RouterLAN4.String(),
@@ -79,6 +98,16 @@ func buildNetwork(ctx context.Context, nodes int) error {
 		"route add " + BGPPool4.String() + " via " + RouterLAN4.String(),
 		"route add " + UpstreamPrefix6.String() + " via " + RouterLAN6.String(),
 		"route add " + BGPPool6.String() + " via " + RouterLAN6.String(),
+	})
+	if err != nil {
+		return err
+	}
+
+	// Second-LAN client: only its own segment.
+	err = ipBatch(ctx, Client2NS, []string{
+		"addr add " + prefixOf(Client2v4, LAN2Prefix4) + " dev " + ClientIface,
+		"addr add " + prefixOf(Client2v6, LAN2Prefix6) + " dev " + ClientIface + " nodad",
+		"link set " + ClientIface + " up",
 	})
 	if err != nil {
 		return err
