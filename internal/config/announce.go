@@ -21,6 +21,10 @@ type Announce struct {
 	Pools []AnnouncedPool
 	// L2 are the valid L2Advertisements, sorted by name.
 	L2 []L2Advertisement
+	// BGP are the valid BGPAdvertisements, sorted by name, with community
+	// aliases resolved; Peers the valid BGPPeers, sorted by name.
+	BGP   []BGPAdvertisement
+	Peers []BGPPeer
 	// Problems holds, by "Kind/name", the objects that are not in force and
 	// why.
 	Problems map[string]Problem
@@ -77,10 +81,20 @@ func (a Announce) PoolOf(ip netip.Addr) (AnnouncedPool, bool) {
 	return AnnouncedPool{}, false
 }
 
-// Announcements converts pools and L2Advertisements into the speaker's
+// Objects are the configuration objects the speaker reads.
+type Objects struct {
+	Pools       []v1beta1.IPAddressPool
+	L2          []v1beta1.L2Advertisement
+	BGP         []v1beta1.BGPAdvertisement
+	Peers       []v1beta1.BGPPeer
+	Communities []v1beta1.Community
+}
+
+// Announcements converts the configuration objects into the speaker's
 // configuration. Pools follow the controller's rules exactly (see Pools), so
 // that the speaker finds an IP in the same pool the controller gave it from.
-func Announcements(pools []v1beta1.IPAddressPool, l2 []v1beta1.L2Advertisement) Announce {
+func Announcements(objs Objects) Announce {
+	pools, l2 := objs.Pools, objs.L2
 	cfg := Pools(pools)
 	out := Announce{Problems: map[string]Problem{}}
 	labels := map[string]map[string]string{}
@@ -102,6 +116,7 @@ func Announcements(pools []v1beta1.IPAddressPool, l2 []v1beta1.L2Advertisement) 
 		out.L2 = append(out.L2, adv)
 	}
 	slices.SortFunc(out.L2, func(a, b L2Advertisement) int { return cmp.Compare(a.Name, b.Name) })
+	out.bgp(objs.Peers, objs.BGP, objs.Communities)
 	return out
 }
 

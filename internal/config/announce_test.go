@@ -43,12 +43,12 @@ func labelled(k, v string) poolOpt {
 }
 
 func TestAnnouncementsPools(t *testing.T) {
-	cfg := Announcements([]v1beta1.IPAddressPool{
+	cfg := Announcements(Objects{Pools: []v1beta1.IPAddressPool{
 		mkPool("old", 1, []string{"198.51.100.0/25"}, labelled("tier", "web")),
 		mkPool("new", 2, []string{"198.51.100.64/26"}),
 		mkPool("v6", 3, []string{"2001:db8:1::100-2001:db8:1::1ff"}),
 		mkPool("gone", 4, []string{"203.0.113.0/26"}, deleting),
-	}, nil)
+	}})
 	tests := []struct {
 		ip   string
 		pool string
@@ -79,13 +79,13 @@ func TestAnnouncementsL2(t *testing.T) {
 		mkPool("b", 2, []string{"198.51.100.64/26"}, labelled("tier", "db")),
 	}
 	bad := metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "x", Operator: "Bogus"}}}
-	cfg := Announcements(pools, []v1beta1.L2Advertisement{
+	cfg := Announcements(Objects{Pools: pools, L2: []v1beta1.L2Advertisement{
 		mkL2("z-all"),
 		mkL2("named", l2Pools("b", "missing")),
 		mkL2("selected", l2PoolSel(metav1.LabelSelector{MatchLabels: map[string]string{"tier": "web"}}), l2Ifaces("eth1", "eth0", "eth1")),
 		mkL2("broken", l2NodeSel(bad)),
 		mkL2("rack1", l2Pools("a"), l2NodeSel(metav1.LabelSelector{MatchLabels: map[string]string{"rack": "1"}})),
-	})
+	}})
 	var names []string
 	for _, a := range cfg.L2 {
 		names = append(names, a.Name)

@@ -27,7 +27,7 @@ func newWorld(self string) *world {
 }
 
 func (w *world) config(pools []v1beta1.IPAddressPool, advs ...v1beta1.L2Advertisement) *world {
-	w.in.Config = config.Announcements(pools, advs)
+	w.in.Config = config.Announcements(config.Objects{Pools: pools, L2: advs})
 	return w
 }
 

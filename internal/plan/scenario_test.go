@@ -136,7 +136,7 @@ func (s *scenario) run(d *datadriven.TestData) (string, error) {
 
 // view is node n's inputs: it sees alive the running speakers on its side.
 func (s *scenario) view(n string) (Inputs, election.Verdict) {
-	in := Inputs{Self: n, Config: config.Announcements(s.pools, s.advs), SelfLinks: s.links[n]}
+	in := Inputs{Self: n, Config: config.Announcements(config.Objects{Pools: s.pools, L2: s.advs}), SelfLinks: s.links[n]}
 	for _, name := range s.nodes {
 		in.Nodes = append(in.Nodes, *s.node[name])
 	}
