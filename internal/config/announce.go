@@ -70,6 +70,19 @@ func (a L2Advertisement) SelectsNode(labels map[string]string) bool {
 	return matchesAny(a.NodeSelectors, labels)
 }
 
+// Covers reports whether an advertisement of the given mode ("L2" or "BGP")
+// selects the pool that contains ip.
+func (a Announce) Covers(ip netip.Addr, mode string) bool {
+	p, ok := a.PoolOf(ip)
+	if !ok {
+		return false
+	}
+	if mode == "L2" {
+		return slices.ContainsFunc(a.L2, func(x L2Advertisement) bool { return x.Selects(p.Name) })
+	}
+	return slices.ContainsFunc(a.BGP, func(x BGPAdvertisement) bool { return x.Selects(p.Name) })
+}
+
 // PoolOf returns the pool in force that contains ip. Pools in force never
 // overlap, so there is at most one.
 func (a Announce) PoolOf(ip netip.Addr) (AnnouncedPool, bool) {

@@ -325,3 +325,13 @@ func bgpPeer(item *v1beta1.BGPPeer) (BGPPeer, error) {
 	}
 	return p, nil
 }
+
+// FormatCommunity writes a standard community as "asn:value".
+func FormatCommunity(c uint32) string {
+	return strconv.FormatUint(uint64(c>>16), 10) + ":" + strconv.FormatUint(uint64(c&0xffff), 10)
+}
+
+// FormatLarge writes a large community as "large:global:local1:local2".
+func FormatLarge(c LargeCommunity) string {
+	return fmt.Sprintf("large:%d:%d:%d", c.Global, c.Local1, c.Local2)
+}

@@ -30,8 +30,14 @@ type Inputs struct {
 	// interfaces when the fallback to every link applies.
 	SelfLinks []Link
 	// Claim is the quorum verdict (election.Decide): without it this
-	// speaker announces nothing.
+	// speaker announces nothing over Layer 2.
 	Claim bool
+	// SelfAddrs are this node's addresses (its InternalIPs): the default
+	// BGP router ID and next hops.
+	SelfAddrs []netip.Addr
+	// Passwords are the BGP passwords read from the Secrets that BGPPeers
+	// name.
+	Passwords map[config.SecretRef]string
 }
 
 // Service is what planning needs of a Service.

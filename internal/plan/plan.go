@@ -19,8 +19,12 @@ type Plan struct {
 	// L2 has an entry for every IP that Layer 2 mode announces, sorted by
 	// IP, whoever wins it.
 	L2 []L2
-	// Unannounced lists, sorted, every Service IP that nobody announces,
-	// with the reason.
+	// BGP is this node's sessions and routes. Unlike Layer 2 it needs no
+	// quorum: every eligible node advertises, and the routers spread the
+	// traffic.
+	BGP BGP
+	// Unannounced lists, sorted, every Service IP that nobody announces in
+	// either mode, with the reason.
 	Unannounced []Unannounced
 	// Reporter is the speaker that tells users about Unannounced IPs, so
 	// that they get one Event, not one per node: the first alive member by
@@ -88,16 +92,25 @@ func Compute(in Inputs) Plan {
 			p.Reporter = m.Name
 		}
 	}
+	bi := bgpInputs{self: nodes[in.Self], addrs: in.SelfAddrs, passwords: in.Passwords}
+	bi.self.Name = in.Self
+	p.BGP.Sessions, p.BGP.Problems = planSessions(in.Config, bi)
+	paths := map[string]map[netip.Prefix]*Path{}
 	for _, t := range targets(in.Services) {
-		entry, why := planL2(t, in, nodes, members)
-		if why != "" {
-			for _, s := range t.services {
-				p.Unannounced = append(p.Unannounced, Unannounced{Service: s.Key, IP: t.ip, Reason: why})
-			}
+		entry, whyL2 := planL2(t, in, nodes, members)
+		whyBGP := planBGP(t, in, bi, p.BGP.Sessions, paths, &p.BGP.Advertised)
+		if whyL2 == "" {
+			p.L2 = append(p.L2, entry)
+		}
+		if whyL2 == "" || whyBGP == "" {
 			continue
 		}
-		p.L2 = append(p.L2, entry)
+		why := combine(whyL2, whyBGP, in.Config.Covers(t.ip, "L2"), in.Config.Covers(t.ip, "BGP"))
+		for _, s := range t.services {
+			p.Unannounced = append(p.Unannounced, Unannounced{Service: s.Key, IP: t.ip, Reason: why})
+		}
 	}
+	p.BGP.Paths = sortedPaths(paths)
 	slices.SortFunc(p.Unannounced, func(a, b Unannounced) int {
 		return cmp.Or(cmp.Compare(a.Service, b.Service), a.IP.Compare(b.IP))
 	})

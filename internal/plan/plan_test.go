@@ -73,7 +73,7 @@ func TestCandidates(t *testing.T) {
 			"", "no speaker"},
 		{"not in any pool", base().service(svc("d/a", "203.0.113.9")), "", "in no IPAddressPool"},
 		{"no advertisement", newWorld("node1").config(pools(lan)).nodes("node1").alive("node1").service(svc("d/a", ip)),
-			"", `no L2Advertisement selects pool "lan"`},
+			"", `no L2Advertisement or BGPAdvertisement selects pool "lan"`},
 		{"advertisement for another pool", newWorld("node1").config(pools(lan), adv("x", forPools("other"))).nodes("node1").alive("node1").
 			service(svc("d/a", ip)), "", "no L2Advertisement"},
 		{"node selector picks one node", newWorld("node1").config(pools(lan), adv("lan", onNodes(map[string]string{"kubernetes.io/hostname": rank[2]}))).

@@ -1,0 +1,289 @@
+package plan
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/heraldlb/herald/internal/config"
+)
+
+// Family is a BGP address family the sessions carry.
+type Family int
+
+const (
+	IPv4Unicast Family = iota + 1
+	IPv6Unicast
+)
+
+// BGP is what this node does over BGP: its sessions, and what each one
+// advertises.
+type BGP struct {
+	Sessions []Session
+	// Paths are, by session name, the routes it advertises, sorted.
+	Paths map[string][]Path
+	// Advertised lists, per Service IP this node advertises, the route and
+	// the sessions it goes to, for Events and the record.
+	Advertised []Advertised
+	// Problems are, by BGPPeer name, why a session this node should open is
+	// not opened.
+	Problems map[string]string
+}
+
+// Session is one BGP session of this node.
+type Session struct {
+	Name                                 string
+	MyASN, PeerASN                       uint32
+	DynamicASN                           string
+	PeerAddress                          netip.Addr
+	PeerPort                             uint16
+	SourceAddress                        netip.Addr
+	RouterID                             netip.Addr
+	HoldTime, KeepaliveTime, ConnectTime time.Duration
+	EBGPMultiHop                         bool
+	Password                             string
+	GracefulRestart                      bool
+	Families                             []Family
+	// NextHop4 and NextHop6 are this node's addresses for routes of each
+	// family: its own address on the session, and for the other family its
+	// address of that family.
+	NextHop4, NextHop6 netip.Addr
+}
+
+// Path is one route a session advertises.
+type Path struct {
+	Prefix           netip.Prefix
+	Communities      []uint32
+	LargeCommunities []config.LargeCommunity
+	LocalPref        *uint32
+}
+
+// Advertised is one Service IP this node advertises.
+type Advertised struct {
+	IP       netip.Addr
+	Prefix   netip.Prefix
+	Services []string
+	Sessions []string
+}
+
+// bgpInputs are what BGP planning needs beyond Inputs' common fields.
+type bgpInputs struct {
+	self      Node
+	addrs     []netip.Addr
+	passwords map[config.SecretRef]string
+}
+
+// planSessions returns the sessions of the peers that select this node.
+func planSessions(cfg config.Announce, in bgpInputs) ([]Session, map[string]string) {
+	var out []Session
+	problems := map[string]string{}
+	for _, p := range cfg.Peers {
+		if !p.SelectsNode(in.self.Labels) {
+			continue
+		}
+		s := Session{
+			Name: p.Name, MyASN: p.MyASN, PeerASN: p.PeerASN, DynamicASN: p.DynamicASN,
+			PeerAddress: p.PeerAddress, PeerPort: p.PeerPort, SourceAddress: p.SourceAddress, RouterID: p.RouterID,
+			HoldTime: p.HoldTime, KeepaliveTime: p.KeepaliveTime, ConnectTime: p.ConnectTime,
+			EBGPMultiHop: p.EBGPMultiHop, Password: p.Password, GracefulRestart: p.GracefulRestart,
+			Families: []Family{IPv4Unicast, IPv6Unicast},
+		}
+		if ref := p.PasswordSecret; ref != nil {
+			pw, ok := in.passwords[*ref]
+			if !ok {
+				problems[p.Name] = fmt.Sprintf("Secret %s/%s, key \"password\", is missing or empty: the session is not opened without its TCP MD5 password", ref.Namespace, ref.Name)
+				continue
+			}
+			s.Password = pw
+		}
+		s.NextHop4, s.NextHop6 = first(in.addrs, true), first(in.addrs, false)
+		if src := p.SourceAddress; src.IsValid() {
+			if src.Is4() {
+				s.NextHop4 = src
+			} else {
+				s.NextHop6 = src
+			}
+		}
+		if !s.RouterID.IsValid() {
+			s.RouterID = s.NextHop4
+		}
+		if !s.RouterID.IsValid() {
+			problems[p.Name] = "the node has no IPv4 address to use as BGP router ID: set routerID in the BGPPeer"
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, problems
+}
+
+func first(addrs []netip.Addr, v4 bool) netip.Addr {
+	for _, a := range addrs {
+		if a.Is4() == v4 {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+// bgpEligible returns the nodes that may advertise t under adv: selected by
+// the advertisement, not excluded, and, for Services with
+// externalTrafficPolicy Local, with a ready local endpoint. ok is false when
+// no Service of t has a ready endpoint.
+func bgpEligible(t target, adv config.BGPAdvertisement, nodes []Node) (names []string, ok bool) {
+	ready := false
+	for _, s := range t.services {
+		ready = ready || s.Ready
+	}
+	if !ready {
+		return nil, false
+	}
+	for _, n := range nodes {
+		if !adv.SelectsNode(n.Labels) || n.Excluded || n.NetworkUnavailable {
+			continue
+		}
+		if eligibleForServices(t, n.Name) {
+			names = append(names, n.Name)
+		}
+	}
+	return names, true
+}
+
+// eligibleForServices reports whether node suits every Service of t that
+// has a ready endpoint and externalTrafficPolicy Local.
+func eligibleForServices(t target, node string) bool {
+	for _, s := range t.services {
+		if s.Ready && s.Local && !slices.Contains(s.ReadyNodes, node) {
+			return false
+		}
+	}
+	return true
+}
+
+// planBGP returns this node's routes for t, added to paths, and why nobody
+// advertises t ("" when some node does).
+func planBGP(t target, in Inputs, bi bgpInputs, sessions []Session, paths map[string]map[netip.Prefix]*Path, adv *[]Advertised) string {
+	pool, ok := in.Config.PoolOf(t.ip)
+	if !ok {
+		return fmt.Sprintf("IP %s is in no IPAddressPool in force, so no node announces it", t.ip)
+	}
+	var advs []config.BGPAdvertisement
+	for _, a := range in.Config.BGP {
+		if a.Selects(pool.Name) {
+			advs = append(advs, a)
+		}
+	}
+	if len(advs) == 0 {
+		return fmt.Sprintf("no BGPAdvertisement selects pool %q", pool.Name)
+	}
+	why := ""
+	anywhere := false
+	var mine []string
+	var prefix netip.Prefix
+	for _, a := range advs {
+		nodes, ready := bgpEligible(t, a, in.Nodes)
+		switch {
+		case !ready:
+			why = "no endpoint of the Service is ready"
+			continue
+		case len(nodes) == 0:
+			why = "no node that BGPAdvertisement " + a.Name + " selects can advertise it (excluded, or no ready local endpoint as externalTrafficPolicy Local requires)"
+			continue
+		case !peered(a, nodes, in):
+			why = "no node that BGPAdvertisement " + a.Name + " selects has a session to its peers"
+			continue
+		}
+		anywhere = true
+		if !slices.Contains(nodes, bi.self.Name) {
+			continue
+		}
+		prefix = a.Aggregate(t.ip)
+		for _, s := range sessions {
+			if !a.ToPeer(s.Name) {
+				continue
+			}
+			mine = append(mine, s.Name)
+			if paths[s.Name] == nil {
+				paths[s.Name] = map[netip.Prefix]*Path{}
+			}
+			p := paths[s.Name][prefix]
+			if p == nil {
+				p = &Path{Prefix: prefix}
+				paths[s.Name][prefix] = p
+			}
+			p.Communities = append(p.Communities, a.Communities...)
+			p.LargeCommunities = append(p.LargeCommunities, a.LargeCommunities...)
+			if a.LocalPref != nil && (p.LocalPref == nil || *a.LocalPref > *p.LocalPref) {
+				p.LocalPref = a.LocalPref
+			}
+		}
+	}
+	if len(mine) > 0 {
+		slices.Sort(mine)
+		e := Advertised{IP: t.ip, Prefix: prefix, Sessions: slices.Compact(mine)}
+		for _, s := range t.services {
+			e.Services = append(e.Services, s.Key)
+		}
+		*adv = append(*adv, e)
+	}
+	if anywhere {
+		return ""
+	}
+	return why
+}
+
+// peered reports whether some of nodes has a session that a takes routes to.
+func peered(a config.BGPAdvertisement, nodes []string, in Inputs) bool {
+	labels := map[string]map[string]string{}
+	for _, n := range in.Nodes {
+		labels[n.Name] = n.Labels
+	}
+	for _, p := range in.Config.Peers {
+		if !a.ToPeer(p.Name) {
+			continue
+		}
+		for _, n := range nodes {
+			if p.SelectsNode(labels[n]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sortedPaths turns the per-session path sets into sorted lists with sorted,
+// unique communities.
+func sortedPaths(in map[string]map[netip.Prefix]*Path) map[string][]Path {
+	out := map[string][]Path{}
+	for name, set := range in {
+		for _, p := range set {
+			slices.Sort(p.Communities)
+			p.Communities = slices.Compact(p.Communities)
+			slices.SortFunc(p.LargeCommunities, func(x, y config.LargeCommunity) int {
+				return cmp.Or(cmp.Compare(x.Global, y.Global), cmp.Compare(x.Local1, y.Local1), cmp.Compare(x.Local2, y.Local2))
+			})
+			p.LargeCommunities = slices.Compact(p.LargeCommunities)
+			out[name] = append(out[name], *p)
+		}
+		slices.SortFunc(out[name], func(a, b Path) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
+	}
+	return out
+}
+
+// combine merges the two modes' reasons into one for the user: the reason
+// of the only mode configured for the IP's pool, or both.
+func combine(l2, bgp string, hasL2, hasBGP bool) string {
+	switch {
+	case l2 == bgp:
+		return l2
+	case hasL2 && !hasBGP:
+		return l2
+	case hasBGP && !hasL2:
+		return bgp
+	case !hasL2 && !hasBGP:
+		return strings.Replace(l2, "no L2Advertisement", "no L2Advertisement or BGPAdvertisement", 1)
+	}
+	return "Layer 2: " + l2 + "; BGP: " + bgp
+}
