@@ -28,6 +28,10 @@ type snapshot struct {
 	// refs are the Services by key, for Events.
 	refs  map[string]*corev1.Service
 	nodes []plan.Node
+	// selfAddrs are this node's InternalIPs; passwords the BGP passwords
+	// from Secrets.
+	selfAddrs []netip.Addr
+	passwords map[config.SecretRef]string
 	// leases are the speakers' Leases, peers their memberlist addresses.
 	leases []election.SpeakerLease
 	peers  []netip.AddrPort
@@ -42,8 +46,9 @@ type snapshot struct {
 func watched() []client.Object {
 	return []client.Object{
 		&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{},
+		&v1beta1.BGPAdvertisement{}, &v1beta1.BGPPeer{}, &v1beta1.Community{},
 		&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{},
-		&coordinationv1.Lease{},
+		&coordinationv1.Lease{}, &corev1.Secret{},
 	}
 }
 
@@ -52,12 +57,16 @@ func watched() []client.Object {
 func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	r := s.deps.Cache
 	var (
-		pools  v1beta1.IPAddressPoolList
-		l2     v1beta1.L2AdvertisementList
-		svcs   corev1.ServiceList
-		eps    discoveryv1.EndpointSliceList
-		nodes  corev1.NodeList
-		leases coordinationv1.LeaseList
+		pools   v1beta1.IPAddressPoolList
+		l2      v1beta1.L2AdvertisementList
+		bgp     v1beta1.BGPAdvertisementList
+		peers   v1beta1.BGPPeerList
+		comms   v1beta1.CommunityList
+		secrets corev1.SecretList
+		svcs    corev1.ServiceList
+		eps     discoveryv1.EndpointSliceList
+		nodes   corev1.NodeList
+		leases  coordinationv1.LeaseList
 	)
 	lists := []struct {
 		what string
@@ -70,13 +79,27 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 		{"EndpointSlices", &eps, nil},
 		{"Nodes", &nodes, nil},
 		{"Leases", &leases, []client.ListOption{client.InNamespace(kube.Namespace)}},
+		{"BGPAdvertisements", &bgp, nil},
+		{"BGPPeers", &peers, nil},
+		{"Communities", &comms, nil},
+		{"Secrets", &secrets, []client.ListOption{client.InNamespace(kube.Namespace)}},
 	}
 	for _, l := range lists {
 		if err := r.List(ctx, l.list, append(l.opts, client.UnsafeDisableDeepCopy)...); err != nil {
 			return snapshot{}, fmt.Errorf("list %s from the cache: %w", l.what, err)
 		}
 	}
-	snap := snapshot{config: config.Announcements(pools.Items, l2.Items), refs: map[string]*corev1.Service{}}
+	snap := snapshot{
+		config: config.Announcements(config.Objects{Pools: pools.Items, L2: l2.Items, BGP: bgp.Items, Peers: peers.Items, Communities: comms.Items}),
+		refs:   map[string]*corev1.Service{}, passwords: map[config.SecretRef]string{},
+	}
+	// BGP passwords come only from Herald's namespace: the speaker may
+	// read Secrets nowhere else.
+	for i := range secrets.Items {
+		if pw := secrets.Items[i].Data["password"]; len(pw) > 0 {
+			snap.passwords[config.SecretRef{Namespace: kube.Namespace, Name: secrets.Items[i].Name}] = string(pw)
+		}
+	}
 
 	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
 	for i := range eps.Items {
@@ -97,7 +120,11 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 		snap.refs[ps.Key] = svc
 	}
 	for i := range nodes.Items {
-		snap.nodes = append(snap.nodes, plan.NodeFrom(&nodes.Items[i]))
+		n := &nodes.Items[i]
+		snap.nodes = append(snap.nodes, plan.NodeFrom(n))
+		if n.Name == s.opts.Node {
+			snap.selfAddrs = internalIPs(n)
+		}
 	}
 	for i := range leases.Items {
 		l := &leases.Items[i]
@@ -136,4 +163,18 @@ func tieOf(l *coordinationv1.Lease) election.TieLease {
 		t.Side = strings.Split(side, ",")
 	}
 	return t
+}
+
+// internalIPs are a Node's InternalIP addresses, in the kubelet's order.
+func internalIPs(n *corev1.Node) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range n.Status.Addresses {
+		if a.Type != corev1.NodeInternalIP {
+			continue
+		}
+		if ip, err := netip.ParseAddr(a.Address); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
 }

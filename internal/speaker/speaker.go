@@ -235,6 +235,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
 	p := plan.Compute(plan.Inputs{
 		Self: s.opts.Node, Config: snap.config, Services: snap.services, Nodes: snap.nodes,
 		Members: members, SelfLinks: selfLinks, Claim: verdict.Claim,
+		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords,
 	})
 	prevMine, mine := st.last.Mine(), p.Mine()
 	if err := s.deps.Announcer.Set(announcements(mine)); err != nil {

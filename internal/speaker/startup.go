@@ -51,24 +51,14 @@ func NodeAddress(ctx context.Context, r client.Reader, node string) (netip.Addr,
 	if err := r.Get(ctx, client.ObjectKey{Name: node}, &n); err != nil {
 		return netip.Addr{}, fmt.Errorf("read Node %s for its address: %w", node, err)
 	}
-	var v6 netip.Addr
-	for _, a := range n.Status.Addresses {
-		if a.Type != corev1.NodeInternalIP {
-			continue
-		}
-		ip, err := netip.ParseAddr(a.Address)
-		if err != nil {
-			continue
-		}
+	ips := internalIPs(&n)
+	for _, ip := range ips {
 		if ip.Is4() {
 			return ip, nil
 		}
-		if !v6.IsValid() {
-			v6 = ip
-		}
 	}
-	if v6.IsValid() {
-		return v6, nil
+	if len(ips) > 0 {
+		return ips[0], nil
 	}
 	return netip.Addr{}, fmt.Errorf("Node %s reports no InternalIP: set --memberlist-advertise-address", node)
 }
