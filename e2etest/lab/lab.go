@@ -121,7 +121,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	// The builds run while the network and the apiserver come up.
 	l.logf("building labhttp, controller and speaker in the background")
-	b := startBuilds(ctx, "e2etest/cmd/labhttp", "controller", "speaker")
+	b := startBuilds(ctx, "e2etest/cmd/labhttp", "e2etest/cmd/labprobe", "controller", "speaker")
 	defer b.wait()
 
 	l.logf("creating namespaces and links (%d nodes)", opts.Nodes)
