@@ -68,6 +68,12 @@ type Options struct {
 	// TieBreakerDuration is the tie-breaker Lease's duration (default 4s);
 	// its holder renews it every third of that while a tie lasts.
 	TieBreakerDuration time.Duration
+	// StartupHold is how long a starting speaker claims nothing after its
+	// Lease is first written (default 2s). When several speakers start at
+	// once, none has yet seen the others' Leases, and each would count
+	// itself the only speaker and claim every IP; by the end of the hold
+	// their Leases are in its cache and memberlist has joined them.
+	StartupHold time.Duration
 	// Coalesce is how long the loop waits after a change for more before
 	// planning (default 10ms): a burst of Service creations makes a few
 	// plans, not one per Service.
@@ -97,6 +103,7 @@ func (o *Options) defaults() {
 	set(&o.LeaseDuration, 30*time.Second)
 	set(&o.RenewInterval, 10*time.Second)
 	set(&o.TieBreakerDuration, 4*time.Second)
+	set(&o.StartupHold, 2*time.Second)
 	set(&o.Coalesce, 10*time.Millisecond)
 	set(&o.Resync, 30*time.Second)
 	set(&o.RecordInterval, time.Second)

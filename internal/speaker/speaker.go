@@ -50,8 +50,10 @@ type state struct {
 	// metadata, for the handover at shutdown.
 	macs map[string]map[string]net.HardwareAddr
 	snap snapshot
-	// ownRenew is when this node's Lease was last renewed successfully.
+	// ownRenew is when this node's Lease was last renewed successfully;
+	// settled when the start-up hold ends (zero until the first renewal).
 	ownRenew time.Time
+	settled  time.Time
 	inFlight map[string]bool
 	// record is the record last written; nextRecord when the next may be.
 	record     map[string]string
@@ -131,6 +133,8 @@ func (s *Speaker) Run(ctx context.Context) error {
 	// the Lease must be renewed, or taken when its holder's lapses, on time
 	// even when nothing else happens.
 	var tie <-chan time.Time
+	// hold fires when the start-up hold ends.
+	var hold <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -159,9 +163,15 @@ func (s *Speaker) Run(ctx context.Context) error {
 			if r.kind != "lease" {
 				continue
 			}
+			if st.settled.IsZero() {
+				st.settled = r.at.Add(s.opts.StartupHold)
+				hold = s.opts.Clock.After(s.opts.StartupHold)
+			}
 			st.ownRenew = r.at
 		case <-tie:
 			tie = nil
+		case <-hold:
+			hold = nil
 		case <-pending:
 			pending = nil
 			s.sync(ctx, st, dispatch)
@@ -225,6 +235,12 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
 	}
 	known := election.Known(s.opts.Node, snap.leases, alive, st.ownRenew)
 	verdict := election.Decide(s.opts.Node, known, alive, snap.tie, now)
+	starting := st.settled.IsZero() || now.Before(st.settled)
+	if starting {
+		// The start-up hold: claim nothing, and leave the tie-breaker to
+		// speakers that have settled.
+		verdict.Claim, verdict.Tie = false, false
+	}
 	if a := election.NextTieAction(s.opts.Node, verdict, snap.tie, now); a != election.TieNone {
 		dispatch(s.tieWrite(a, snap.tieObj, alive, now))
 	}
@@ -259,7 +275,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
 	unannounced, st.reported = unannouncedNotices(p, st.reported)
 	s.emit(unannounced, snap)
 
-	rec := recordData(mine, verdict, alive)
+	rec := recordData(mine, verdict, alive, starting)
 	if !maps.Equal(rec, st.record) && !now.Before(st.nextRecord) && !st.inFlight["record"] {
 		dispatch(s.writeRecord(rec))
 		st.record, st.nextRecord = rec, now.Add(s.opts.RecordInterval)

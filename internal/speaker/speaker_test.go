@@ -152,7 +152,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	opts := Options{
 		Node: node, Class: kube.ClassPolicy{Class: kube.DefaultClass, Default: true},
 		MemberlistAddr: netip.MustParseAddrPort(fmt.Sprintf("198.51.100.%d:7946", 10+i)),
-		RecordInterval: 50 * time.Millisecond, Log: testr.New(t),
+		RecordInterval: 50 * time.Millisecond, StartupHold: 100 * time.Millisecond, Log: testr.New(t),
 	}
 	for _, tw := range tweak {
 		tw(&opts)
@@ -466,5 +466,29 @@ func TestHandover(t *testing.T) {
 	err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: "herald-speaker-node1"}, &coordinationv1.Lease{})
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("Lease still there after shutdown: %v", err)
+	}
+}
+
+// A starting speaker claims nothing until its Lease is written and the
+// hold has passed, even when it believes itself the only speaker: the
+// others may be starting too.
+func TestStartupHold(t *testing.T) {
+	ns := setUp(t)
+	service(t, ns, "a", "198.51.100.64", nil, "node1")
+	mem := newFakeMembership()
+	mem.set(members(t, 1)...)
+	h := start(t, "node1", mem, func(o *Options) { o.StartupHold = 3 * time.Second })
+	started := time.Now()
+	waitFor(t, "record saying starting", func() (bool, string) {
+		var cm corev1.ConfigMap
+		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: "herald-speaker-node1"}, &cm)
+		return err == nil && strings.HasSuffix(cm.Data["quorum"], "does not claim yet (starting)"), fmt.Sprintf("%v %v", cm.Data, err)
+	})
+	if got := h.ann.Applied(); len(got) != 0 {
+		t.Fatalf("claims %v while starting", got)
+	}
+	h.waitApplied([]layer2.Announcement{{IP: netip.MustParseAddr("198.51.100.64"), Interface: "eth0"}})
+	if d := time.Since(started); d < 2*time.Second {
+		t.Errorf("claimed %v after start, before the 3s hold", d)
 	}
 }
