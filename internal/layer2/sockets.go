@@ -1,0 +1,106 @@
+package layer2
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/mdlayher/ndp"
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// openSockets opens a listener's sockets on the named interface, in the
+// network namespace of the calling thread.
+func openSockets(k key) (sockets, error) {
+	ifi, err := net.InterfaceByName(k.iface)
+	if err != nil {
+		return sockets{}, fmt.Errorf("look up interface: %w", err)
+	}
+	if !isUnicastMAC(ifi.HardwareAddr) {
+		return sockets{}, fmt.Errorf("hardware address %q: %w", ifi.HardwareAddr, ErrNotEthernet)
+	}
+	s := sockets{link: link{index: ifi.Index, mac: ifi.HardwareAddr}}
+	etherType := etherTypeARP
+	if k.proto == protoNDP {
+		etherType = etherTypeIPv6
+		if s.link.linkLocal, err = linkLocal(ifi.Index); err != nil {
+			return sockets{}, err
+		}
+	}
+	filter, err := socketFilter(k.proto)
+	if err != nil {
+		return sockets{}, err
+	}
+	// The filter is attached before bind, so the socket never queues a
+	// frame it would not pass.
+	frames, err := packet.Listen(ifi, packet.Raw, etherType, &packet.Config{Filter: filter})
+	if err != nil {
+		return sockets{}, fmt.Errorf("open packet socket: %w", err)
+	}
+	s.frames = frames
+	if k.proto == protoNDP {
+		if s.groups, err = openGroups(ifi); err != nil {
+			return sockets{}, errors.Join(err, frames.Close())
+		}
+	}
+	return s, nil
+}
+
+// openGroups opens the ICMPv6 socket that holds solicited-node memberships.
+// It is bound to "::", never to an address, so it cannot fail the way
+// MetalLB's did (metallb#2685), and it reads nothing: the packet socket
+// does, so a filter blocks every ICMPv6 type and the socket queues nothing.
+func openGroups(ifi *net.Interface) (*ndp.Conn, error) {
+	c, _, err := ndp.Listen(ifi, ndp.Unspecified)
+	if err != nil {
+		return nil, fmt.Errorf("open ICMPv6 socket: %w", err)
+	}
+	var f ipv6.ICMPFilter
+	f.SetAll(true)
+	if err := c.SetICMPFilter(&f); err != nil {
+		return nil, errors.Join(fmt.Errorf("filter ICMPv6 socket: %w", err), c.Close())
+	}
+	return c, nil
+}
+
+// linkLocal returns the IPv6 link-local address our advertisements on the
+// interface come from.
+func linkLocal(index int) (netip.Addr, error) {
+	addrs, err := netlink.AddrList(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: index}}, netlink.FAMILY_V6)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("list IPv6 addresses: %w", err)
+	}
+	return pickLinkLocal(addrs)
+}
+
+// pickLinkLocal chooses a link-local address: the first that passed
+// duplicate address detection, else the first still in it. An address still
+// tentative is used rather than failing, because DAD ends within about a
+// second and no link event would tell the shell to try again; one that
+// failed DAD belongs to another node and is never used.
+func pickLinkLocal(addrs []netlink.Addr) (netip.Addr, error) {
+	var tentative netip.Addr
+	for _, a := range addrs {
+		if a.IPNet == nil || a.Flags&unix.IFA_F_DADFAILED != 0 {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok || !ip.Is6() || ip.Is4In6() || !ip.IsLinkLocalUnicast() {
+			continue
+		}
+		if a.Flags&unix.IFA_F_TENTATIVE == 0 {
+			return ip, nil
+		}
+		if !tentative.IsValid() {
+			tentative = ip
+		}
+	}
+	if tentative.IsValid() {
+		return tentative, nil
+	}
+	return netip.Addr{}, ErrNoLinkLocal
+}
