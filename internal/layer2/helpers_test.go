@@ -369,6 +369,18 @@ func (n *fakeNet) group(t testing.TB, iface string) *fakeGroups {
 	return g
 }
 
+// groupEvents returns the joins and leaves on iface, none before the first
+// open.
+func (n *fakeNet) groupEvents(iface string) []string {
+	n.mu.Lock()
+	g := n.groups[key{iface: iface, proto: protoNDP}]
+	n.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	return g.events()
+}
+
 func (n *fakeNet) openCount(iface string, p protocol) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
