@@ -37,27 +37,7 @@ func newTestAnnouncer(t *testing.T, o Options) (*Announcer, *fakeNet, *testingcl
 // start runs a's Run until the test ends.
 func start(t *testing.T, a *Announcer) func() {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v", err)
-			}
-		case <-time.After(waitFor):
-			t.Errorf("Run did not return after its context ended")
-		}
-	}
-	t.Cleanup(stop)
-	return stop
+	return runInBackground(t, a.Run)
 }
 
 func startTestAnnouncer(t *testing.T, o Options) testAnnouncer {

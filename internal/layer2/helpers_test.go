@@ -2,6 +2,7 @@ package layer2
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -37,6 +38,32 @@ var (
 
 // waitFor bounds every wait in these tests.
 const waitFor = 5 * time.Second
+
+// runInBackground calls run in a goroutine and returns a function that
+// cancels its context and checks that it returns nil in time; the test's
+// cleanup calls it too.
+func runInBackground(t *testing.T, run func(context.Context) error) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v", err)
+				}
+			case <-time.After(waitFor):
+				t.Errorf("Run did not return after its context ended")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
 
 func mustMAC(s string) net.HardwareAddr {
 	m, err := net.ParseMAC(s)
