@@ -22,13 +22,15 @@
 // MetalLB reads Neighbor Solicitations from an ICMPv6 socket bound to the
 // interface's link-local address. Two of its bugs come from that:
 //   - metallb#2685: binding fails ("cannot assign requested address") when
-//     the chosen address cannot be bound, for example a link-local address
-//     that is still tentative or failed DAD, so no responder exists at all.
-//     Herald binds no IPv6 address: it receives and sends whole frames on a
-//     packet socket, and uses an ICMPv6 socket bound to "::" only to join the
-//     solicited-node multicast groups (so the kernel sends MLD reports and
-//     the NIC accepts the frames). It picks the link-local source address
-//     from netlink and skips addresses that failed DAD.
+//     the link-local address cannot be bound (still tentative, failed DAD,
+//     or not the address MetalLB picked), so the interface gets no NDP
+//     responder at all. Herald binds no IPv6 address and needs none: it
+//     reads and writes whole frames on a packet socket, and uses an ICMPv6
+//     socket bound to "::" only to join the solicited-node multicast groups
+//     (so that the kernel sends MLD reports and the NIC accepts the frames).
+//     Its listeners also follow the pairs, so ARP opens only on interfaces
+//     with IPv4 pairs and NDP only on those with IPv6 ones (the other half of
+//     that issue).
 //   - metallb#2920: Neighbor Unreachability Detection sends a unicast NS to
 //     the IP itself. The kernel does not own the load-balancer IP, so it
 //     never delivers that packet to any IP socket, the probe goes unanswered
@@ -41,6 +43,13 @@
 // option), so they leave through the interface the request came in on, with
 // no dependence on the kernel's routes or neighbour table. This is also why
 // an interface without an IPv4 address can answer ARP.
+//
+// Advertisements come from the announced IP itself, as Linux sends them for
+// its own addresses, not from the interface's link-local address: Linux
+// accepts either, but ndisc6 (and the tools that copied its check) drops an
+// answer for a global target that comes from a link-local address, because
+// its scope differs from the target's. It also spares the interface any need
+// for a usable link-local address.
 //
 // # Gratuitous announcements
 //

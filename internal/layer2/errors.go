@@ -11,9 +11,6 @@ var (
 	ErrInvalidAnnouncement = errors.New("invalid announcement")
 	// ErrNotEthernet: the interface has no usable Ethernet address.
 	ErrNotEthernet = errors.New("interface has no Ethernet address")
-	// ErrNoLinkLocal: the interface has no IPv6 link-local address that
-	// passed duplicate address detection, so NDP cannot be answered there.
-	ErrNoLinkLocal = errors.New("interface has no usable IPv6 link-local address")
 	// ErrNotApplied: Announce was asked to claim, with our own MAC, an IP
 	// that is not in effect on that interface.
 	ErrNotApplied = errors.New("announcement not in effect")

@@ -24,7 +24,7 @@ func TestFrameFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	na, err := unsolicitedNA(clientMAC, clientLL, clientMAC, vip6)
+	na, err := unsolicitedNA(clientMAC, clientMAC, vip6)
 	if err != nil {
 		t.Fatal(err)
 	}

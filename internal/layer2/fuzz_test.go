@@ -57,7 +57,7 @@ func FuzzRespondARP(f *testing.F) {
 
 func FuzzRespondNDP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, frame []byte) {
-		r := respondNDP(frame, ourMAC, ourLL, set(vip6))
+		r := respondNDP(frame, ourMAC, set(vip6))
 		if r.verdict != answer {
 			if r.frame != nil {
 				t.Fatalf("verdict %d with a reply", r.verdict)
@@ -99,7 +99,7 @@ func FuzzRespondNS(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := respondNDP(frame, ourMAC, ourLL, set(vip6))
+		r := respondNDP(frame, ourMAC, set(vip6))
 		if r.verdict != answer {
 			if r.frame != nil {
 				t.Fatalf("verdict %d with a reply", r.verdict)
@@ -133,7 +133,7 @@ func checkAnsweredNS(t *testing.T, r response, body []byte, from net.HardwareAdd
 	if p.na.TargetAddress != vip6 || !p.na.Override || p.na.Router || !bytes.Equal(p.tlla, ourMAC) {
 		t.Fatalf("reply %+v", p.na)
 	}
-	if src, _ := netip.AddrFromSlice(p.ip.Src); src != ourLL {
+	if src, _ := netip.AddrFromSlice(p.ip.Src); src != vip6 {
 		t.Fatalf("reply from %s", src)
 	}
 	if p.na.Solicited && (!bytes.Equal(p.eth.Destination, to) || !isUnicastMAC(to)) {

@@ -142,7 +142,7 @@ func (a *Announcer) sendLocked(l *listener, ip netip.Addr, owner net.HardwareAdd
 		frame, err = gratuitousARP(l.link.mac, owner, ip)
 		to = ethernet.Broadcast
 	case protoNDP:
-		frame, err = unsolicitedNA(l.link.mac, l.link.linkLocal, owner, ip)
+		frame, err = unsolicitedNA(l.link.mac, owner, ip)
 		to = multicastMAC(allNodes)
 	}
 	if err == nil {

@@ -24,7 +24,6 @@ var (
 	ourMAC    = mustMAC("02:00:00:00:00:01")
 	clientMAC = mustMAC("02:00:00:00:00:99")
 	otherMAC  = mustMAC("02:00:00:00:00:77")
-	ourLL     = netip.MustParseAddr("fe80::1")
 	clientLL  = netip.MustParseAddr("fe80::99")
 	client4   = netip.MustParseAddr("198.51.100.99")
 	client6   = netip.MustParseAddr("2001:db8::99")
@@ -341,7 +340,7 @@ func (g *fakeGroups) events() []string {
 
 var errInjected = errors.New("injected failure")
 
-// fakeNet opens fake sockets. Every interface has ourMAC and ourLL, so
+// fakeNet opens fake sockets. Every interface has ourMAC, so
 // that frames built once work on any of them.
 type fakeNet struct {
 	mu        sync.Mutex
@@ -365,7 +364,7 @@ func (n *fakeNet) open(k key) (sockets, error) {
 	n.opens[k]++
 	c := newFakeConn()
 	n.conns[k] = c
-	s := sockets{link: link{index: 1, mac: ourMAC, linkLocal: ourLL}, frames: c}
+	s := sockets{link: link{index: 1, mac: ourMAC}, frames: c}
 	if k.proto == protoNDP {
 		g := &fakeGroups{fail: n.failGroup, joined: addrSet{}}
 		n.groups[k] = g

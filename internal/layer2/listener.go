@@ -17,8 +17,6 @@ import (
 type link struct {
 	index int
 	mac   net.HardwareAddr
-	// linkLocal is the source address of our advertisements (NDP only).
-	linkLocal netip.Addr
 }
 
 // groupConn joins and leaves IPv6 multicast groups on one interface.
@@ -146,7 +144,7 @@ func (l *listener) handle(frame []byte) {
 	case protoARP:
 		r = respondARP(frame, l.link.mac, l.ownedSet())
 	case protoNDP:
-		r = respondNDP(frame, l.link.mac, l.link.linkLocal, l.ownedSet())
+		r = respondNDP(frame, l.link.mac, l.ownedSet())
 	}
 	switch r.verdict {
 	case ignore:

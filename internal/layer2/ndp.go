@@ -28,21 +28,22 @@ const (
 var allNodes = netip.MustParseAddr("ff02::1")
 
 // respondNDP decides what to do with one received frame on a link whose MAC
-// is mac, whose link-local address src is the source of our advertisements,
-// and where owned are the IPv6 addresses we answer for.
+// is mac and where owned are the IPv6 addresses we answer for.
 //
 // It answers a valid Neighbor Solicitation (RFC 4861 §7.1.1: hop limit 255,
 // ICMP code 0, a correct checksum, a unicast target, well-formed options)
 // whose target we own, sent to the target's solicited-node group or, for
 // Neighbor Unreachability Detection, to the target itself. The answer is a
 // Neighbor Advertisement with Override and Solicited set, Router clear and
-// our MAC as target link-layer address, sent to the solicitation's source.
+// our MAC as target link-layer address, sent to the solicitation's source
+// from the target address itself.
 // A duplicate address detection probe (source ::) is answered to ff02::1
-// with Solicited clear (§7.2.4). Like respondARP it ignores frames with VLAN
+// with Solicited clear (§7.2.4). The package doc says why the target is the
+// source. Like respondARP it ignores frames with VLAN
 // tags, frames addressed to other hosts or sent by ourselves, and anything
 // malformed; the checksum matters here because a packet socket, unlike an
 // ICMPv6 socket, gets frames the kernel has not checked.
-func respondNDP(frame []byte, mac net.HardwareAddr, src netip.Addr, owned addrSet) response {
+func respondNDP(frame []byte, mac net.HardwareAddr, owned addrSet) response {
 	var f ethernet.Frame
 	if err := f.UnmarshalBinary(frame); err != nil ||
 		f.EtherType != ethernet.EtherTypeIPv6 || f.VLAN != nil || f.ServiceVLAN != nil ||
@@ -108,7 +109,7 @@ func respondNDP(frame []byte, mac net.HardwareAddr, src netip.Addr, owned addrSe
 	case hasSLLA:
 		dstMAC = requester
 	}
-	reply, err := ndpFrame(mac, dstMAC, src, dstIP, na)
+	reply, err := ndpFrame(mac, dstMAC, target, dstIP, na)
 	if err != nil {
 		// Unreachable: the target and both MACs were checked above.
 		return response{}
@@ -134,16 +135,16 @@ func sourceLLA(opts []ndp.Option) (mac net.HardwareAddr, found, valid bool) {
 }
 
 // unsolicitedNA returns an unsolicited Neighbor Advertisement for ip naming
-// owner, sent from the interface whose MAC is from and whose link-local
-// address is src, to all nodes: Override set so that it replaces existing
-// entries, Solicited clear because nobody asked (RFC 4861 §7.2.6).
-func unsolicitedNA(from net.HardwareAddr, src netip.Addr, owner net.HardwareAddr, ip netip.Addr) ([]byte, error) {
+// owner, sent from ip on the interface whose MAC is from to all nodes:
+// Override set so that it replaces existing entries, Solicited clear
+// because nobody asked (RFC 4861 §7.2.6).
+func unsolicitedNA(from, owner net.HardwareAddr, ip netip.Addr) ([]byte, error) {
 	na := &ndp.NeighborAdvertisement{
 		Override:      true,
 		TargetAddress: ip,
 		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: owner}},
 	}
-	return ndpFrame(from, multicastMAC(allNodes), src, allNodes, na)
+	return ndpFrame(from, multicastMAC(allNodes), ip, allNodes, na)
 }
 
 // ndpFrame builds an Ethernet frame carrying an IPv6 packet with hop limit

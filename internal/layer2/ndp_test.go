@@ -2,16 +2,13 @@ package layer2
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"net/netip"
 	"testing"
 
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 )
 
 func TestRespondNDPAnswersOwnedSolicitation(t *testing.T) {
@@ -35,7 +32,7 @@ func TestRespondNDPAnswersOwnedSolicitation(t *testing.T) {
 		{"duplicate address detection", nsFrame(t, clientMAC, multicastMAC(snm), netip.IPv6Unspecified(), snm, vip6, nil), allNodes, multicastMAC(allNodes), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := respondNDP(tc.frame, ourMAC, ourLL, set(vip6))
+			r := respondNDP(tc.frame, ourMAC, set(vip6))
 			if r.verdict != answer || r.target != vip6 || !bytes.Equal(r.to, tc.dstMAC) {
 				t.Fatalf("verdict %d target %s to %s, want an answer for %s to %s", r.verdict, r.target, r.to, vip6, tc.dstMAC)
 			}
@@ -43,8 +40,10 @@ func TestRespondNDPAnswersOwnedSolicitation(t *testing.T) {
 			if !bytes.Equal(p.eth.Destination, tc.dstMAC) || !bytes.Equal(p.eth.Source, ourMAC) {
 				t.Errorf("Ethernet %s → %s, want %s → %s", p.eth.Source, p.eth.Destination, ourMAC, tc.dstMAC)
 			}
-			if src, _ := netip.AddrFromSlice(p.ip.Src); src != ourLL {
-				t.Errorf("IPv6 source %s, want our link-local %s", src, ourLL)
+			// As Linux does for its own addresses; ndisc6 ignores an
+			// answer from a link-local source for a global target.
+			if src, _ := netip.AddrFromSlice(p.ip.Src); src != vip6 {
+				t.Errorf("IPv6 source %s, want the target %s", src, vip6)
 			}
 			if dst, _ := netip.AddrFromSlice(p.ip.Dst); dst != tc.dstIP {
 				t.Errorf("IPv6 destination %s, want %s", dst, tc.dstIP)
@@ -115,7 +114,7 @@ func TestRespondNDPIgnores(t *testing.T) {
 			return nsFrame(t, clientMAC, multicastMAC(snm), client6, snm, vip6, multicastMAC(allNodes))
 		}, ignore},
 		{"advertisement", func(t *testing.T) []byte {
-			b, err := unsolicitedNA(clientMAC, clientLL, clientMAC, vip6)
+			b, err := unsolicitedNA(clientMAC, clientMAC, vip6)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +131,7 @@ func TestRespondNDPIgnores(t *testing.T) {
 		{"empty", func(t *testing.T) []byte { return nil }, ignore},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := respondNDP(tc.frame(t), ourMAC, ourLL, set(vip6, vip6c))
+			r := respondNDP(tc.frame(t), ourMAC, set(vip6, vip6c))
 			if r.verdict != tc.want || r.frame != nil {
 				t.Fatalf("verdict %d frame %x, want verdict %d and no frame", r.verdict, r.frame, tc.want)
 			}
@@ -155,7 +154,7 @@ func withChecksum(t testing.TB, frame []byte) []byte {
 
 func TestUnsolicitedNA(t *testing.T) {
 	for _, owner := range []net.HardwareAddr{ourMAC, otherMAC} {
-		b, err := unsolicitedNA(ourMAC, ourLL, owner, vip6)
+		b, err := unsolicitedNA(ourMAC, owner, vip6)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,8 +164,8 @@ func TestUnsolicitedNA(t *testing.T) {
 		}
 		src, _ := netip.AddrFromSlice(p.ip.Src)
 		dst, _ := netip.AddrFromSlice(p.ip.Dst)
-		if src != ourLL || dst != allNodes {
-			t.Errorf("IPv6 %s → %s, want %s → ff02::1", src, dst, ourLL)
+		if src != vip6 || dst != allNodes {
+			t.Errorf("IPv6 %s → %s, want %s → ff02::1", src, dst, vip6)
 		}
 		if p.na.Router || p.na.Solicited || !p.na.Override || p.na.TargetAddress != vip6 || !bytes.Equal(p.tlla, owner) {
 			t.Errorf("NA %+v TLLA %s, want Override only, target %s, TLLA %s", p.na, p.tlla, vip6, owner)
@@ -188,37 +187,5 @@ func TestValidChecksum(t *testing.T) {
 	// An odd length exercises the padding of the last byte.
 	if validChecksum(client6, vip6, append(b, 1)) {
 		t.Fatal("a checksum over a longer message is accepted")
-	}
-}
-
-func TestPickLinkLocal(t *testing.T) {
-	addr := func(s string, flags int) netlink.Addr {
-		p := netip.MustParsePrefix(s)
-		return netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 128)}, Flags: flags}
-	}
-	for _, tc := range []struct {
-		name  string
-		addrs []netlink.Addr
-		want  string
-	}{
-		{"only global", []netlink.Addr{addr("2001:db8::1/64", 0)}, ""},
-		{"link-local after global", []netlink.Addr{addr("2001:db8::1/64", 0), addr("fe80::1/64", 0)}, "fe80::1"},
-		{"ready before tentative", []netlink.Addr{addr("fe80::1/64", unix.IFA_F_TENTATIVE), addr("fe80::2/64", 0)}, "fe80::2"},
-		{"tentative when nothing else", []netlink.Addr{addr("fe80::1/64", unix.IFA_F_TENTATIVE)}, "fe80::1"},
-		{"failed DAD never", []netlink.Addr{addr("fe80::1/64", unix.IFA_F_DADFAILED|unix.IFA_F_TENTATIVE)}, ""},
-		{"none", nil, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := pickLinkLocal(tc.addrs)
-			if tc.want == "" {
-				if !errors.Is(err, ErrNoLinkLocal) {
-					t.Fatalf("got %s, %v; want ErrNoLinkLocal", got, err)
-				}
-				return
-			}
-			if err != nil || got != netip.MustParseAddr(tc.want) {
-				t.Fatalf("got %s, %v; want %s", got, err, tc.want)
-			}
-		})
 	}
 }

@@ -4,13 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 )
 
 // openSockets opens a listener's sockets on the named interface, in the
@@ -27,9 +24,6 @@ func openSockets(k key) (sockets, error) {
 	etherType := etherTypeARP
 	if k.proto == protoNDP {
 		etherType = etherTypeIPv6
-		if s.link.linkLocal, err = linkLocal(ifi.Index); err != nil {
-			return sockets{}, err
-		}
 	}
 	filter, err := socketFilter(k.proto)
 	if err != nil {
@@ -65,42 +59,4 @@ func openGroups(ifi *net.Interface) (*ndp.Conn, error) {
 		return nil, errors.Join(fmt.Errorf("filter ICMPv6 socket: %w", err), c.Close())
 	}
 	return c, nil
-}
-
-// linkLocal returns the IPv6 link-local address our advertisements on the
-// interface come from.
-func linkLocal(index int) (netip.Addr, error) {
-	addrs, err := netlink.AddrList(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: index}}, netlink.FAMILY_V6)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("list IPv6 addresses: %w", err)
-	}
-	return pickLinkLocal(addrs)
-}
-
-// pickLinkLocal chooses a link-local address: the first that passed
-// duplicate address detection, else the first still in it. An address still
-// tentative is used rather than failing, because DAD ends within about a
-// second and no link event would tell the shell to try again; one that
-// failed DAD belongs to another node and is never used.
-func pickLinkLocal(addrs []netlink.Addr) (netip.Addr, error) {
-	var tentative netip.Addr
-	for _, a := range addrs {
-		if a.IPNet == nil || a.Flags&unix.IFA_F_DADFAILED != 0 {
-			continue
-		}
-		ip, ok := netip.AddrFromSlice(a.IP)
-		if !ok || !ip.Is6() || ip.Is4In6() || !ip.IsLinkLocalUnicast() {
-			continue
-		}
-		if a.Flags&unix.IFA_F_TENTATIVE == 0 {
-			return ip, nil
-		}
-		if !tentative.IsValid() {
-			tentative = ip
-		}
-	}
-	if tentative.IsValid() {
-		return tentative, nil
-	}
-	return netip.Addr{}, ErrNoLinkLocal
 }
