@@ -64,12 +64,11 @@
 //
 // A takeover sends Options.BurstCount rounds, Options.BurstInterval apart,
 // the first at once. The defaults, 3 rounds 250 ms apart, survive two lost
-// packets (a busy switch, a port that is still learning, MLD snooping that
-// has not caught up) and are over in half a second: before a client's first
-// SYN retransmission (TCP's initial timeout is 1 s, RFC 6298), and long
-// before a neighbour entry that still points at the old owner would be
-// probed. Three broadcasts per IP stay cheap even when a node takes over
-// many IPs at once.
+// packets (a busy segment, a switch port still being learned after a
+// failover) and are over in half a second, before a client's first SYN
+// retransmission (TCP's initial retransmission timeout is 1 s, RFC 6298).
+// Three broadcasts per IP stay cheap even when a node takes over many IPs
+// at once.
 //
 // # Lifecycle
 //

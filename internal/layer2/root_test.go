@@ -82,19 +82,35 @@ func TestRealAnnouncer(t *testing.T) {
 		before := ignored("arp")
 		l.wantNoARPReply(t, vip4, func() bool { return ignored("arp") > before })
 	})
+	// The client's kernel must move an entry it has just confirmed, which
+	// it does within the one-second locktime only for a gratuitous ARP in
+	// request form and for an NA with Override set.
 	t.Run("handover", func(t *testing.T) {
-		if err := set(pairs(vip6, speakerIface)); err != nil {
+		if err := set(nil); err != nil {
 			t.Fatal(err)
+		}
+		for _, vip := range []netip.Addr{vip4, vip6} {
+			ip(t, "-n", l.client, "neigh", "replace", vip.String(), "lladdr", l.speakerMAC.String(), "dev", clientIface, "nud", "reachable")
 		}
 		var err error
 		l.inNetns(t, l.speaker, func() error {
-			err = a.Announce([]Gratuitous{{IP: vip4, Interface: speakerIface, MAC: otherMAC}})
+			err = a.Announce([]Gratuitous{
+				{IP: vip4, Interface: speakerIface, MAC: otherMAC},
+				{IP: vip6, Interface: speakerIface, MAC: otherMAC},
+			})
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		capt.waitFrame(t, "handover ARP naming "+otherMAC.String(), isGratuitousARP(vip4, otherMAC, l.speakerMAC))
+		capt.waitFrame(t, "handover NA naming "+otherMAC.String(), isUnsolicitedNA(vip6, otherMAC, l.speakerMAC))
+		for _, vip := range []netip.Addr{vip4, vip6} {
+			waitUntil(t, "the client's entry for "+vip.String()+" names "+otherMAC.String(), func() bool {
+				out, _ := l.try(l.client, "ip", "neigh", "show", vip.String(), "dev", clientIface)
+				return strings.Contains(out, otherMAC.String())
+			})
+		}
 	})
 	// A link that goes down makes the socket fail: the listener closes,
 	// Applied says so, and a later Set opens a new one.
