@@ -364,7 +364,7 @@ func (n *fakeNet) open(k key) (sockets, error) {
 	n.opens[k]++
 	c := newFakeConn()
 	n.conns[k] = c
-	s := sockets{link: link{index: 1, mac: ourMAC}, frames: c}
+	s := sockets{link: link{mac: ourMAC}, frames: c}
 	if k.proto == protoNDP {
 		g := &fakeGroups{fail: n.failGroup, joined: addrSet{}}
 		n.groups[k] = g

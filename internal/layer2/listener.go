@@ -15,8 +15,7 @@ import (
 
 // link is what a listener knows of its interface, read when it opens.
 type link struct {
-	index int
-	mac   net.HardwareAddr
+	mac net.HardwareAddr
 }
 
 // groupConn joins and leaves IPv6 multicast groups on one interface.

@@ -20,7 +20,7 @@ func openSockets(k key) (sockets, error) {
 	if !isUnicastMAC(ifi.HardwareAddr) {
 		return sockets{}, fmt.Errorf("hardware address %q: %w", ifi.HardwareAddr, ErrNotEthernet)
 	}
-	s := sockets{link: link{index: ifi.Index, mac: ifi.HardwareAddr}}
+	s := sockets{link: link{mac: ifi.HardwareAddr}}
 	etherType := etherTypeARP
 	if k.proto == protoNDP {
 		etherType = etherTypeIPv6
