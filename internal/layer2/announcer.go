@@ -1,0 +1,243 @@
+package layer2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
+)
+
+// Burst defaults; the package doc says why.
+const (
+	DefaultBurstCount    = 3
+	DefaultBurstInterval = 250 * time.Millisecond
+)
+
+// Options configure an Announcer.
+type Options struct {
+	Log     logr.Logger
+	Metrics *Metrics         // nil: unregistered collectors
+	Clock   clock.WithTicker // nil: the real clock
+	// A takeover sends BurstCount rounds of gratuitous packets, BurstInterval
+	// apart; the first round goes out at once. Zero or less means the
+	// defaults, DefaultBurstCount and DefaultBurstInterval.
+	BurstCount    int
+	BurstInterval time.Duration
+}
+
+type runState uint8
+
+const (
+	idle runState = iota
+	running
+	stopped
+)
+
+// Announcer answers ARP and NDP for a declared set of (IP, interface)
+// pairs and sends gratuitous announcements. Set, Announce and Applied are
+// meant for the shell's one loop; they are safe to call concurrently, but
+// gain nothing from it.
+type Announcer struct {
+	log           logr.Logger
+	metrics       *Metrics
+	clock         clock.WithTicker
+	burstCount    int
+	burstInterval time.Duration
+	open          opener
+
+	// wake tells the burst loop that bursts changed.
+	wake chan struct{}
+	// readers counts reader goroutines, so that Run returns after them.
+	readers sync.WaitGroup
+
+	mu        sync.Mutex
+	state     runState
+	listeners map[key]*listener
+	bursts    map[burstKey]*burst
+}
+
+// New returns an Announcer that answers for nothing. It starts no goroutine
+// and opens no socket.
+func New(o Options) *Announcer { return newAnnouncer(o, openSockets) }
+
+func newAnnouncer(o Options, open opener) *Announcer {
+	a := &Announcer{
+		log:           o.Log,
+		metrics:       o.Metrics,
+		clock:         o.Clock,
+		burstCount:    o.BurstCount,
+		burstInterval: o.BurstInterval,
+		open:          open,
+		wake:          make(chan struct{}, 1),
+		listeners:     map[key]*listener{},
+		bursts:        map[burstKey]*burst{},
+	}
+	if a.metrics == nil {
+		a.metrics = NewMetrics()
+	}
+	if a.clock == nil {
+		a.clock = clock.RealClock{}
+	}
+	if a.burstCount <= 0 {
+		a.burstCount = DefaultBurstCount
+	}
+	if a.burstInterval <= 0 {
+		a.burstInterval = DefaultBurstInterval
+	}
+	return a
+}
+
+// Run answers requests and sends the later rounds of bursts until ctx
+// ends, then closes every socket and returns nil once every goroutine it
+// started has ended. It may be called once; a second call returns
+// ErrStopped.
+func (a *Announcer) Run(ctx context.Context) error {
+	a.mu.Lock()
+	if a.state != idle {
+		a.mu.Unlock()
+		return fmt.Errorf("run the announcer twice: %w", ErrStopped)
+	}
+	a.state = running
+	for _, l := range a.listeners {
+		a.startLocked(l)
+	}
+	a.mu.Unlock()
+
+	a.burstLoop(ctx)
+
+	a.mu.Lock()
+	a.state = stopped
+	for k, l := range a.listeners {
+		a.closeLocked(k, l)
+	}
+	clear(a.bursts)
+	a.mu.Unlock()
+	a.readers.Wait()
+	return nil
+}
+
+// Set makes the Announcer answer for exactly the desired pairs: ARP for
+// IPv4 and NDP for IPv6, each only on its interface. It opens listeners for
+// interfaces that gain their first pair and closes those that lose their
+// last, joins and leaves solicited-node groups, and sends a gratuitous
+// burst for each pair that was not in effect before (its first round before
+// Set returns).
+//
+// Set opens its sockets whether or not Run has started, so what it returns
+// and what Applied reports do not depend on Run; before Run, requests wait
+// in the sockets and the later rounds of bursts wait for Run to start. After
+// Run has returned, Set returns ErrStopped.
+//
+// Set does not block on the network: it opens sockets, asks the kernel to
+// join groups and writes the first round of packets. On partial failure it
+// returns an error naming each failed pair or interface, Applied reports
+// exactly what is in effect, and the next Set tries again whatever is
+// missing: it also reopens a listener whose socket failed.
+func (a *Announcer) Set(desired []Announcement) error {
+	want, errs := byListener(desired)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state == stopped {
+		return ErrStopped
+	}
+	before := a.appliedLocked()
+	for k, l := range a.listeners {
+		if _, wanted := want[k]; !wanted || l.failed.Load() {
+			a.closeLocked(k, l)
+		}
+	}
+	keys := make([]key, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y key) int { return x.compare(y) })
+	for _, k := range keys {
+		l := a.listeners[k]
+		if l == nil {
+			s, err := a.open(k)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("answer for %v: open %s: %w", want[k].sorted(), k, err))
+				continue
+			}
+			l = newListener(k, s, a.log, a.metrics)
+			a.listeners[k] = l
+			a.startLocked(l)
+		}
+		errs = append(errs, l.update(want[k])...)
+		if len(l.ownedSet()) == 0 {
+			a.closeLocked(k, l)
+		}
+	}
+	after := a.appliedLocked()
+	a.dropBurstsLocked(after)
+	for _, p := range newPairs(before, after) {
+		a.startBurstLocked(p)
+	}
+	return errors.Join(errs...)
+}
+
+// Applied returns the pairs in effect, sorted by Announcement.Compare. A
+// pair whose listener failed since the last Set is not in effect.
+func (a *Announcer) Applied() []Announcement {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.appliedLocked()
+}
+
+func (a *Announcer) appliedLocked() []Announcement {
+	var out []Announcement
+	for k, l := range a.listeners {
+		if l.failed.Load() {
+			continue
+		}
+		for ip := range l.ownedSet() {
+			out = append(out, Announcement{IP: ip, Interface: k.iface})
+		}
+	}
+	slices.SortFunc(out, Announcement.Compare)
+	return out
+}
+
+// liveLocked returns the listener for k if it is open and has not failed.
+func (a *Announcer) liveLocked(k key) *listener {
+	if l := a.listeners[k]; l != nil && !l.failed.Load() {
+		return l
+	}
+	return nil
+}
+
+// startLocked starts l's reader if Run is running; Run starts the readers
+// of listeners opened before it.
+func (a *Announcer) startLocked(l *listener) {
+	if a.state != running {
+		return
+	}
+	a.readers.Add(1)
+	go func() {
+		defer a.readers.Done()
+		l.serve()
+	}()
+}
+
+// closeLocked closes l and forgets it. Its reader ends on its own.
+func (a *Announcer) closeLocked(k key, l *listener) {
+	if err := l.close(); err != nil {
+		a.log.Error(err, "Closing a listener")
+	}
+	delete(a.listeners, k)
+}
+
+func (k key) compare(o key) int {
+	if k.iface != o.iface {
+		if k.iface < o.iface {
+			return -1
+		}
+		return 1
+	}
+	return int(k.proto) - int(o.proto)
+}
