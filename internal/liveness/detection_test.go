@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,17 @@ const (
 	targetRejoinMax = time.Second
 )
 
+// roundsEnv sets how many rounds the measuring tests run.
+const roundsEnv = "HERALD_LIVENESS_ROUNDS"
+
 func trials(t *testing.T) int {
+	if s := os.Getenv(roundsEnv); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number of rounds", roundsEnv, s)
+		}
+		return n
+	}
 	if testing.Short() {
 		return 3
 	}

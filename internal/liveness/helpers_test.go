@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"k8s.io/utils/clock"
 )
 
 // testKey is a fixed AES-128 key: the tests need a key, not a secret.
@@ -113,6 +114,8 @@ func newCluster(t *testing.T) *cluster {
 type nodeOpt func(*Options)
 
 func withKey(k []byte) nodeOpt { return func(o *Options) { o.SecretKey = k } }
+
+func withClock(c clock.WithTicker) nodeOpt { return func(o *Options) { o.Clock = c } }
 
 // start runs a speaker named name at addr that knows peers and gossips
 // meta. It is stopped (without leaving) when the test ends.

@@ -127,8 +127,9 @@ func (l *Liveness) Members() []Member {
 
 // Leave tells the others we are going, and waits up to timeout for the
 // message to go out, so the others re-elect at once instead of after a
-// timeout. After Leave, Run no longer joins peers; it still runs until its
-// context ends.
+// timeout. A timeout of zero or less waits as long as it takes, and holds
+// up Run's return meanwhile. After Leave, Run no longer joins peers or
+// gossips new meta; it still runs until its context ends.
 func (l *Liveness) Leave(timeout time.Duration) error {
 	l.lifecycle.Lock()
 	defer l.lifecycle.Unlock()
