@@ -31,9 +31,11 @@
 //
 // With DefaultTimings and three speakers (timeout 300 ms, k = 1, start at
 // 900 ms): both survivors probe the dead one within about an interval, each
-// confirms the other's suspicion, and the verdict lands after about 450–560
-// ms. Measured on a loaded 2-core VM, ten kills: p50 523 ms, max 558 ms
-// (MetalLB, with memberlist's defaults, takes 6–7 s).
+// confirms the other's suspicion, and the verdict lands after about 450–600
+// ms. Measured on a loaded 2-core VM (two copies of this package's tests at
+// once, beside other work), 80 kills: p50 549 ms, p90 596 ms, max 645 ms
+// (MetalLB, with memberlist's defaults, takes 6–7 s). Rounds in which the VM
+// froze the test process took up to 1.3 s.
 //
 // With more speakers the timeout grows with log10 N (600 ms at N = 100,
 // 900 ms at N = 1000); probes of a given speaker still come about once per
@@ -48,8 +50,8 @@
 // gets no confirmations, so its timers run to the maximum, and Lifeguard's
 // awareness stretches its probe interval (up to AwarenessMaxMultiplier
 // times) because its probes fail without anyone's nacks. A speaker cut off
-// from the other two drops them after 1.3–2 s, while they drop it after
-// about 0.5 s.
+// from the other two drops them after 1.2–2.1 s (p50 1.34 s), while they
+// drop it after about 0.5 s.
 //
 // Suspicion is what tolerates a slow speaker: one that is starved of CPU for
 // longer than about the timeout plus a probe interval will be declared dead,
@@ -66,9 +68,9 @@
 // has (one attempt per peer at a time, so an unreachable peer costs one
 // connection attempt, bounded by TCPTimeout). The state exchange of a join
 // makes each side refute the other's verdict, and the refutations bring it
-// back on every speaker. Measured over ten heals of a one-against-two
-// partition: p50 273 ms, max 648 ms; after a partition longer than
-// GossipToTheDeadTime, 388 ms.
+// back on every speaker. Measured over 80 heals of a one-against-two
+// partition: p50 197 ms, p90 531 ms, max 654 ms; after a partition longer
+// than GossipToTheDeadTime, 46–593 ms (8 heals).
 //
 // # Measuring
 //

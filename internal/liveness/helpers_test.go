@@ -65,14 +65,21 @@ func (r *logRecorder) String() string {
 	return strings.Join(r.lines, "\n")
 }
 
-// freeAddr returns a loopback address whose port is free for both TCP and
-// UDP right now.
+// freeAddr returns an address on 127.0.0.1 whose port is free for both TCP
+// and UDP right now.
 func freeAddr(t *testing.T) netip.AddrPort {
 	t.Helper()
+	return freeAddrOn(t, netip.MustParseAddr("127.0.0.1"))
+}
+
+// freeAddrOn returns an address on the loopback address ip whose port is
+// free for both TCP and UDP right now.
+func freeAddrOn(t *testing.T, ip netip.Addr) netip.AddrPort {
+	t.Helper()
 	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
 		if err != nil {
-			t.Fatalf("listen on loopback: %v", err)
+			t.Fatalf("listen on %v: %v", ip, err)
 		}
 		ap := ln.Addr().(*net.TCPAddr).AddrPort()
 		pc, err := net.ListenPacket("udp", ap.String())
@@ -82,7 +89,7 @@ func freeAddr(t *testing.T) netip.AddrPort {
 			return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 		}
 	}
-	t.Fatal("no port free for both TCP and UDP on 127.0.0.1")
+	t.Fatalf("no port free for both TCP and UDP on %v", ip)
 	return netip.AddrPort{}
 }
 

@@ -3,7 +3,9 @@ package liveness
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -230,6 +232,11 @@ func TestRejoinSkipsLiveMembers(t *testing.T) {
 	waitMembers(t, settle, []*testNode{a, b}, "a", "b")
 
 	attempts := a.l.opts.Metrics.JoinAttempts
+	// b knows no peers, so a's join brought them together; wait until it
+	// is counted, since membership can show before the join returns.
+	waitFor(t, settle, "a's join of b to be counted", func() bool {
+		return counterValue(t, attempts.WithLabelValues(joinOK)) >= 1
+	})
 	joined := counterValue(t, attempts.WithLabelValues(joinOK))
 	failed := counterValue(t, attempts.WithLabelValues(joinError))
 	// Proof that rounds ran: each one retries the dead address once.
@@ -238,5 +245,25 @@ func TestRejoinSkipsLiveMembers(t *testing.T) {
 	})
 	if got := counterValue(t, attempts.WithLabelValues(joinOK)); got != joined {
 		t.Errorf("a joined %v more times while b was a member", got-joined)
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	lo := netip.IPv6Loopback()
+	if ln, err := net.Listen("tcp", netip.AddrPortFrom(lo, 0).String()); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("IPv6 loopback is needed: %v", err)
+		}
+		t.Skipf("IPv6 loopback is needed: %v", err)
+	} else {
+		_ = ln.Close()
+	}
+	c := newCluster(t)
+	aa, ba := freeAddrOn(t, lo), freeAddrOn(t, lo)
+	a := c.start("a", aa, []netip.AddrPort{ba}, []byte("meta-a"))
+	b := c.start("b", ba, nil, nil)
+	waitMembers(t, settle, []*testNode{a, b}, "a", "b")
+	if got := b.l.Members(); got[0].Addr != aa || string(got[0].Meta) != "meta-a" {
+		t.Errorf("b sees a as %+v, want it at %v with its meta", got[0], aa)
 	}
 }

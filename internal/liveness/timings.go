@@ -74,8 +74,8 @@ type Timings struct {
 // DefaultTimings are tuned for a LAN: a speaker that dies is declared dead by
 // the others well under a second (target: p50 ≤ 0.6 s, max ≤ 1 s for 3 nodes),
 // without false positives on a loaded 2-core machine. Measured with three
-// speakers on a loaded 2-core VM: p50 523 ms, max 558 ms; rejoin after a
-// healed partition p50 273 ms, max 648 ms. The package doc derives these and
+// speakers on a loaded 2-core VM: p50 549 ms, max 645 ms over 80 kills;
+// rejoin after a healed partition p50 197 ms, max 654 ms. The package doc derives these and
 // says how they grow with the number of speakers (log10 N in the suspicion
 // timeout: about 0.8–1 s at 100 speakers).
 func DefaultTimings() Timings {
