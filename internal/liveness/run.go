@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/memberlist"
@@ -21,19 +22,22 @@ func (l *Liveness) Run(ctx context.Context) error {
 	if !l.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRun
 	}
-	ml, err := l.start(ctx)
+	// The meta memberlist starts with is the one the rejoiner knows as
+	// advertised: a Set from now on is a change to gossip.
+	meta := l.getDesired().Meta
+	ml, err := l.start(ctx, meta)
 	if err != nil {
+		l.events.stop()
 		return err
 	}
 	l.log.Info("memberlist started", "addr", l.opts.self(), "bind", l.opts.BindAddr, "port", l.opts.BindPort)
-	r := &rejoiner{l: l, ml: ml, inflight: map[netip.AddrPort]bool{}, failing: map[netip.AddrPort]bool{}, results: make(chan joinResult)}
+	r := &rejoiner{l: l, ml: ml, advertised: meta, inflight: map[netip.AddrPort]bool{}, failing: map[netip.AddrPort]bool{}, results: make(chan joinResult)}
 	r.loop(ctx)
 	return l.stop(ml, r)
 }
 
-// start opens the sockets and creates memberlist with the meta of the
-// current Desired.
-func (l *Liveness) start(ctx context.Context) (*memberlist.Memberlist, error) {
+// start opens the sockets and creates memberlist with meta.
+func (l *Liveness) start(ctx context.Context, meta []byte) (*memberlist.Memberlist, error) {
 	std := newStdLogger(l.log)
 	nt, err := newNetTransport(ctx, l.opts, std)
 	if err != nil {
@@ -43,7 +47,7 @@ func (l *Liveness) start(ctx context.Context) (*memberlist.Memberlist, error) {
 	if l.wrap != nil {
 		t = l.wrap(t)
 	}
-	l.meta.set(l.getDesired().Meta)
+	l.meta.set(meta)
 	ml, err := memberlist.Create(memberlistConfig(l.opts, std, l.meta, l.events, t))
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("start memberlist: %w", err), t.Shutdown())
@@ -95,7 +99,6 @@ type rejoiner struct {
 func (r *rejoiner) loop(ctx context.Context) {
 	ticker := r.l.opts.Clock.NewTicker(r.l.opts.Timings.RejoinInterval)
 	defer ticker.Stop()
-	r.advertised = r.l.getDesired().Meta
 	r.act()
 	for {
 		select {
@@ -128,7 +131,15 @@ func (r *rejoiner) act() {
 			r.l.log.V(1).Info("meta update queued but not yet gossiped", "err", err)
 		}
 	}
-	for _, p := range missingPeers(d.Peers, r.l.events.snapshot()) {
+	missing := missingPeers(d.Peers, r.l.events.snapshot())
+	// A peer back through gossip, or no longer wanted, starts afresh: its
+	// next failure is news again.
+	for p := range r.failing {
+		if !slices.Contains(missing, p) {
+			delete(r.failing, p)
+		}
+	}
+	for _, p := range missing {
 		if r.inflight[p] {
 			continue
 		}
