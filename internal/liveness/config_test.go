@@ -1,0 +1,42 @@
+package liveness
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+)
+
+func TestMemberlistConfig(t *testing.T) {
+	o := validOptions()
+	o.BindAddr = netip.MustParseAddr("198.51.100.10")
+	o.BindPort, o.AdvertisePort = 7000, 7001
+	o, err := o.normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := newStdLogger(o.Log)
+	meta, ev := &metaDelegate{}, newEvents(o.Log, o.Metrics)
+	c := memberlistConfig(o, std, meta, ev, nil)
+
+	if c.Name != "node-1" || c.BindAddr != "198.51.100.10" || c.BindPort != 7000 || c.AdvertiseAddr != "198.51.100.10" || c.AdvertisePort != 7001 {
+		t.Errorf("identity: name %q bind %s:%d advertise %s:%d", c.Name, c.BindAddr, c.BindPort, c.AdvertiseAddr, c.AdvertisePort)
+	}
+	if !bytes.Equal(c.SecretKey, testKey) || !c.GossipVerifyIncoming || !c.GossipVerifyOutgoing {
+		t.Errorf("encryption: key set %v, verify incoming %v, outgoing %v; want the key and both on", bytes.Equal(c.SecretKey, testKey), c.GossipVerifyIncoming, c.GossipVerifyOutgoing)
+	}
+	// memberlist builds its keyring from this slice: it must not be ours.
+	c.SecretKey[0] ^= 0xff
+	if !bytes.Equal(o.SecretKey, testKey) {
+		t.Error("memberlist's config shares the key slice with the options")
+	}
+	if c.ProbeInterval != o.Timings.ProbeInterval || c.SuspicionMult != o.Timings.SuspicionMult {
+		t.Errorf("timings not applied: probe interval %v, suspicion mult %d", c.ProbeInterval, c.SuspicionMult)
+	}
+	// memberlist refuses a config with both a Logger and a LogOutput.
+	if c.Logger != std || c.LogOutput != nil {
+		t.Errorf("logging: Logger %p (want %p), LogOutput %v (want nil)", c.Logger, std, c.LogOutput)
+	}
+	if c.Delegate != meta || c.Events != ev {
+		t.Error("delegates not set")
+	}
+}

@@ -1,0 +1,100 @@
+package liveness
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/go-logr/logr"
+	"github.com/hashicorp/memberlist"
+)
+
+func node(name, ip string, port uint16, meta string) *memberlist.Node {
+	return &memberlist.Node{Name: name, Addr: net.ParseIP(ip), Port: port, Meta: []byte(meta)}
+}
+
+func pending(ch <-chan struct{}) int {
+	n := 0
+	for {
+		select {
+		case <-ch:
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+func TestEventsKeepTheMembers(t *testing.T) {
+	m := NewMetrics()
+	e := newEvents(logr.Discard(), m)
+
+	b := node("b", "198.51.100.2", 7946, "b1")
+	e.NotifyJoin(b)
+	e.NotifyJoin(node("a", "::ffff:198.51.100.1", 7946, "a1"))
+	e.NotifyJoin(node("c", "2001:db8::3", 7000, "c1"))
+	// memberlist reuses and rewrites its nodes: the view must hold copies.
+	b.Meta[0], b.Port = 'X', 1
+	e.NotifyUpdate(node("c", "2001:db8::3", 7000, "c2"))
+	e.NotifyLeave(node("a", "198.51.100.1", 7946, ""))
+
+	want := []Member{
+		{Name: "b", Addr: netip.MustParseAddrPort("198.51.100.2:7946"), Meta: []byte("b1")},
+		{Name: "c", Addr: netip.MustParseAddrPort("[2001:db8::3]:7000"), Meta: []byte("c2")},
+	}
+	if got := e.snapshot(); !slices.EqualFunc(got, want, sameMember) {
+		t.Errorf("members %+v, want %+v", got, want)
+	}
+	if got := counterValue(t, m.Members); got != 2 {
+		t.Errorf("members gauge %v, want 2", got)
+	}
+	for kind, want := range map[string]float64{changeJoin: 3, changeUpdate: 1, changeLeave: 1} {
+		if got := counterValue(t, m.MemberChanges.WithLabelValues(kind)); got != want {
+			t.Errorf("%s changes %v, want %v", kind, got, want)
+		}
+	}
+	// Five changes, one pending signal.
+	if n := pending(e.changes); n != 1 {
+		t.Errorf("%d signals pending, want 1", n)
+	}
+
+	e.stop()
+	e.NotifyJoin(node("d", "198.51.100.4", 7946, ""))
+	if got := e.snapshot(); len(got) != 0 {
+		t.Errorf("members after stop: %+v, want none", got)
+	}
+	if got := counterValue(t, m.Members); got != 0 {
+		t.Errorf("members gauge after stop %v, want 0", got)
+	}
+	if n := pending(e.changes); n != 1 {
+		t.Errorf("%d signals pending after stop, want 1", n)
+	}
+}
+
+func TestSnapshotIsACopy(t *testing.T) {
+	e := newEvents(logr.Discard(), NewMetrics())
+	e.NotifyJoin(node("a", "198.51.100.1", 7946, "meta"))
+	e.snapshot()[0].Meta[0] = 'X'
+	if got := e.snapshot()[0].Meta; string(got) != "meta" {
+		t.Errorf("changing a snapshot changed the view: meta %q", got)
+	}
+}
+
+func sameMember(a, b Member) bool {
+	return a.Name == b.Name && a.Addr == b.Addr && string(a.Meta) == string(b.Meta)
+}
+
+func TestMetaDelegate(t *testing.T) {
+	d := &metaDelegate{}
+	if got := d.NodeMeta(memberlist.MetaMaxSize); got != nil {
+		t.Errorf("meta before set: %q", got)
+	}
+	d.set([]byte("links"))
+	if got := d.NodeMeta(memberlist.MetaMaxSize); string(got) != "links" {
+		t.Errorf("meta %q, want links", got)
+	}
+	if d.LocalState(true) != nil || d.GetBroadcasts(0, 1400) != nil {
+		t.Error("the delegate sends user state or broadcasts; Herald uses none")
+	}
+}

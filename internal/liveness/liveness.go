@@ -1,0 +1,146 @@
+package liveness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/hashicorp/memberlist"
+)
+
+var (
+	// ErrMetaTooLarge is Set's error for meta over memberlist's limit of
+	// memberlist.MetaMaxSize (512) bytes.
+	ErrMetaTooLarge = fmt.Errorf("node meta is larger than %d bytes", memberlist.MetaMaxSize)
+	// ErrNotRunning is Leave's error before Run has started memberlist or
+	// after it has stopped it.
+	ErrNotRunning = errors.New("liveness is not running")
+	// ErrAlreadyRun is Run's error when called a second time.
+	ErrAlreadyRun = errors.New("liveness Run was already called")
+)
+
+// Member is a speaker that memberlist considers alive (or suspect).
+type Member struct {
+	Name string
+	Addr netip.AddrPort
+	Meta []byte
+}
+
+// Desired is what the shell wants: peers to be joined to, and this node's
+// metadata.
+type Desired struct {
+	// Peers are the addresses of the other speakers. Our own address may be
+	// among them: it is ignored.
+	Peers []netip.AddrPort
+	// Meta is gossiped to the others, at most memberlist.MetaMaxSize bytes.
+	Meta []byte
+}
+
+// Liveness keeps this speaker in the memberlist cluster of speakers and
+// reports who is alive.
+type Liveness struct {
+	opts   Options
+	log    logr.Logger
+	events *events
+	meta   *metaDelegate
+	// wrap is the tests' transport seam; nil in production.
+	wrap wrapTransport
+
+	// poke asks Run to act on a new Desired at once.
+	poke chan struct{}
+
+	mu      sync.Mutex
+	desired Desired // normalized: peers without self, sorted
+
+	started atomic.Bool
+	ml      atomic.Pointer[memberlist.Memberlist]
+	left    atomic.Bool
+	// lifecycle keeps Leave and Run's shutdown apart: memberlist panics on
+	// a Leave after Shutdown.
+	lifecycle sync.Mutex
+}
+
+// New validates o and returns a Liveness that does nothing until Run. It
+// starts no goroutine and opens no socket.
+func New(o Options) (*Liveness, error) {
+	o, err := o.normalize()
+	if err != nil {
+		return nil, err
+	}
+	log := o.Log.WithValues("node", o.Name)
+	return &Liveness{
+		opts:   o,
+		log:    log,
+		events: newEvents(log, o.Metrics),
+		meta:   &metaDelegate{},
+		poke:   make(chan struct{}, 1),
+	}, nil
+}
+
+// Set replaces what the shell wants. It checks d, stores it and returns at
+// once; Run joins the missing peers and gossips new meta right away. On
+// error nothing changes.
+func (l *Liveness) Set(d Desired) error {
+	if len(d.Meta) > memberlist.MetaMaxSize {
+		return fmt.Errorf("set meta of %d bytes: %w", len(d.Meta), ErrMetaTooLarge)
+	}
+	peers, err := normalizePeers(d.Peers, l.opts.self())
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.desired = Desired{Peers: peers, Meta: bytes.Clone(d.Meta)}
+	l.mu.Unlock()
+	select {
+	case l.poke <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (l *Liveness) getDesired() Desired {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.desired
+}
+
+// Changes is signalled (buffer 1, coalesced) whenever membership or a
+// member's meta changes: join, leave, death, refute, meta update; and when
+// Run stops. Read Members after the signal.
+func (l *Liveness) Changes() <-chan struct{} {
+	return l.events.changes
+}
+
+// Members returns the members memberlist considers alive or suspect, this
+// node included once Run has started, sorted by name. (Suspect still counts
+// as alive: a suspect is declared dead after the suspicion timeout.) It is
+// empty before Run has started memberlist and after Run has stopped it, and
+// leaves this node out once it has left.
+func (l *Liveness) Members() []Member {
+	return l.events.snapshot()
+}
+
+// Leave tells the others we are going, and waits up to timeout for the
+// message to go out, so the others re-elect at once instead of after a
+// timeout. A timeout of zero or less waits as long as it takes, and holds
+// up Run's return meanwhile. After Leave, Run no longer joins peers or
+// gossips new meta; it still runs until its context ends.
+func (l *Liveness) Leave(timeout time.Duration) error {
+	l.lifecycle.Lock()
+	defer l.lifecycle.Unlock()
+	ml := l.ml.Load()
+	if ml == nil {
+		return ErrNotRunning
+	}
+	l.left.Store(true)
+	if err := ml.Leave(timeout); err != nil {
+		return fmt.Errorf("leave memberlist: %w", err)
+	}
+	l.log.Info("left memberlist")
+	return nil
+}

@@ -1,0 +1,179 @@
+package liveness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Run creates the memberlist, joins Peers, and keeps retrying every
+// RejoinInterval (and at once after Set) to join each peer address that is
+// not an alive member: this is what heals a partition, since memberlist
+// alone does not re-contact dead nodes. It returns when ctx ends, after
+// shutting memberlist down WITHOUT leaving (a graceful exit calls Leave
+// first). Run may be called once.
+func (l *Liveness) Run(ctx context.Context) error {
+	if !l.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRun
+	}
+	// The meta memberlist starts with is the one the rejoiner knows as
+	// advertised: a Set from now on is a change to gossip.
+	meta := l.getDesired().Meta
+	ml, err := l.start(ctx, meta)
+	if err != nil {
+		l.events.stop()
+		return err
+	}
+	l.log.Info("memberlist started", "addr", l.opts.self(), "bind", l.opts.BindAddr, "port", l.opts.BindPort)
+	r := &rejoiner{l: l, ml: ml, advertised: meta, inflight: map[netip.AddrPort]bool{}, failing: map[netip.AddrPort]bool{}, results: make(chan joinResult)}
+	r.loop(ctx)
+	return l.stop(ml, r)
+}
+
+// start opens the sockets and creates memberlist with meta.
+func (l *Liveness) start(ctx context.Context, meta []byte) (*memberlist.Memberlist, error) {
+	std := newStdLogger(l.log)
+	nt, err := newNetTransport(ctx, l.opts, std)
+	if err != nil {
+		return nil, fmt.Errorf("start memberlist: %w", err)
+	}
+	var t memberlist.NodeAwareTransport = nt
+	if l.wrap != nil {
+		t = l.wrap(t)
+	}
+	l.meta.set(meta)
+	ml, err := memberlist.Create(memberlistConfig(l.opts, std, l.meta, l.events, t))
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("start memberlist: %w", err), t.Shutdown())
+	}
+	l.ml.Store(ml)
+	return ml, nil
+}
+
+// stop shuts memberlist down without leaving, then waits for the join
+// attempts still running, which the cancelled context cuts short.
+func (l *Liveness) stop(ml *memberlist.Memberlist, r *rejoiner) error {
+	l.lifecycle.Lock()
+	err := ml.Shutdown()
+	l.ml.Store(nil)
+	l.lifecycle.Unlock()
+	l.events.stop()
+	for len(r.inflight) > 0 {
+		res := <-r.results
+		delete(r.inflight, res.peer)
+	}
+	if err != nil {
+		return fmt.Errorf("shut down memberlist: %w", err)
+	}
+	l.log.Info("memberlist stopped")
+	return nil
+}
+
+type joinResult struct {
+	peer netip.AddrPort
+	err  error
+}
+
+// rejoiner is Run's state: the one goroutine running loop owns it, and join
+// attempts report back through results.
+type rejoiner struct {
+	l  *Liveness
+	ml *memberlist.Memberlist
+	// advertised is the meta memberlist gossips.
+	advertised []byte
+	// inflight holds the peers being joined: at most one attempt per peer,
+	// so an unreachable peer costs one connection attempt at a time.
+	inflight map[netip.AddrPort]bool
+	// failing holds the peers whose last attempt failed, so that a failure
+	// is logged once, and the recovery too.
+	failing map[netip.AddrPort]bool
+	results chan joinResult
+}
+
+func (r *rejoiner) loop(ctx context.Context) {
+	ticker := r.l.opts.Clock.NewTicker(r.l.opts.Timings.RejoinInterval)
+	defer ticker.Stop()
+	r.act()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C():
+			r.act()
+		case <-r.l.poke:
+			r.act()
+		case res := <-r.results:
+			delete(r.inflight, res.peer)
+			r.report(res)
+		}
+	}
+}
+
+// act brings memberlist to the current Desired: it gossips new meta, and
+// starts a join to every peer that is not an alive member.
+func (r *rejoiner) act() {
+	if r.l.left.Load() {
+		return
+	}
+	d := r.l.getDesired()
+	if !bytes.Equal(d.Meta, r.advertised) {
+		r.l.meta.set(d.Meta)
+		r.advertised = d.Meta
+		// The wait only says whether the update has gone out yet; it is
+		// queued either way, and a timeout must not hold up the joins.
+		if err := r.ml.UpdateNode(r.l.opts.Timings.TCPTimeout); err != nil {
+			r.l.log.V(1).Info("meta update queued but not yet gossiped", "err", err)
+		}
+	}
+	missing := missingPeers(d.Peers, r.l.events.snapshot())
+	// A peer back through gossip, or no longer wanted, starts afresh: its
+	// next failure is news again.
+	for p := range r.failing {
+		if !slices.Contains(missing, p) {
+			delete(r.failing, p)
+		}
+	}
+	for _, p := range missing {
+		if r.inflight[p] {
+			continue
+		}
+		r.inflight[p] = true
+		go func() {
+			_, err := r.ml.Join([]string{p.String()})
+			r.results <- joinResult{peer: p, err: err}
+		}()
+	}
+}
+
+// report logs and counts one join attempt. A peer that keeps failing is
+// logged once, not every RejoinInterval.
+func (r *rejoiner) report(res joinResult) {
+	log, m := r.l.log, r.l.opts.Metrics
+	if res.err != nil {
+		m.JoinAttempts.WithLabelValues(joinError).Inc()
+		if r.failing[res.peer] {
+			log.V(1).Info("still cannot join peer", "peer", res.peer, "err", res.err)
+			return
+		}
+		r.failing[res.peer] = true
+		kv := []any{"peer", res.peer}
+		if strings.Contains(strings.ToLower(res.err.Error()), "decrypt") {
+			kv = append(kv, "hint", keyHint)
+		}
+		log.Error(res.err, "cannot join peer, retrying every rejoin interval", append(kv, "interval", r.l.opts.Timings.RejoinInterval)...)
+		return
+	}
+	m.JoinAttempts.WithLabelValues(joinOK).Inc()
+	if r.failing[res.peer] {
+		delete(r.failing, res.peer)
+		log.Info("joined peer again", "peer", res.peer)
+		return
+	}
+	log.V(1).Info("joined peer", "peer", res.peer)
+}
