@@ -125,6 +125,20 @@ func (l *Liveness) Members() []Member {
 	return l.events.snapshot()
 }
 
+// HealthScore is memberlist's local health score (Lifeguard's
+// "awareness"): 0 when this speaker is healthy. It rises when this speaker's
+// probes fail and the speakers it asks to probe indirectly do not answer
+// either, which means the fault is likely on this side: a speaker cut off
+// from the others sees it rise within a probe or two, long before it
+// declares them dead. Changes is signalled when it changes. It is 0 when
+// memberlist is not running.
+func (l *Liveness) HealthScore() int {
+	if ml := l.ml.Load(); ml != nil {
+		return ml.GetHealthScore()
+	}
+	return 0
+}
+
 // Leave tells the others we are going, and waits up to timeout for the
 // message to go out, so the others re-elect at once instead of after a
 // timeout. A timeout of zero or less waits as long as it takes, and holds

@@ -267,3 +267,28 @@ func TestIPv6(t *testing.T) {
 		t.Errorf("b sees a as %+v, want it at %v with its meta", got[0], aa)
 	}
 }
+
+// A speaker cut off from the others sees its health score rise within a
+// few probe intervals, before it declares them dead; the others, which
+// still reach each other, stay healthy; after the heal it falls back to 0.
+func TestHealthScoreOfACutOffSpeaker(t *testing.T) {
+	c := newCluster(t)
+	a0, a1, a2 := freeAddr(t), freeAddr(t), freeAddr(t)
+	peers := []netip.AddrPort{a0, a1, a2}
+	n0 := c.start("n0", a0, peers, nil)
+	n1 := c.start("n1", a1, peers, nil)
+	n2 := c.start("n2", a2, peers, nil)
+	waitMembers(t, 5*time.Second, []*testNode{n0, n1, n2}, "n0", "n1", "n2")
+	if s := n0.l.HealthScore(); s != 0 {
+		t.Fatalf("health score before the cut: %d", s)
+	}
+	cut := time.Now()
+	c.net.isolate(a0, a1, a2)
+	waitFor(t, 2*time.Second, "n0's health to drop", func() bool { return n0.l.HealthScore() >= 2 })
+	t.Logf("health score 2 after %v; n0 still sees %v", time.Since(cut), n0.names())
+	if s1, s2 := n1.l.HealthScore(), n2.l.HealthScore(); s1 > 1 || s2 > 1 {
+		t.Errorf("the majority's health scores rose too: %d, %d", s1, s2)
+	}
+	c.net.heal()
+	waitFor(t, 5*time.Second, "n0 healthy again", func() bool { return n0.l.HealthScore() == 0 })
+}

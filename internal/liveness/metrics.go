@@ -30,6 +30,8 @@ type Metrics struct {
 	// alive member, by result. Errors that keep coming mean a partition, a
 	// stale peer address or a speaker with a different key.
 	JoinAttempts *prometheus.CounterVec
+	// Health is memberlist's local health score (see HealthScore).
+	Health prometheus.Gauge
 }
 
 // NewMetrics returns unregistered collectors.
@@ -47,12 +49,16 @@ func NewMetrics() *Metrics {
 			Namespace: "herald", Subsystem: "speaker", Name: "member_join_attempts_total",
 			Help: "Attempts to join a peer speaker that was not an alive member, by result (ok, error).",
 		}, []string{"result"}),
+		Health: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "speaker", Name: "health_score",
+			Help: "Memberlist's local health score: 0 is healthy; it rises when this speaker's probes fail and the speakers asked to help do not answer either, which means the fault is likely on this side.",
+		}),
 	}
 }
 
 // Register registers every collector with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Members, m.MemberChanges, m.JoinAttempts} {
+	for _, c := range []prometheus.Collector{m.Members, m.MemberChanges, m.JoinAttempts, m.Health} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register liveness metrics: %w", err)
 		}

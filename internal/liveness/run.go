@@ -99,11 +99,22 @@ type rejoiner struct {
 func (r *rejoiner) loop(ctx context.Context) {
 	ticker := r.l.opts.Clock.NewTicker(r.l.opts.Timings.RejoinInterval)
 	defer ticker.Stop()
+	// memberlist raises no event when its health score changes: it is an
+	// in-memory counter, read once per probe interval.
+	health := r.l.opts.Clock.NewTicker(r.l.opts.Timings.ProbeInterval)
+	defer health.Stop()
+	score := 0
 	r.act()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-health.C():
+			if s := r.ml.GetHealthScore(); s != score {
+				score = s
+				r.l.opts.Metrics.Health.Set(float64(s))
+				r.l.events.signal()
+			}
 		case <-ticker.C():
 			r.act()
 		case <-r.l.poke:
