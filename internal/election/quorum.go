@@ -95,6 +95,22 @@ func Decide(self string, known, alive []string, tie TieLease, now time.Time) Ver
 	return v
 }
 
+// Healthy reports whether a speaker with quorum may claim, given its
+// memberlist health score: it may not while the score is at limit or
+// above. A speaker cut off from the others sees its score rise within a
+// probe or two, while memberlist still lists the others as alive, since
+// declaring them dead takes longer without anyone to confirm; the majority
+// takes its IPs over about then. Without this rule both would answer until
+// the cut-off speaker declares the others dead.
+//
+// The rule needs three or more known speakers: with one or two, a failed
+// probe has no one to vouch for the prober, so every failed probe counts
+// against it, and a lone survivor's score would never fall. The tie-breaker
+// Lease decides those cases instead.
+func Healthy(v Verdict, score, limit int) bool {
+	return v.Tie || v.Known < 3 || score < limit
+}
+
 // TieAction is what a speaker must do with the tie-breaker Lease.
 type TieAction int
 

@@ -119,3 +119,24 @@ func TestEvenSplitNeverClaimsTwice(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthy(t *testing.T) {
+	tests := []struct {
+		name  string
+		v     Verdict
+		score int
+		want  bool
+	}{
+		{"healthy", Verdict{Claim: true, Alive: 3, Known: 3}, 0, true},
+		{"at the limit", Verdict{Claim: true, Alive: 3, Known: 3}, 1, false},
+		{"cut off, before declaring the others dead", Verdict{Claim: true, Alive: 3, Known: 3}, 4, false},
+		{"two known: the score says nothing", Verdict{Claim: true, Alive: 2, Known: 2}, 4, true},
+		{"tie: the Lease decides", Verdict{Claim: true, Tie: true, Alive: 1, Known: 2}, 4, true},
+		{"alone", Verdict{Claim: true, Alive: 1, Known: 1}, 4, true},
+	}
+	for _, tt := range tests {
+		if got := Healthy(tt.v, tt.score, 1); got != tt.want {
+			t.Errorf("%s: Healthy = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
