@@ -57,6 +57,16 @@ func (w *world) alive(names ...string) *world {
 	return w
 }
 
+// settling marks an alive member as settling.
+func (w *world) settling(name string) *world {
+	for i := range w.in.Members {
+		if w.in.Members[i].Name == name {
+			w.in.Members[i].Settling = true
+		}
+	}
+	return w
+}
+
 func (w *world) service(s Service) *world {
 	w.in.Services = append(w.in.Services, s)
 	return w

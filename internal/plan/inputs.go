@@ -65,8 +65,13 @@ type Node struct {
 
 // Member is a live speaker and the links it gossips.
 type Member struct {
-	Name  string
-	Links []Link
+	Name string
+	// Settling: the speaker does not claim yet (it is starting, or has just
+	// regained quorum), so it is no candidate: the others keep its IPs until
+	// it says it is ready, and it claims only a hand-off delay after that.
+	// Then two nodes never answer for an IP at once.
+	Settling bool
+	Links    []Link
 	// AnyLink: the node has at least one up, broadcast, non-loopback link,
 	// so that the fallback to every link gives it somewhere to answer.
 	AnyLink bool

@@ -194,7 +194,7 @@ func planL2(t target, in Inputs, nodes map[string]Node, members map[string]Membe
 	var live []string
 	for _, n := range cands {
 		m, ok := members[n]
-		if !ok {
+		if !ok || m.Settling {
 			continue
 		}
 		ifaces, fallback := interfacesFor(t.ip, m.Links, *allow[n])

@@ -86,6 +86,8 @@ func TestCandidates(t *testing.T) {
 			nodes(without(rank[0])...).alive("node1", "node2", "node3").service(svc("d/a", ip)), rank[1], ""},
 		{"all excluded", newWorld("node1").config(pools(lan), adv("lan")).node(Node{Name: "node1", Excluded: true}).
 			alive("node1").service(svc("d/a", ip)), "", "exclude-from-external-load-balancers"},
+		{"settling member is no candidate", newWorld("node1").config(pools(lan), adv("lan")).nodes("node1", "node2", "node3").
+			alive("node1", "node2", "node3").settling(rank[0]).service(svc("d/a", ip)), rank[1], ""},
 		{"member without a Node object", newWorld("node1").config(pools(lan), adv("lan")).nodes(rank[2]).
 			alive("node1", "node2", "node3").service(svc("d/a", ip)), rank[2], ""},
 		{"no ready endpoint", base().service(notReady(svc("d/a", ip))), "", "no endpoint"},
