@@ -54,6 +54,7 @@ type fakeMembership struct {
 	members []liveness.Member
 	desired liveness.Desired
 	left    bool
+	health  int
 	changes chan struct{}
 }
 
@@ -74,6 +75,22 @@ func (f *fakeMembership) Members() []liveness.Member {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.members)
+}
+
+func (f *fakeMembership) HealthScore() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.health
+}
+
+func (f *fakeMembership) setHealth(score int) {
+	f.mu.Lock()
+	f.health = score
+	f.mu.Unlock()
+	select {
+	case f.changes <- struct{}{}:
+	default:
+	}
 }
 
 func (f *fakeMembership) Leave(time.Duration) error {

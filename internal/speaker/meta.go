@@ -19,6 +19,9 @@ const maxMeta = 512
 type meta struct {
 	Links []metaLink `json:"l,omitempty"`
 	Any   bool       `json:"a,omitempty"`
+	// Settling: see plan.Member. Absent means ready, so that a speaker
+	// that does not send it is judged as before.
+	Settling bool `json:"s,omitempty"`
 }
 
 type metaLink struct {
@@ -28,8 +31,8 @@ type metaLink struct {
 }
 
 // encodeMeta renders the gossiped links, with their MACs from macs.
-func encodeMeta(links []plan.Link, macs map[string]net.HardwareAddr, any bool) ([]byte, error) {
-	m := meta{Any: any}
+func encodeMeta(links []plan.Link, macs map[string]net.HardwareAddr, any, settling bool) ([]byte, error) {
+	m := meta{Any: any, Settling: settling}
 	for _, l := range links {
 		m.Links = append(m.Links, metaLink{Name: l.Name, MAC: macs[l.Name].String(), Prefixes: l.Prefixes})
 	}
@@ -61,6 +64,6 @@ func decodeMeta(name string, b []byte) (plan.Member, map[string]net.HardwareAddr
 			macs[l.Name] = hw
 		}
 	}
-	out.AnyLink = m.Any
+	out.AnyLink, out.Settling = m.Any, m.Settling
 	return out, macs, nil
 }

@@ -16,7 +16,7 @@ func TestMetaRoundTrip(t *testing.T) {
 		{Name: "eth0", Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.11/25"), netip.MustParsePrefix("2001:db8:1::11/64")}},
 		{Name: "bond0"},
 	}
-	b, err := encodeMeta(links, map[string]net.HardwareAddr{"eth0": mac}, true)
+	b, err := encodeMeta(links, map[string]net.HardwareAddr{"eth0": mac}, true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestMetaRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Name != "node1" || !m.AnyLink || len(m.Links) != 2 || m.Links[0].Name != "eth0" ||
+	if m.Name != "node1" || !m.AnyLink || !m.Settling || len(m.Links) != 2 || m.Links[0].Name != "eth0" ||
 		!slices.Equal(m.Links[0].Prefixes, links[0].Prefixes) || macs["eth0"].String() != mac.String() || macs["bond0"] != nil {
 		t.Errorf("round trip = %+v, %v", m, macs)
 	}
@@ -35,7 +35,7 @@ func TestMetaTooLarge(t *testing.T) {
 	for i := range 40 {
 		links = append(links, plan.Link{Name: strings.Repeat("x", 14) + string(rune('a'+i%26))})
 	}
-	if _, err := encodeMeta(links, nil, true); err == nil || !strings.Contains(err.Error(), "512") {
+	if _, err := encodeMeta(links, nil, true, false); err == nil || !strings.Contains(err.Error(), "512") {
 		t.Errorf("encodeMeta of 40 links: %v, want an error naming the limit", err)
 	}
 }

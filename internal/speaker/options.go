@@ -30,6 +30,7 @@ type Membership interface {
 	Set(d liveness.Desired) error
 	Changes() <-chan struct{}
 	Members() []liveness.Member
+	HealthScore() int
 	Leave(timeout time.Duration) error
 }
 
@@ -68,12 +69,23 @@ type Options struct {
 	// TieBreakerDuration is the tie-breaker Lease's duration (default 4s);
 	// its holder renews it every third of that while a tie lasts.
 	TieBreakerDuration time.Duration
-	// StartupHold is how long a starting speaker claims nothing after its
-	// Lease is first written (default 2s). When several speakers start at
-	// once, none has yet seen the others' Leases, and each would count
-	// itself the only speaker and claim every IP; by the end of the hold
-	// their Leases are in its cache and memberlist has joined them.
-	StartupHold time.Duration
+	// Settle is how long a starting speaker waits after its Lease is first
+	// written before it may claim (default 1s): speakers starting together
+	// have not yet seen each other's Leases, and each would count itself the
+	// only speaker.
+	Settle time.Duration
+	// Handoff is how long a speaker that has become ready (it has quorum
+	// and has settled) tells the others so, in its memberlist metadata,
+	// before it claims (default 300ms). The others give up its IPs as soon
+	// as they see that; the delay must exceed the gossip's propagation, so
+	// that two nodes never answer at once. At worst nobody answers an IP
+	// for the delay, while clients' caches still point at a node that
+	// forwards its traffic.
+	Handoff time.Duration
+	// HealthLimit: a speaker claims nothing while its memberlist health
+	// score is at this or above (default 1: only a healthy speaker claims).
+	// See election.Healthy.
+	HealthLimit int
 	// Coalesce is how long the loop waits after a change for more before
 	// planning (default 10ms): a burst of Service creations makes a few
 	// plans, not one per Service.
@@ -103,7 +115,11 @@ func (o *Options) defaults() {
 	set(&o.LeaseDuration, 30*time.Second)
 	set(&o.RenewInterval, 10*time.Second)
 	set(&o.TieBreakerDuration, 4*time.Second)
-	set(&o.StartupHold, 2*time.Second)
+	set(&o.Settle, time.Second)
+	set(&o.Handoff, 300*time.Millisecond)
+	if o.HealthLimit <= 0 {
+		o.HealthLimit = 1
+	}
 	set(&o.Coalesce, 10*time.Millisecond)
 	set(&o.Resync, 30*time.Second)
 	set(&o.RecordInterval, time.Second)

@@ -47,14 +47,16 @@ type state struct {
 	alive   []string
 	verdict election.Verdict
 	// macs are the other speakers' MACs by node and interface, from their
-	// metadata, for the handover at shutdown.
-	macs map[string]map[string]net.HardwareAddr
-	snap snapshot
-	// ownRenew is when this node's Lease was last renewed successfully;
-	// settled when the start-up hold ends (zero until the first renewal).
-	ownRenew time.Time
-	settled  time.Time
-	inFlight map[string]bool
+	// metadata, for the handover at shutdown; settling which of them say
+	// they do not claim yet.
+	macs     map[string]map[string]net.HardwareAddr
+	settling map[string]bool
+	snap     snapshot
+	// ownRenew is when this node's Lease was last renewed successfully,
+	// firstRenew the first time. readySince is when the speaker last became
+	// ready (zero while it is not): it claims Handoff after that.
+	ownRenew, firstRenew, readySince time.Time
+	inFlight                         map[string]bool
 	// record is the record last written; nextRecord when the next may be.
 	record     map[string]string
 	nextRecord time.Time
@@ -109,7 +111,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 		wg.Wait()
 	}()
 
-	st := &state{inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}}
+	st := &state{inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
 	renew := s.opts.Clock.NewTicker(s.opts.RenewInterval)
 	defer renew.Stop()
 	resync := s.opts.Clock.NewTicker(s.opts.Resync)
@@ -133,8 +135,9 @@ func (s *Speaker) Run(ctx context.Context) error {
 	// the Lease must be renewed, or taken when its holder's lapses, on time
 	// even when nothing else happens.
 	var tie <-chan time.Time
-	// hold fires when the start-up hold ends.
-	var hold <-chan time.Time
+	// settle fires when the start-up Settle ends, handoff when a Handoff
+	// delay does.
+	var settle, handoff <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -163,18 +166,22 @@ func (s *Speaker) Run(ctx context.Context) error {
 			if r.kind != "lease" {
 				continue
 			}
-			if st.settled.IsZero() {
-				st.settled = r.at.Add(s.opts.StartupHold)
-				hold = s.opts.Clock.After(s.opts.StartupHold)
+			if st.firstRenew.IsZero() {
+				st.firstRenew = r.at
+				settle = s.opts.Clock.After(s.opts.Settle)
 			}
 			st.ownRenew = r.at
 		case <-tie:
 			tie = nil
-		case <-hold:
-			hold = nil
+		case <-settle:
+			settle = nil
+		case <-handoff:
+			handoff = nil
 		case <-pending:
 			pending = nil
-			s.sync(ctx, st, dispatch)
+			if s.sync(ctx, st, dispatch) && handoff == nil {
+				handoff = s.opts.Clock.After(s.opts.Handoff)
+			}
 			if (st.verdict.Tie || st.snap.tie.Holder == s.opts.Node) && tie == nil {
 				tie = s.opts.Clock.After(s.opts.TieBreakerDuration / 3)
 			}
@@ -194,21 +201,60 @@ func (s *Speaker) wake() {
 	}
 }
 
-// sync plans from a fresh snapshot and applies the result.
-func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
+// sync plans from a fresh snapshot and applies the result. It returns true
+// while the speaker is handing off: it is ready but may not claim yet, and
+// must plan again when the Handoff delay ends.
+func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (handingOff bool) {
 	log := s.opts.Log
 	snap, err := s.take(ctx)
 	if err != nil {
 		s.opts.Metrics.Syncs.WithLabelValues("error").Inc()
 		log.Error(err, "cannot plan; keeping what is announced")
-		return
+		return false
 	}
 	st.snap = snap
 	now := s.opts.Clock.Now()
 
+	var members []plan.Member
+	var alive []string
+	for _, m := range s.deps.Membership.Members() {
+		pm, macs, err := decodeMeta(m.Name, m.Meta)
+		if err != nil {
+			log.V(1).Info("speaker metadata does not parse; it wins nothing", "speaker", m.Name, "error", err.Error())
+		}
+		members = append(members, pm)
+		alive = append(alive, m.Name)
+		st.macs[m.Name] = macs
+		if m.Name != s.opts.Node && st.settling[m.Name] != pm.Settling {
+			log.Info("speaker readiness changed", "speaker", m.Name, "settling", pm.Settling)
+			st.settling[m.Name] = pm.Settling
+		}
+	}
+	known := election.Known(s.opts.Node, snap.leases, alive, st.ownRenew)
+	verdict := election.Decide(s.opts.Node, known, alive, snap.tie, now)
+	started := !st.firstRenew.IsZero() && !now.Before(st.firstRenew.Add(s.opts.Settle))
+	if !started {
+		verdict.Tie = false // the tie-breaker is for speakers that have settled
+	}
+	if a := election.NextTieAction(s.opts.Node, verdict, snap.tie, now); a != election.TieNone {
+		dispatch(s.tieWrite(a, snap.tieObj, alive, now))
+	}
+	ready := verdict.Claim && started
+	switch {
+	case !ready:
+		st.readySince = time.Time{}
+	case st.readySince.IsZero():
+		st.readySince = now
+	}
+	handingOff = ready && now.Before(st.readySince.Add(s.opts.Handoff))
+	score := s.deps.Membership.HealthScore()
+	healthy := election.Healthy(verdict, score, s.opts.HealthLimit)
+	waiting := verdict.Claim && !(ready && !handingOff) // quorum, but settling or handing off
+	verdict.Claim = ready && !handingOff && healthy
+
 	selfLinks, selfMACs := usable(st.links)
 	gossip := plan.Gossip(selfLinks, snap.config)
-	metaBytes, err := encodeMeta(gossip, selfMACs, len(selfLinks) > 0)
+	metaBytes, err := encodeMeta(gossip, selfMACs, len(selfLinks) > 0, !ready)
 	if err != nil {
 		log.Error(err, "cannot gossip this node's links; the others keep the last ones")
 		metaBytes = st.desired.Meta
@@ -221,31 +267,13 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
 			st.desired = desired
 		}
 	}
-
-	var members []plan.Member
-	var alive []string
-	for _, m := range s.deps.Membership.Members() {
-		pm, macs, err := decodeMeta(m.Name, m.Meta)
-		if err != nil {
-			log.V(1).Info("speaker metadata does not parse; it wins nothing", "speaker", m.Name, "error", err.Error())
+	for i := range members {
+		if members[i].Name == s.opts.Node {
+			members[i].Settling = !ready // as just gossiped
 		}
-		members = append(members, pm)
-		alive = append(alive, m.Name)
-		st.macs[m.Name] = macs
-	}
-	known := election.Known(s.opts.Node, snap.leases, alive, st.ownRenew)
-	verdict := election.Decide(s.opts.Node, known, alive, snap.tie, now)
-	starting := st.settled.IsZero() || now.Before(st.settled)
-	if starting {
-		// The start-up hold: claim nothing, and leave the tie-breaker to
-		// speakers that have settled.
-		verdict.Claim, verdict.Tie = false, false
-	}
-	if a := election.NextTieAction(s.opts.Node, verdict, snap.tie, now); a != election.TieNone {
-		dispatch(s.tieWrite(a, snap.tieObj, alive, now))
 	}
 	if verdict != st.verdict {
-		log.Info("quorum changed", "claims", verdict.Claim, "alive", verdict.Alive, "known", verdict.Known, "tie", verdict.Tie, "tieHolder", snap.tie.Holder)
+		log.Info("quorum changed", "claims", verdict.Claim, "ready", ready, "healthScore", score, "alive", verdict.Alive, "known", verdict.Known, "tie", verdict.Tie, "tieHolder", snap.tie.Holder)
 	}
 
 	p := plan.Compute(plan.Inputs{
@@ -254,6 +282,9 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
 		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords,
 	})
 	prevMine, mine := st.last.Mine(), p.Mine()
+	if !slices.EqualFunc(prevMine, mine, func(a, b plan.L2) bool { return a.IP == b.IP && slices.Equal(a.Interfaces, b.Interfaces) }) {
+		log.V(1).Info("announcing", "ips", len(mine), "was", len(prevMine))
+	}
 	if err := s.deps.Announcer.Set(announcements(mine)); err != nil {
 		s.opts.Metrics.Syncs.WithLabelValues("error").Inc()
 		log.Error(err, "could not announce everything; will retry", "applied", len(s.deps.Announcer.Applied()), "wanted", len(mine))
@@ -275,7 +306,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
 	unannounced, st.reported = unannouncedNotices(p, st.reported)
 	s.emit(unannounced, snap)
 
-	rec := recordData(mine, verdict, alive, starting)
+	rec := recordData(mine, verdict, alive, waiting, healthy)
 	if !maps.Equal(rec, st.record) && !now.Before(st.nextRecord) && !st.inFlight["record"] {
 		dispatch(s.writeRecord(rec))
 		st.record, st.nextRecord = rec, now.Add(s.opts.RecordInterval)
@@ -285,6 +316,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) {
 	s.opts.Metrics.Speakers.WithLabelValues("alive").Set(float64(verdict.Alive))
 	s.opts.Metrics.Speakers.WithLabelValues("known").Set(float64(verdict.Known))
 	st.last, st.alive, st.verdict = p, alive, verdict
+	return handingOff
 }
 
 // usable returns the links the plan may use: up, broadcast, not loopback;

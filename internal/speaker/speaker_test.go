@@ -64,7 +64,7 @@ func member(t *testing.T, i int, cfg func() []plan.Link) liveness.Member {
 	if cfg != nil {
 		links = cfg()
 	}
-	b, err := encodeMeta(links, macs, true)
+	b, err := encodeMeta(links, macs, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	opts := Options{
 		Node: node, Class: kube.ClassPolicy{Class: kube.DefaultClass, Default: true},
 		MemberlistAddr: netip.MustParseAddrPort(fmt.Sprintf("198.51.100.%d:7946", 10+i)),
-		RecordInterval: 50 * time.Millisecond, StartupHold: 100 * time.Millisecond, Log: testr.New(t),
+		RecordInterval: 50 * time.Millisecond, Settle: 100 * time.Millisecond, Handoff: 50 * time.Millisecond, Log: testr.New(t),
 	}
 	for _, tw := range tweak {
 		tw(&opts)
@@ -469,26 +469,81 @@ func TestHandover(t *testing.T) {
 	}
 }
 
-// A starting speaker claims nothing until its Lease is written and the
-// hold has passed, even when it believes itself the only speaker: the
-// others may be starting too.
-func TestStartupHold(t *testing.T) {
+// A starting speaker claims nothing until its Lease is written and it has
+// settled, even when it believes itself the only speaker: the others may be
+// starting too.
+func TestSettleAtStartup(t *testing.T) {
 	ns := setUp(t)
 	service(t, ns, "a", "198.51.100.64", nil, "node1")
 	mem := newFakeMembership()
 	mem.set(members(t, 1)...)
-	h := start(t, "node1", mem, func(o *Options) { o.StartupHold = 3 * time.Second })
+	h := start(t, "node1", mem, func(o *Options) { o.Settle = 3 * time.Second })
 	started := time.Now()
 	waitFor(t, "record saying starting", func() (bool, string) {
 		var cm corev1.ConfigMap
 		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: "herald-speaker-node1"}, &cm)
-		return err == nil && strings.HasSuffix(cm.Data["quorum"], "does not claim yet (starting)"), fmt.Sprintf("%v %v", cm.Data, err)
+		return err == nil && strings.HasSuffix(cm.Data["quorum"], "does not claim yet (settling, or handing off)"), fmt.Sprintf("%v %v", cm.Data, err)
 	})
 	if got := h.ann.Applied(); len(got) != 0 {
 		t.Fatalf("claims %v while starting", got)
 	}
 	h.waitApplied([]layer2.Announcement{{IP: netip.MustParseAddr("198.51.100.64"), Interface: "eth0"}})
 	if d := time.Since(started); d < 2*time.Second {
-		t.Errorf("claimed %v after start, before the 3s hold", d)
+		t.Errorf("claimed %v after start, before settling for 3s", d)
 	}
+}
+
+// A speaker that regains quorum, as after a partition, first tells the
+// others it is ready, and claims a hand-off delay later; losing quorum
+// stops its claims at once and makes it say it is settling.
+func TestHandoffAfterRegainingQuorum(t *testing.T) {
+	ns := setUp(t)
+	service(t, ns, "a", "198.51.100.64", nil, "node1")
+	renewed(t, "node2")
+	renewed(t, "node3")
+	mem := newFakeMembership()
+	mem.set(members(t, 1, 2, 3)...)
+	h := start(t, "node1", mem, func(o *Options) { o.Handoff = 2 * time.Second })
+	want := mineOf("node1", all3, "198.51.100.64")
+	if len(want) == 0 {
+		t.Fatal("the test needs node1 to win 198.51.100.64")
+	}
+	h.waitApplied(want)
+	mem.set(members(t, 1)...) // cut off: claims nothing at once
+	h.waitApplied(nil)
+	waitFor(t, "gossip saying settling", func() (bool, string) {
+		d, _ := mem.state()
+		m, _, _ := decodeMeta("node1", d.Meta)
+		return m.Settling, string(d.Meta)
+	})
+	healed := time.Now()
+	mem.set(members(t, 1, 2, 3)...)
+	waitFor(t, "gossip saying ready", func() (bool, string) {
+		d, _ := mem.state()
+		m, _, _ := decodeMeta("node1", d.Meta)
+		return !m.Settling, string(d.Meta)
+	})
+	if got := h.ann.Applied(); len(got) != 0 {
+		t.Errorf("claims %v as soon as it is ready; it must wait the hand-off delay", got)
+	}
+	h.waitApplied(want)
+	if d := time.Since(healed); d < 1500*time.Millisecond {
+		t.Errorf("claimed again %v after regaining quorum, before the 2s hand-off", d)
+	}
+}
+
+// A speaker whose probes fail stops claiming before memberlist declares
+// the others dead, and claims again once its probes succeed.
+func TestUnhealthyClaimsNothing(t *testing.T) {
+	ns := setUp(t)
+	service(t, ns, "a", "198.51.100.64", nil, "node1")
+	mem := newFakeMembership()
+	mem.set(members(t, 1, 2, 3)...)
+	h := start(t, "node1", mem)
+	want := mineOf("node1", all3, "198.51.100.64")
+	h.waitApplied(want)
+	mem.setHealth(3)
+	h.waitApplied(nil)
+	mem.setHealth(0)
+	h.waitApplied(want)
 }
