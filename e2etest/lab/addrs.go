@@ -16,6 +16,7 @@ import (
 //	  bridge namespace        .126 (gateway to the apiserver link only)
 //	Layer 2 pool            198.51.100.64/27    2001:db8:1::100/120  (on-link: inside the LAN)
 //	Layer 2 dual-stack pool 198.51.100.96/28    2001:db8:1:0:8000::/65 (on-link too)
+//	eth1-only pool          198.51.100.120/30   2001:db8:1::fff0/124 (on the LAN's subnet, announced on eth1)
 //	BGP pool                203.0.113.64/27     2001:db8:200::/120   (routed: only via BGP)
 //	second LAN (eth1)       203.0.113.128/26    2001:db8:3::/64
 //	  node i                  .130+i              ::10+i (as above)
@@ -24,7 +25,7 @@ import (
 //	  router                  .1                  ::1
 //	  upstream client         .10                 ::10
 //	apiserver link          203.0.113.240/30: root end .241 (apiserver), lab end .242
-//	cluster IPs (never routed) 203.0.113.192/27, 2001:db8:ffff::/108
+//	cluster IPs (never routed) 198.51.100.128/25, 2001:db8:ffff::/108
 //
 // BGP: the router is AS 64512, every node AS 64513 (eBGP). The router has an
 // explicit neighbor for every node address, IPv4 and IPv6, each carrying both
@@ -38,6 +39,12 @@ var (
 
 	L2DualPool4 = netip.MustParsePrefix("198.51.100.96/28")
 	L2DualPool6 = netip.MustParsePrefix("2001:db8:1:0:8000::/65")
+
+	// Eth1Pool4 and Eth1Pool6 lie in the LAN's subnet, for an
+	// L2Advertisement restricted to eth1: clients on the second LAN reach
+	// them, clients on the LAN must not.
+	Eth1Pool4 = netip.MustParsePrefix("198.51.100.120/30")
+	Eth1Pool6 = netip.MustParsePrefix("2001:db8:1::fff0/124")
 
 	BGPPool4 = netip.MustParsePrefix("203.0.113.64/27")
 	BGPPool6 = netip.MustParsePrefix("2001:db8:200::/120")
@@ -73,7 +80,9 @@ var (
 	APIServerAddr = netip.MustParseAddr("203.0.113.241")
 	APILinkLab    = netip.MustParseAddr("203.0.113.242")
 
-	ClusterIPRange4 = netip.MustParsePrefix("203.0.113.192/27")
+	// ClusterIPRange4 holds 126 cluster IPs: enough for the end-to-end
+	// suites' Services.
+	ClusterIPRange4 = netip.MustParsePrefix("198.51.100.128/25")
 	ClusterIPRange6 = netip.MustParsePrefix("2001:db8:ffff::/108")
 )
 
@@ -93,7 +102,7 @@ const MaxNodes = 39
 // ServicePrefixes are the ranges every node DNATs to its HTTP server, standing
 // in for kube-proxy: every pool, both families.
 func ServicePrefixes() []netip.Prefix {
-	return []netip.Prefix{L2Pool4, L2Pool6, L2DualPool4, L2DualPool6, BGPPool4, BGPPool6}
+	return []netip.Prefix{L2Pool4, L2Pool6, L2DualPool4, L2DualPool6, Eth1Pool4, Eth1Pool6, BGPPool4, BGPPool6}
 }
 
 // NodeAddrs returns node i's (1-based) IPv4 and IPv6 LAN addresses.

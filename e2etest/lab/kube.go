@@ -212,6 +212,30 @@ func IngressIPs(svc *corev1.Service) []netip.Addr {
 	return out
 }
 
+// DeleteService deletes a Service and the EndpointSlices SetEndpoints made
+// for it.
+func (l *Lab) DeleteService(ctx context.Context, svc *corev1.Service) error {
+	c := l.Env.Client
+	if err := c.Delete(ctx, svc); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete service %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	err := c.DeleteAllOf(ctx, &discoveryv1.EndpointSlice{}, client.InNamespace(svc.Namespace),
+		client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: "herald-lab"})
+	if err != nil {
+		return fmt.Errorf("delete endpoints of %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	return nil
+}
+
+// Service reads a Service.
+func (l *Lab) Service(ctx context.Context, ns, name string) (*corev1.Service, error) {
+	svc := &corev1.Service{}
+	if err := l.Env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, svc); err != nil {
+		return nil, fmt.Errorf("get service %s/%s: %w", ns, name, err)
+	}
+	return svc, nil
+}
+
 // WaitForIPs waits until the Service has at least want ingress IPs, and
 // returns it.
 func (l *Lab) WaitForIPs(ctx context.Context, ns, name string, want int, timeout time.Duration) (*corev1.Service, error) {

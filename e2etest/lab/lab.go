@@ -41,7 +41,7 @@ type Options struct {
 // DefaultSpeakerArgs are the speaker flags the lab passes to each node's
 // speaker. It also sets NODE_NAME in the speaker's environment.
 func DefaultSpeakerArgs(n Node, kubeconfig string) []string {
-	return []string{"--kubeconfig=" + kubeconfig, "--node-name=" + n.Name}
+	return []string{"--kubeconfig=" + kubeconfig, "--node-name=" + n.Name, "--zap-time-encoding=rfc3339nano"}
 }
 
 // Component says whether a Herald binary is running in the lab.

@@ -68,14 +68,19 @@ func (l *Lab) StartSpeaker(i int) error {
 	return nil
 }
 
-// SetLink sets a link of node i (1-based) up or down.
+// SetLink sets a link of node i (1-based) up or down. Bringing the LAN
+// link up restores the routes the kernel dropped with it, as a node's
+// network manager would.
 func (l *Lab) SetLink(ctx context.Context, i int, iface string, up bool) error {
-	state := "down"
-	if up {
-		state = "up"
+	if !up {
+		_, err := Exec(ctx, NodeNS(i), "ip", "link", "set", iface, "down")
+		return err
 	}
-	_, err := Exec(ctx, NodeNS(i), "ip", "link", "set", iface, state)
-	return err
+	cmds := []string{"link set " + iface + " up"}
+	if iface == ClientIface {
+		cmds = append(cmds, nodeRoutes()...)
+	}
+	return ipBatch(ctx, NodeNS(i), cmds)
 }
 
 // partitionTable is the nftables table, in the bridge namespace, that cuts

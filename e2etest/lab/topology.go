@@ -65,11 +65,15 @@ func buildNetwork(ctx context.Context, nodes int) error {
 		return err
 	}
 
-	// Nodes.
+	// Nodes. Their IPv6 addresses survive a link going down, as IPv4
+	// ones do, so that a test can take a link down and up again.
 	for i := 1; i <= nodes; i++ {
+		if err := sysctls(ctx, NodeNS(i), "net.ipv6.conf.all.keep_addr_on_down", "1", "net.ipv6.conf.default.keep_addr_on_down", "1"); err != nil {
+			return err
+		}
 		v4, v6 := NodeAddrs(i)
 		w4, w6 := NodeLAN2Addrs(i)
-		err := ipBatch(ctx, NodeNS(i), []string{
+		err := ipBatch(ctx, NodeNS(i), append([]string{
 			"link set " + ClientIface + " address " + NodeMAC(i).String(),
 			"addr add " + prefixOf(v4, LANPrefix4) + " dev " + ClientIface,
 			"addr add " + prefixOf(v6, LANPrefix6) + " dev " + ClientIface + " nodad",
@@ -78,12 +82,7 @@ func buildNetwork(ctx context.Context, nodes int) error {
 			"addr add " + prefixOf(w4, LAN2Prefix4) + " dev " + LAN2Iface,
 			"addr add " + prefixOf(w6, LAN2Prefix6) + " dev " + LAN2Iface + " nodad",
 			"link set " + LAN2Iface + " up",
-			// Replies to the upstream client go through the router; the
-			// apiserver is reached through the bridge namespace. No default route.
-			"route add " + UpstreamPrefix4.String() + " via " + RouterLAN4.String(),
-			"route add " + UpstreamPrefix6.String() + " via " + RouterLAN6.String(),
-			"route add " + APILinkPrefix.String() + " via " + BridgeLAN4.String(),
-		})
+		}, nodeRoutes()...))
 		if err != nil {
 			return err
 		}
@@ -103,11 +102,14 @@ func buildNetwork(ctx context.Context, nodes int) error {
 		return err
 	}
 
-	// Second-LAN client: only its own segment.
+	// Second-LAN client: its own segment, where the eth1-only pool is
+	// on-link.
 	err = ipBatch(ctx, Client2NS, []string{
 		"addr add " + prefixOf(Client2v4, LAN2Prefix4) + " dev " + ClientIface,
 		"addr add " + prefixOf(Client2v6, LAN2Prefix6) + " dev " + ClientIface + " nodad",
 		"link set " + ClientIface + " up",
+		"route add " + Eth1Pool4.String() + " dev " + ClientIface,
+		"route add " + Eth1Pool6.String() + " dev " + ClientIface,
 	})
 	if err != nil {
 		return err
@@ -145,6 +147,18 @@ func buildNetwork(ctx context.Context, nodes int) error {
 	}
 
 	return buildAPILink(ctx)
+}
+
+// nodeRoutes are a node's routes over its LAN link: replies to the
+// upstream client go through the router, and the apiserver is reached
+// through the bridge namespace. There is no default route. The kernel
+// drops them when the link goes down, so SetLink adds them back.
+func nodeRoutes() []string {
+	return []string{
+		"route replace " + UpstreamPrefix4.String() + " via " + RouterLAN4.String(),
+		"route replace " + UpstreamPrefix6.String() + " via " + RouterLAN6.String(),
+		"route replace " + APILinkPrefix.String() + " via " + BridgeLAN4.String(),
+	}
 }
 
 // buildAPILink makes the one link between the root namespace and the lab.

@@ -40,10 +40,18 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "stop after this long")
 	watch := flag.String("watch", "", "interface to capture ARP and NDP about the target's IP on")
 	noProbe := flag.Bool("no-probe", false, "only capture")
+	ask := flag.String("ask", "", "send one ARP request (IPv4) or Neighbor Solicitation (IPv6) for the target's IP on this interface, print every answer within -window, and exit")
+	window := flag.Duration("window", 500*time.Millisecond, "how long -ask collects answers")
 	flag.Parse()
 	ap, err := netip.ParseAddrPort(*target)
 	if err != nil {
 		log.Fatalf("labprobe: -target: %v", err)
+	}
+	if *ask != "" {
+		if err := askOnce(*ask, ap.Addr(), *window, &output{enc: json.NewEncoder(os.Stdout)}); err != nil {
+			log.Fatalf("labprobe: ask %s on %s: %v", ap.Addr(), *ask, err)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -173,4 +181,71 @@ func parse(f ethernet.Frame, ip netip.Addr) (lab.ProbeRecord, bool) {
 		}
 	}
 	return lab.ProbeRecord{}, false
+}
+
+// askOnce sends one request for ip and prints every answer to it that
+// arrives within window, one line per answer. Unlike arping's repeated
+// requests, all answers belong to one moment, so two lines mean two nodes
+// answering at once.
+func askOnce(iface string, ip netip.Addr, window time.Duration, out *output) error {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(window)
+	if ip.Is4() {
+		c, err := arp.Dial(ifi)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if err := c.Request(ip); err != nil {
+			return err
+		}
+		if err := c.SetReadDeadline(deadline); err != nil {
+			return err
+		}
+		for {
+			p, _, err := c.Read()
+			if err != nil {
+				return nil // the window ended
+			}
+			if p.Operation == arp.OperationReply && p.SenderIP == ip {
+				out.write(lab.ProbeRecord{Kind: "answer", At: time.Now(), Proto: "arp", MAC: p.SenderHardwareAddr.String()})
+			}
+		}
+	}
+	c, _, err := ndp.Listen(ifi, ndp.LinkLocal)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	dst, err := ndp.SolicitedNodeMulticast(ip)
+	if err != nil {
+		return err
+	}
+	ns := &ndp.NeighborSolicitation{TargetAddress: ip, Options: []ndp.Option{
+		&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: ifi.HardwareAddr},
+	}}
+	if err := c.WriteTo(ns, nil, dst); err != nil {
+		return err
+	}
+	if err := c.SetReadDeadline(deadline); err != nil {
+		return err
+	}
+	for {
+		m, _, _, err := c.ReadFrom()
+		if err != nil {
+			return nil
+		}
+		na, ok := m.(*ndp.NeighborAdvertisement)
+		if !ok || na.TargetAddress != ip {
+			continue
+		}
+		for _, o := range na.Options {
+			if lla, ok := o.(*ndp.LinkLayerAddress); ok && lla.Direction == ndp.Target {
+				out.write(lab.ProbeRecord{Kind: "answer", At: time.Now(), Proto: "ndp", MAC: lla.Addr.String()})
+			}
+		}
+	}
 }

@@ -1,0 +1,512 @@
+package e2etest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/e2etest/lab"
+	"github.com/heraldlb/herald/internal/election"
+)
+
+// TestLayer2 runs the Layer 2 scenarios on one lab: config/samples, whose
+// pool "lan" is announced on eth0, and a pool announced on eth1 only.
+// Every answer is checked against internal/election's winner, so the lab
+// also proves that the speakers agree with the pure core.
+func TestLayer2(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	l, err := lab.Up(ctx, lab.Options{Log: t.Output()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range l.Speakers.Procs {
+				t.Logf("%s log:\n%s", p.Name, p.LogTail(40))
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("close lab: %v", err)
+		}
+	})
+	if !l.Controller.Running || !l.Speakers.Running {
+		t.Fatalf("controller: %s; speakers: %s", l.Controller.Why, l.Speakers.Why)
+	}
+	if _, err := l.ApplySamples(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := createEth1Pool(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	for _, fam := range []struct {
+		name string
+		opts []lab.ServiceOption
+	}{{"IPv4", nil}, {"IPv6", []lab.ServiceOption{lab.IPv6Only()}}} {
+		t.Run(fam.name, func(t *testing.T) {
+			s := &l2suite{l: l, fam: fam.opts, prefix: strings.ToLower(fam.name)}
+			t.Run("one winner answers and serves", s.oneWinner)
+			t.Run("others never answer", s.othersSilent)
+			t.Run("local traffic follows endpoints", s.localTraffic)
+			t.Run("interfaces restriction", s.interfaces)
+			t.Run("failover on link down", s.linkDown)
+			t.Run("graceful handover", s.handover)
+			t.Run("partition and heal", s.partition)
+		})
+	}
+	t.Run("30 Services spread over 3 nodes", func(t *testing.T) { spread(ctx, t, l) })
+}
+
+type l2suite struct {
+	l      *lab.Lab
+	fam    []lab.ServiceOption
+	prefix string
+	seq    int
+}
+
+func (s *l2suite) ctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// service creates a Service from pool with endpoints on nodes (all when
+// none), waits for its IP, and returns the IP.
+func (s *l2suite) service(t *testing.T, pool string, nodes []lab.Node, opts ...lab.ServiceOption) (string, netip.Addr) {
+	t.Helper()
+	ctx := s.ctx(t)
+	s.seq++
+	name := fmt.Sprintf("%s-%d", s.prefix, s.seq)
+	if nodes == nil {
+		nodes = s.l.Nodes
+	}
+	opts = append(append([]lab.ServiceOption{lab.WithPool(pool)}, s.fam...), opts...)
+	svc, err := s.l.CreateService(ctx, "l2", name, nodes, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Give the IP back to the pool: the suite uses more IPs than one pool
+	// has.
+	t.Cleanup(func() { _ = s.l.DeleteService(context.Background(), svc) })
+	svc, err = s.l.WaitForIPs(ctx, "l2", name, 1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, lab.IngressIPs(svc)[0]
+}
+
+func names(nodes []lab.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// winner is who internal/election says answers for ip among candidates.
+func winner(ip netip.Addr, candidates []string) string {
+	w, _ := election.Winner(ip, candidates)
+	return w
+}
+
+func (s *l2suite) oneWinner(t *testing.T) {
+	ctx := s.ctx(t)
+	_, ip := s.service(t, "lan", nil)
+	want := winner(ip, names(s.l.Nodes))
+	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, want, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The standard tools see the same single MAC.
+	macs, err := lab.ToolAnswers(ctx, lab.ClientNS, ip)
+	if wantMAC := lab.NodeMAC(s.l.NodeIndex(want)).String(); err != nil || len(macs) != 1 || macs[0] != wantMAC {
+		t.Errorf("arping/ndisc6 for %s: %v, %v; want only %s (%s)", ip, macs, err, wantMAC, want)
+	}
+	if r := lab.Probe(ctx, lab.ClientNS, ip, 80); r.Err != nil || r.Node != want {
+		t.Errorf("curl %s = %q, %v; want served by %s", ip, r.Node, r.Err, want)
+	}
+}
+
+// othersSilent captures every ARP reply or NA for the IP on the client's
+// link while the client asks ten times: all must come from the winner.
+func (s *l2suite) othersSilent(t *testing.T) {
+	ctx := s.ctx(t)
+	_, ip := s.service(t, "lan", nil)
+	want := winner(ip, names(s.l.Nodes))
+	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, want, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.l.StartProber(ctx, lab.ClientNS, ip, 80, lab.ProberOptions{Watch: true, NoProbe: true, Duration: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, err := lab.NeighborAnswers(ctx, ip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen, err := p.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen.Announcements) < 10 {
+		t.Fatalf("captured %d answers for 10 requests", len(seen.Announcements))
+	}
+	for _, a := range seen.Announcements {
+		if got := s.l.NodeByMAC(mustMAC(t, a.MAC)); got != want {
+			t.Errorf("%s answered for %s (%s); only %s may", got, ip, a.Proto, want)
+		}
+	}
+}
+
+func (s *l2suite) localTraffic(t *testing.T) {
+	ctx := s.ctx(t)
+	all := names(s.l.Nodes)
+	// Put the only endpoint on a node that is not the hash winner, so the
+	// move is visible.
+	name, ip := s.service(t, "lan", s.l.Nodes[:1], lab.LocalTraffic())
+	first := election.Rank(ip, all)[1]
+	svc, err := s.l.Service(ctx, "l2", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{first, election.Rank(ip, all)[2]} {
+		if err := s.l.SetEndpoints(ctx, svc, []lab.Node{s.l.Nodes[s.l.NodeIndex(target)-1]}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, target, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if r := lab.Probe(ctx, lab.ClientNS, ip, 80); r.Err != nil || r.Node != target {
+			t.Errorf("curl %s = %q, %v; want %s, the node with the endpoint", ip, r.Node, r.Err, target)
+		}
+	}
+}
+
+// interfaces: the eth1-only pool lies in the LAN's subnet, but its
+// advertisement names eth1, so the LAN client gets no answer and the
+// second-LAN client gets the winner's eth1 MAC.
+func (s *l2suite) interfaces(t *testing.T) {
+	ctx := s.ctx(t)
+	_, ip := s.service(t, "eth1-only", nil)
+	want := winner(ip, names(s.l.Nodes))
+	if _, err := s.l.WaitAnsweredBy(ctx, lab.Client2NS, ip, want, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	macs, err := lab.NeighborAnswersFrom(ctx, lab.Client2NS, ip)
+	if err != nil || len(macs) != 1 || macs[0].String() != lab.NodeLAN2MAC(s.l.NodeIndex(want)).String() {
+		t.Errorf("second-LAN answers %v, %v; want %s's eth1 MAC", macs, err, want)
+	}
+	if got, err := s.l.AnsweredBy(ctx, lab.ClientNS, ip); err != nil || len(got) != 0 {
+		t.Errorf("on eth0's LAN, %s is answered by %v (%v); the advertisement allows eth1 only", ip, got, err)
+	}
+	if r := lab.Probe(ctx, lab.Client2NS, ip, 80); r.Err != nil || r.Node != want {
+		t.Errorf("curl %s from the second LAN = %q, %v; want %s", ip, r.Node, r.Err, want)
+	}
+}
+
+// linkDown sets the winner's LAN link down while the client probes every
+// 50 ms, and measures the outage until the runner-up serves.
+func (s *l2suite) linkDown(t *testing.T) {
+	ctx := s.ctx(t)
+	_, ip := s.service(t, "lan", nil)
+	all := names(s.l.Nodes)
+	w, next := election.Rank(ip, all)[0], election.Rank(ip, all)[1]
+	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	outage, err := measureLinkDown(ctx, s.l, ip, s.l.NodeIndex(w), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("link down on %s: outage %v until %s served %s", w, outage, next, ip)
+	// The benchmark judges the median over ten trials; one trial must stay
+	// within its maximum.
+	if outage > 1500*time.Millisecond {
+		t.Errorf("outage %v after the winner's link went down", outage)
+	}
+}
+
+// measureLinkDown probes ip while node i's eth0 goes down, waits until next
+// serves, brings the link back up, waits until node i answers again, and
+// returns the outage.
+func measureLinkDown(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string) (time.Duration, error) {
+	if err := waitServed(ctx, ip, l.Nodes[i-1].Name); err != nil {
+		return 0, err
+	}
+	p, err := l.StartProber(ctx, lab.ClientNS, ip, 80, lab.ProberOptions{Duration: 30 * time.Second})
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(300 * time.Millisecond) // a baseline of good probes
+	if err := l.SetLink(ctx, i, lab.ClientIface, false); err != nil {
+		p.Stop()
+		return 0, err
+	}
+	served := waitProbe(ctx, 10*time.Second, func() bool {
+		r := lab.Probe(ctx, lab.ClientNS, ip, 80)
+		return r.Err == nil && r.Node == next
+	})
+	time.Sleep(300 * time.Millisecond) // good probes after the outage
+	seen, perr := p.Stop()
+	if err := l.SetLink(ctx, i, lab.ClientIface, true); err != nil {
+		return 0, err
+	}
+	if !served {
+		return 0, fmt.Errorf("%s did not take %s over within 10s", next, ip)
+	}
+	if perr != nil {
+		return 0, perr
+	}
+	outage, recovered := seen.Outage()
+	if !recovered {
+		return outage, fmt.Errorf("the client never recovered (outage %v so far)", outage)
+	}
+	// Back to the original owner before the next step.
+	if _, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, l.Nodes[i-1].Name, 15*time.Second); err != nil {
+		return outage, fmt.Errorf("after the link came back: %w", err)
+	}
+	return outage, nil
+}
+
+// handover stops the winner's speaker with SIGTERM while the client
+// probes: no probe may fail, and the new owner is announced at once.
+func (s *l2suite) handover(t *testing.T) {
+	ctx := s.ctx(t)
+	_, ip := s.service(t, "lan", nil)
+	all := names(s.l.Nodes)
+	w, next := election.Rank(ip, all)[0], election.Rank(ip, all)[1]
+	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r, err := measureHandover(ctx, s.l, ip, s.l.NodeIndex(w), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SIGTERM on %s's speaker: %d failed probes of %d; first gratuitous for %s %v after the signal",
+		w, r.failed, r.probes, next, r.firstGratuitous)
+	if r.failed != 0 {
+		t.Errorf("%d probes failed during a graceful handover", r.failed)
+	}
+	if r.firstGratuitous > time.Second {
+		t.Errorf("the new owner was announced %v after the signal", r.firstGratuitous)
+	}
+}
+
+type handoverResult struct {
+	failed, probes  int
+	firstGratuitous time.Duration
+}
+
+// measureHandover sends SIGTERM to node i's speaker while the client
+// probes and captures, waits until next answers, restarts the speaker and
+// waits until node i answers again.
+func measureHandover(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string) (handoverResult, error) {
+	if err := waitServed(ctx, ip, l.Nodes[i-1].Name); err != nil {
+		return handoverResult{}, err
+	}
+	p, err := l.StartProber(ctx, lab.ClientNS, ip, 80, lab.ProberOptions{Watch: true, Duration: 30 * time.Second})
+	if err != nil {
+		return handoverResult{}, err
+	}
+	time.Sleep(300 * time.Millisecond)
+	signalled := time.Now()
+	if err := l.SignalSpeaker(i, syscall.SIGTERM); err != nil {
+		p.Stop()
+		return handoverResult{}, err
+	}
+	_, aerr := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, next, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	seen, perr := p.Stop()
+	l.StopSpeaker(i, 5*time.Second)
+	if err := l.StartSpeaker(i); err != nil {
+		return handoverResult{}, err
+	}
+	if aerr != nil {
+		return handoverResult{}, aerr
+	}
+	if perr != nil {
+		return handoverResult{}, perr
+	}
+	r := handoverResult{failed: seen.Failed(), probes: len(seen.Probes)}
+	mac := lab.NodeMAC(l.NodeIndex(next)).String()
+	first, ok := seen.FirstUnsolicited(signalled, mac)
+	if !ok {
+		return r, fmt.Errorf("no gratuitous announcement naming %s (%s) after the signal; saw %+v", next, mac, seen.Announcements)
+	}
+	r.firstGratuitous = first.At.Sub(signalled)
+	if _, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, l.Nodes[i-1].Name, 20*time.Second); err != nil {
+		return r, fmt.Errorf("after the speaker restarted: %w", err)
+	}
+	return r, nil
+}
+
+// partition cuts the winner off from the other nodes, not from the client:
+// the majority moves the IP, the cut-off node goes quiet; after the heal,
+// exactly one node answers within 2 s.
+func (s *l2suite) partition(t *testing.T) {
+	ctx := s.ctx(t)
+	_, ip := s.service(t, "lan", nil)
+	all := names(s.l.Nodes)
+	w, next := election.Rank(ip, all)[0], election.Rank(ip, all)[1]
+	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	heal, err := measurePartition(ctx, s.l, ip, s.l.NodeIndex(w), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("partition of %s healed: one responder (%s) %v after the heal", w, w, heal)
+	if heal > 2*time.Second {
+		t.Errorf("%v after the heal until exactly one node answered; want at most 2s", heal)
+	}
+}
+
+// measurePartition isolates node i, checks that no two nodes answer at
+// once while it lasts and that next answers, heals, and returns how long
+// after the heal until node i, the winner again, answers alone for good
+// (checking that no two nodes ever answer at once meanwhile).
+func measurePartition(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string) (time.Duration, error) {
+	if err := waitServed(ctx, ip, l.Nodes[i-1].Name); err != nil {
+		return 0, err
+	}
+	cut := time.Now()
+	if err := l.Partition(ctx, i); err != nil {
+		return 0, err
+	}
+	samples, err := l.SampleAnswers(ctx, lab.ClientNS, ip, 3*time.Second, 150*time.Millisecond)
+	if err != nil {
+		return 0, err
+	}
+	// The cut-off node stops claiming (its probes fail) before the others
+	// take its IPs over: never two at once.
+	for _, s := range samples {
+		if len(s.Nodes) > 1 {
+			_ = l.Heal(ctx)
+			return 0, fmt.Errorf("%v into the partition, %s is answered by %v", s.At.Sub(cut), ip, s.Nodes)
+		}
+	}
+	_, err = l.WaitAnsweredBy(ctx, lab.ClientNS, ip, next, 10*time.Second)
+	if herr := l.Heal(ctx); err != nil || herr != nil {
+		return 0, fmt.Errorf("during the partition: %v; heal: %v", err, herr)
+	}
+	healed := time.Now()
+	owner := l.Nodes[i-1].Name
+	samples, err = l.SampleAnswers(ctx, lab.ClientNS, ip, 4*time.Second, 150*time.Millisecond)
+	if err != nil {
+		return 0, err
+	}
+	// Never two at once; then the owner alone, to the end.
+	settled := -1
+	for k, s := range samples {
+		if len(s.Nodes) > 1 {
+			return 0, fmt.Errorf("%v after the heal, %s is answered by %v", s.At.Sub(healed), ip, s.Nodes)
+		}
+		switch {
+		case len(s.Nodes) == 1 && s.Nodes[0] == owner && settled < 0:
+			settled = k
+		case len(s.Nodes) != 1 || s.Nodes[0] != owner:
+			settled = -1
+		}
+	}
+	if settled < 0 || samples[len(samples)-1].At.Sub(samples[settled].At) < time.Second {
+		return 0, fmt.Errorf("%s did not settle on %s alone within 3s of the heal: %v", ip, owner, samples)
+	}
+	return samples[settled].At.Sub(healed), nil
+}
+
+// spread: 30 Services over 3 nodes, each node wins at least 5, and each IP
+// is answered by the node internal/election names.
+func spread(ctx context.Context, t *testing.T, l *lab.Lab) {
+	all := names(l.Nodes)
+	count := map[string]int{}
+	var ips []netip.Addr
+	for i := range 30 {
+		name := fmt.Sprintf("spread-%d", i)
+		svc, err := l.CreateService(ctx, "spread", name, l.Nodes, lab.WithPool("lan"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.DeleteService(context.Background(), svc) })
+		svc, err = l.WaitForIPs(ctx, "spread", name, 1, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ips = append(ips, lab.IngressIPs(svc)[0])
+	}
+	for _, ip := range ips {
+		w := winner(ip, all)
+		if _, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
+			t.Error(err)
+			continue
+		}
+		count[w]++
+	}
+	t.Logf("owners: %v", count)
+	for _, n := range all {
+		if count[n] < 5 {
+			t.Errorf("%s owns %d of 30 IPs, want at least 5 (%v)", n, count[n], count)
+		}
+	}
+}
+
+// createEth1Pool adds a pool in the LAN's subnet whose L2Advertisement
+// names eth1 only.
+func createEth1Pool(ctx context.Context, l *lab.Lab) error {
+	pool := &v1beta1.IPAddressPool{
+		ObjectMeta: metav1.ObjectMeta{Name: "eth1-only"},
+		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{
+			v1beta1.AddressRange(lab.Eth1Pool4.String()), v1beta1.AddressRange(lab.Eth1Pool6.String()),
+		}},
+	}
+	adv := &v1beta1.L2Advertisement{
+		ObjectMeta: metav1.ObjectMeta{Name: "eth1-only"},
+		Spec:       v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"eth1-only"}, Interfaces: []string{lab.LAN2Iface}},
+	}
+	if err := l.Env.Client.Create(ctx, pool); err != nil {
+		return err
+	}
+	return l.Env.Client.Create(ctx, adv)
+}
+
+// waitServed waits until curl from the LAN client is served by node, so
+// that a measurement starts from a client that reaches the IP: an IP that
+// an earlier subtest used may still be stale in the client's cache.
+func waitServed(ctx context.Context, ip netip.Addr, node string) error {
+	if !waitProbe(ctx, 10*time.Second, func() bool {
+		r := lab.Probe(ctx, lab.ClientNS, ip, 80)
+		return r.Err == nil && r.Node == node
+	}) {
+		return fmt.Errorf("the client is not served by %s at %s", node, ip)
+	}
+	return nil
+}
+
+// waitProbe polls cond every 50 ms until it holds or timeout passes.
+func waitProbe(ctx context.Context, timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if cond() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+func mustMAC(t *testing.T, s string) net.HardwareAddr {
+	t.Helper()
+	hw, err := net.ParseMAC(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hw
+}
