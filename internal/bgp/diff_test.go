@@ -37,7 +37,7 @@ func describeChange(c change) string {
 // had been applied in full.
 func appliedState(t *testing.T, d Desired) map[string]applied {
 	t.Helper()
-	want, err := normalize(d, 1790)
+	want, err := normalize(d, listening{port: 1790})
 	if err != nil {
 		t.Fatalf("normalize: %v", err)
 	}
@@ -108,7 +108,7 @@ func TestDiff(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			want, _ := normalize(tc.want, 1790)
+			want, _ := normalize(tc.want, listening{port: 1790})
 			if got := describeChange(diff(appliedState(t, tc.cur), want)); got != tc.diff {
 				t.Errorf("diff:\n%s\nwant:\n%s", got, tc.diff)
 			}
@@ -149,7 +149,7 @@ func TestDiffConverges(t *testing.T) {
 	for seed := range uint64(300) {
 		r := rand.New(rand.NewPCG(seed, 2))
 		from, to := randomDesired(r), randomDesired(r)
-		want, _ := normalize(to, 1790)
+		want, _ := normalize(to, listening{port: 1790})
 		got := applyModel(appliedState(t, from), diff(appliedState(t, from), want), want)
 		if describeApplied(got) != describeApplied(appliedState(t, to)) {
 			t.Fatalf("seed %d: applying the diff gives\n%s\nwant\n%s", seed, describeApplied(got), describeApplied(appliedState(t, to)))

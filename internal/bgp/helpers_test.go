@@ -33,7 +33,13 @@ type harness struct {
 
 func startSpeaker(t *testing.T, opts ...func(*Options)) *harness {
 	t.Helper()
-	log, lines := newLog(t)
+	return startSpeakerV(t, 1, opts...)
+}
+
+// startSpeakerV starts a speaker whose log keeps lines up to verbosity v.
+func startSpeakerV(t *testing.T, v int, opts ...func(*Options)) *harness {
+	t.Helper()
+	log, lines := newLog(t, v)
 	h := &harness{
 		t: t, log: lines, metrics: NewMetrics(),
 		clock: clocktesting.NewFakePassiveClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),

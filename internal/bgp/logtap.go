@@ -23,9 +23,19 @@ type logTap struct {
 	// mon is the monitor of the session the server carries now; nil while
 	// the server is idle in the pool.
 	mon atomic.Pointer[monitor]
+	// notified is set when GoBGP sends a NOTIFICATION, until the next
+	// connection attempt.
+	notified atomic.Bool
 }
 
 var _ gobgplog.Logger = (*logTap)(nil)
+
+// GoBGP's names of FSM states, in "state changed" lines.
+var (
+	idleState        = bgp.BGP_FSM_IDLE.String()
+	activeState      = bgp.BGP_FSM_ACTIVE.String()
+	establishedState = bgp.BGP_FSM_ESTABLISHED.String()
+)
 
 // Verbosity of GoBGP's lines in logr.
 const (
@@ -57,6 +67,7 @@ func (t *logTap) Warn(msg string, f gobgplog.Fields) {
 			code, sub := notificationFields(f)
 			m.failure(notificationReason(false, code, sub, communicated(f), m.session))
 		case "sent notification":
+			t.notified.Store(true)
 			m.failure(sentNotification(f, m.session))
 		case "hold timer expired":
 			m.failure(holdExpiredReason(m.session))
@@ -66,11 +77,6 @@ func (t *logTap) Warn(msg string, f gobgplog.Fields) {
 }
 
 func (t *logTap) Info(msg string, f gobgplog.Fields) {
-	if m := t.mon.Load(); m != nil && msg == "Peer Down" {
-		if r, ok := f["Reason"].(string); ok {
-			m.failure(peerDownReason(r))
-		}
-	}
 	t.log.V(vGoBGPInfo).Info(msg, flatten(f)...)
 }
 
@@ -83,6 +89,14 @@ func (t *logTap) Debug(msg string, f gobgplog.Fields) {
 			}
 		case "sent update":
 			m.updateSent()
+		case "state changed":
+			switch f["new"] {
+			case idleState:
+				from, _ := f["old"].(string)
+				m.failure(downReason(from, fmt.Sprint(f["reason"]), t.notified.Load(), m.session))
+			case activeState:
+				t.notified.Store(false)
+			}
 		}
 	}
 	if v := t.log.V(vGoBGPDebug); v.Enabled() {

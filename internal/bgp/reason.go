@@ -173,19 +173,34 @@ func holdExpiredReason(s Session) string {
 	return fmt.Sprintf("hold timer expired: no message from the router for %s", cmp.Or(s.HoldTime, defaultHoldTime))
 }
 
-// peerDownReason explains GoBGP's reason for leaving the established
-// state, or returns "" when the reason is told elsewhere (a NOTIFICATION
-// or the hold timer, which have their own log lines) or is our own doing.
-func peerDownReason(gobgpReason string) string {
+// downReason explains GoBGP's reason for a session's return to idle from
+// the state from (a GoBGP state name), or returns "" when the reason is
+// told elsewhere (a NOTIFICATION with its codes, or the hold timer, which
+// have their own log lines) or is our own doing (the session is being
+// closed). weNotified says we sent a NOTIFICATION in this attempt.
+func downReason(from, gobgpReason string, weNotified bool, s Session) string {
+	wasUp := from == establishedState
+	src := "this node's address"
+	if s.SourceAddress.IsValid() {
+		src = s.SourceAddress.String()
+	}
 	switch {
-	case gobgpReason == "read-failed":
+	case gobgpReason == "read-failed" && wasUp:
 		return "the router closed the TCP connection"
+	case gobgpReason == "read-failed":
+		return fmt.Sprintf("the router closed the connection before the session came up: it may have no neighbour for %s, or refuse it", src)
+	case gobgpReason == "invalid-msg" && !wasUp && !weNotified:
+		// Before a session is up, GoBGP drops a NOTIFICATION it receives
+		// without looking at it: all that is known is that the router
+		// refused our OPEN, which mostly means it expects another ASN.
+		return fmt.Sprintf("the router refused our OPEN with a NOTIFICATION, most likely a peer ASN mismatch: check that the router's neighbour for %s expects ASN %d and accepts router ID %s (GoBGP does not report the NOTIFICATION's code before a session is up)", src, s.MyASN, s.RouterID)
 	case gobgpReason == "write-failed":
 		return "the TCP connection to the router broke"
 	case gobgpReason == "graceful-restart":
 		return "the router stopped answering; it keeps our routes for the graceful restart time"
 	case strings.HasPrefix(gobgpReason, "notification"), gobgpReason == "hold-timer-expired",
-		gobgpReason == "dying", gobgpReason == "admin-down", gobgpReason == "deconfigured":
+		gobgpReason == "invalid-msg", gobgpReason == "dying", gobgpReason == "admin-down",
+		gobgpReason == "deconfigured", gobgpReason == "<nil>", gobgpReason == "":
 		return ""
 	}
 	return "the session went down: " + gobgpReason

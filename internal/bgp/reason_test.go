@@ -3,6 +3,7 @@ package bgp
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -104,17 +105,28 @@ func TestSentNotificationFields(t *testing.T) {
 	}
 }
 
-func TestPeerDownReason(t *testing.T) {
-	for reason, want := range map[string]string{
-		"read-failed":                         "the router closed the TCP connection",
-		"graceful-restart":                    "the router stopped answering; it keeps our routes for the graceful restart time",
-		"notification-received code 6(cease)": "",
-		"hold-timer-expired":                  "",
-		"dying":                               "",
-		"something new":                       "the session went down: something new",
+func TestDownReason(t *testing.T) {
+	s := validSession("tor", func(s *Session) { s.SourceAddress = netip.MustParseAddr("203.0.113.2") })
+	up, opening := establishedState, bgp.BGP_FSM_OPENCONFIRM.String()
+	for _, tc := range []struct {
+		from       string
+		reason     string
+		weNotified bool
+		want       string
+	}{
+		{up, "read-failed", false, "the router closed the TCP connection"},
+		{opening, "read-failed", false, "the router closed the connection before the session came up: it may have no neighbour for 203.0.113.2, or refuse it"},
+		{opening, "invalid-msg", false, "the router refused our OPEN with a NOTIFICATION, most likely a peer ASN mismatch: check that the router's neighbour for 203.0.113.2 expects ASN 64512 and accepts router ID 198.51.100.1 (GoBGP does not report the NOTIFICATION's code before a session is up)"},
+		{opening, "invalid-msg", true, ""},
+		{up, "graceful-restart", false, "the router stopped answering; it keeps our routes for the graceful restart time"},
+		{opening, "notification-received code 6(cease)", false, ""},
+		{up, "hold-timer-expired", false, ""},
+		{up, "dying", false, ""},
+		{opening, "<nil>", false, ""},
+		{up, "something new", false, "the session went down: something new"},
 	} {
-		if got := peerDownReason(reason); got != want {
-			t.Errorf("peerDownReason(%q) = %q, want %q", reason, got, want)
+		if got := downReason(tc.from, tc.reason, tc.weNotified, s); got != tc.want {
+			t.Errorf("downReason(%s, %q, %v) = %q, want %q", tc.from, tc.reason, tc.weNotified, got, tc.want)
 		}
 	}
 }

@@ -37,7 +37,9 @@ const routerID = "203.0.113.254"
 func startRouter(t *testing.T, addr string, asn uint32) *router {
 	t.Helper()
 	a := netip.MustParseAddr(addr)
-	srv := server.NewBgpServer(server.LoggerOption(&logTap{log: logr.Discard()}))
+	// The router's warnings go to the test log, if the test fails.
+	rlog, _ := newLog(t, vGoBGPWarn)
+	srv := server.NewBgpServer(server.LoggerOption(&logTap{log: rlog.WithName("router")}))
 	go srv.Serve()
 	r := &router{t: t, srv: srv, addr: a, port: freePort(t, a), asn: asn}
 	err := srv.StartBgp(context.Background(), &api.StartBgpRequest{Global: &api.Global{
@@ -243,13 +245,13 @@ type logLines struct {
 	lines []string
 }
 
-func newLog(t *testing.T) (logr.Logger, *logLines) {
+func newLog(t *testing.T, verbosity int) (logr.Logger, *logLines) {
 	l := &logLines{}
 	log := funcr.New(func(prefix, args string) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.lines = append(l.lines, prefix+" "+args)
-	}, funcr.Options{Verbosity: 1})
+	}, funcr.Options{Verbosity: verbosity})
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, s := range l.snapshot() {

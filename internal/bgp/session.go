@@ -62,7 +62,7 @@ func (st *state) takeServer() *gobgpServer {
 // left out.
 func (st *state) open(ctx context.Context, s Session, paths []Path) (*openSession, error) {
 	gs := st.takeServer()
-	if err := gs.srv.StartBgp(ctx, &api.StartBgpRequest{Global: globalConfig(s, st.listenPort)}); err != nil {
+	if err := gs.srv.StartBgp(ctx, &api.StartBgpRequest{Global: globalConfig(s, st.listen.port)}); err != nil {
 		st.idle = append(st.idle, gs)
 		return nil, fmt.Errorf("%w: start BGP for session %q: %w", ErrApply, s.Name, err)
 	}

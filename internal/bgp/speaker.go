@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync/atomic"
 
@@ -73,11 +74,14 @@ func (s *Speaker) Run(ctx context.Context) error {
 	}
 	defer close(s.done)
 	st := &state{
-		sessions:   map[string]*openSession{},
-		log:        s.opts.Log,
-		clock:      s.opts.Clock,
-		metrics:    s.opts.Metrics,
-		listenPort: s.opts.ListenPort,
+		sessions: map[string]*openSession{},
+		log:      s.opts.Log,
+		clock:    s.opts.Clock,
+		metrics:  s.opts.Metrics,
+		listen: listening{
+			port:  s.opts.ListenPort,
+			mptcp: (&net.ListenConfig{}).MultipathTCP(),
+		},
 	}
 	for {
 		select {
@@ -138,12 +142,12 @@ func (s *Speaker) publish(st *state) {
 
 // state is owned by Run's goroutine.
 type state struct {
-	sessions   map[string]*openSession
-	idle       []*gobgpServer
-	log        logr.Logger
-	clock      clock.PassiveClock
-	metrics    *Metrics
-	listenPort int
+	sessions map[string]*openSession
+	idle     []*gobgpServer
+	log      logr.Logger
+	clock    clock.PassiveClock
+	metrics  *Metrics
+	listen   listening
 }
 
 // current is the applied state, as diff reads it.
@@ -158,7 +162,7 @@ func (st *state) current() map[string]applied {
 // apply makes the applied state d, as far as it can. After a failure,
 // st still says exactly what GoBGP has, so the next apply retries.
 func (st *state) apply(ctx context.Context, d Desired) error {
-	want, err := normalize(d, st.listenPort)
+	want, err := normalize(d, st.listen)
 	errs := []error{err}
 	c := diff(st.current(), want)
 	for _, name := range c.close {

@@ -12,6 +12,16 @@ import (
 // md5MaxKeyLen is the kernel's TCP_MD5SIG_MAXKEYLEN.
 const md5MaxKeyLen = 80
 
+// listening says how passive sessions would listen.
+type listening struct {
+	// port is Options.ListenPort.
+	port int
+	// mptcp: Go listens with multipath TCP (its default since Go 1.24,
+	// unless GODEBUG multipathtcp=0), on which Linux refuses TCP MD5 keys
+	// (ENOPROTOOPT) and TTL settings.
+	mptcp bool
+}
+
 // target is a validated, normalized Desired: what diff compares with what
 // is applied.
 type target struct {
@@ -25,11 +35,11 @@ type target struct {
 
 // normalize validates d and returns it in canonical form: addresses
 // unmapped, durations in whole seconds, families and communities sorted
-// and deduplicated, LOCAL_PREF dropped on eBGP. listenPort is
-// Options.ListenPort. Every problem found is in the returned error, which
+// and deduplicated, LOCAL_PREF dropped on eBGP. l says how passive
+// sessions would listen. Every problem found is in the returned error, which
 // wraps ErrInvalidSession or ErrInvalidPath; the target holds everything
 // that is valid. The result does not depend on the order of d's slices.
-func normalize(d Desired, listenPort int) (target, error) {
+func normalize(d Desired, l listening) (target, error) {
 	t := target{
 		sessions:  map[string]Session{},
 		paths:     map[string]map[netip.Prefix]Path{},
@@ -48,7 +58,7 @@ func normalize(d Desired, listenPort int) (target, error) {
 			t.untouched[s.Name] = true
 			continue
 		}
-		ns, err := normalizeSession(s, listenPort)
+		ns, err := normalizeSession(s, l)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%w %q: %w", ErrInvalidSession, s.Name, err))
 			t.untouched[s.Name] = true
@@ -102,7 +112,7 @@ func passiveClashes(t *target) []error {
 	return errs
 }
 
-func normalizeSession(s Session, listenPort int) (Session, error) {
+func normalizeSession(s Session, l listening) (Session, error) {
 	if s.Name == "" {
 		return s, errors.New("no name")
 	}
@@ -156,11 +166,14 @@ func normalizeSession(s Session, listenPort int) (Session, error) {
 		return s, fmt.Errorf("TCP MD5 password is %d bytes long; the kernel takes %d at most", len(s.Password), md5MaxKeyLen)
 	}
 	if s.Passive {
-		if listenPort <= 0 {
+		if l.port <= 0 {
 			return s, errors.New("passive, but the speaker does not listen (Options.ListenPort)")
 		}
 		if !s.SourceAddress.IsValid() {
 			return s, errors.New("passive without a source address to listen on")
+		}
+		if l.mptcp && s.Password != "" {
+			return s, errors.New("passive with a TCP MD5 password, but Go listens with MPTCP, whose sockets take no MD5 key: build with GODEBUG multipathtcp=0")
 		}
 	}
 	if len(s.Families) == 0 {

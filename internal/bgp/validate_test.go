@@ -32,34 +32,38 @@ func TestNormalizeRejectsSessions(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(*Session)
-		listen int
+		listen listening
 		want   string
 	}{
-		{"no name", func(s *Session) { s.Name = "" }, 0, "no name"},
-		{"no myASN", func(s *Session) { s.MyASN = 0 }, 0, "myASN is 0"},
-		{"no peer ASN", func(s *Session) { s.PeerASN = 0 }, 0, "neither peerASN nor dynamicASN"},
-		{"both ASNs", func(s *Session) { s.DynamicASN = DynamicASNExternal }, 0, "both peerASN and dynamicASN"},
-		{"bad dynamic ASN", func(s *Session) { s.PeerASN, s.DynamicASN = 0, "any" }, 0, `dynamicASN "any"`},
-		{"no peer address", func(s *Session) { s.PeerAddress = netip.Addr{} }, 0, "not an address"},
-		{"unspecified peer", func(s *Session) { s.PeerAddress = netip.IPv4Unspecified() }, 0, "not an address"},
-		{"zoned peer", func(s *Session) { s.PeerAddress = netip.MustParseAddr("fe80::1%eth0") }, 0, "zone"},
-		{"source of the other family", func(s *Session) { s.SourceAddress = netip.MustParseAddr("2001:db8::2") }, 0, "different families"},
-		{"IPv6 router ID", func(s *Session) { s.RouterID = netip.MustParseAddr("2001:db8::1") }, 0, "router ID"},
-		{"no router ID", func(s *Session) { s.RouterID = netip.Addr{} }, 0, "router ID"},
-		{"negative hold", func(s *Session) { s.HoldTime = -time.Second }, 0, "negative"},
-		{"hold under 3s", func(s *Session) { s.HoldTime = 2 * time.Second }, 0, "below 3s"},
-		{"hold under a second", func(s *Session) { s.HoldTime = time.Millisecond }, 0, "under a second"},
-		{"keepalive above hold", func(s *Session) { s.HoldTime, s.KeepaliveTime = 9*time.Second, 10*time.Second }, 0, "above the hold time"},
-		{"keepalive above default hold", func(s *Session) { s.KeepaliveTime = 91 * time.Second }, 0, "above the hold time 1m30s"},
-		{"connect under a second", func(s *Session) { s.ConnectTime = time.Millisecond }, 0, "under a second"},
-		{"password too long", func(s *Session) { s.Password = strings.Repeat("x", 81) }, 0, "81 bytes"},
-		{"passive without listener", func(s *Session) { s.Passive = true; s.SourceAddress = netip.MustParseAddr("203.0.113.2") }, 0, "ListenPort"},
-		{"passive without source", func(s *Session) { s.Passive = true }, 1790, "without a source address"},
-		{"no family", func(s *Session) { s.Families = nil }, 0, "no address family"},
-		{"unknown family", func(s *Session) { s.Families = []Family{0} }, 0, "unknown address family"},
-		{"IPv6 next hop 4", func(s *Session) { s.NextHop4 = netip.MustParseAddr("2001:db8::1") }, 0, "IPv4 next hop"},
-		{"IPv4 next hop 6", func(s *Session) { s.NextHop6 = netip.MustParseAddr("198.51.100.1") }, 0, "IPv6 next hop"},
-		{"mapped next hop 6", func(s *Session) { s.NextHop6 = netip.MustParseAddr("::ffff:198.51.100.1") }, 0, "IPv6 next hop"},
+		{"no name", func(s *Session) { s.Name = "" }, listening{}, "no name"},
+		{"no myASN", func(s *Session) { s.MyASN = 0 }, listening{}, "myASN is 0"},
+		{"no peer ASN", func(s *Session) { s.PeerASN = 0 }, listening{}, "neither peerASN nor dynamicASN"},
+		{"both ASNs", func(s *Session) { s.DynamicASN = DynamicASNExternal }, listening{}, "both peerASN and dynamicASN"},
+		{"bad dynamic ASN", func(s *Session) { s.PeerASN, s.DynamicASN = 0, "any" }, listening{}, `dynamicASN "any"`},
+		{"no peer address", func(s *Session) { s.PeerAddress = netip.Addr{} }, listening{}, "not an address"},
+		{"unspecified peer", func(s *Session) { s.PeerAddress = netip.IPv4Unspecified() }, listening{}, "not an address"},
+		{"zoned peer", func(s *Session) { s.PeerAddress = netip.MustParseAddr("fe80::1%eth0") }, listening{}, "zone"},
+		{"source of the other family", func(s *Session) { s.SourceAddress = netip.MustParseAddr("2001:db8::2") }, listening{}, "different families"},
+		{"IPv6 router ID", func(s *Session) { s.RouterID = netip.MustParseAddr("2001:db8::1") }, listening{}, "router ID"},
+		{"no router ID", func(s *Session) { s.RouterID = netip.Addr{} }, listening{}, "router ID"},
+		{"negative hold", func(s *Session) { s.HoldTime = -time.Second }, listening{}, "negative"},
+		{"hold under 3s", func(s *Session) { s.HoldTime = 2 * time.Second }, listening{}, "below 3s"},
+		{"hold under a second", func(s *Session) { s.HoldTime = time.Millisecond }, listening{}, "under a second"},
+		{"keepalive above hold", func(s *Session) { s.HoldTime, s.KeepaliveTime = 9*time.Second, 10*time.Second }, listening{}, "above the hold time"},
+		{"keepalive above default hold", func(s *Session) { s.KeepaliveTime = 91 * time.Second }, listening{}, "above the hold time 1m30s"},
+		{"connect under a second", func(s *Session) { s.ConnectTime = time.Millisecond }, listening{}, "under a second"},
+		{"password too long", func(s *Session) { s.Password = strings.Repeat("x", 81) }, listening{}, "81 bytes"},
+		{"passive without listener", func(s *Session) { s.Passive = true; s.SourceAddress = netip.MustParseAddr("203.0.113.2") }, listening{}, "ListenPort"},
+		{"passive without source", func(s *Session) { s.Passive = true }, listening{port: 1790}, "without a source address"},
+		{"passive with MD5 on MPTCP", func(s *Session) {
+			s.Passive, s.Password = true, "s3cret"
+			s.SourceAddress = netip.MustParseAddr("203.0.113.2")
+		}, listening{port: 1790, mptcp: true}, "multipathtcp=0"},
+		{"no family", func(s *Session) { s.Families = nil }, listening{}, "no address family"},
+		{"unknown family", func(s *Session) { s.Families = []Family{0} }, listening{}, "unknown address family"},
+		{"IPv6 next hop 4", func(s *Session) { s.NextHop4 = netip.MustParseAddr("2001:db8::1") }, listening{}, "IPv4 next hop"},
+		{"IPv4 next hop 6", func(s *Session) { s.NextHop6 = netip.MustParseAddr("198.51.100.1") }, listening{}, "IPv6 next hop"},
+		{"mapped next hop 6", func(s *Session) { s.NextHop6 = netip.MustParseAddr("::ffff:198.51.100.1") }, listening{}, "IPv6 next hop"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,7 +86,7 @@ func TestNormalizeCanonicalSession(t *testing.T) {
 		s.HoldTime, s.KeepaliveTime, s.ConnectTime = 9500*time.Millisecond, 3*time.Second+time.Nanosecond, 2*time.Second
 		s.Families = []Family{IPv6Unicast, IPv4Unicast, IPv6Unicast}
 	})
-	got, err := normalize(Desired{Sessions: []Session{s}}, 0)
+	got, err := normalize(Desired{Sessions: []Session{s}}, listening{port: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +208,7 @@ func TestNormalizePaths(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d := Desired{Sessions: []Session{tc.session}, Paths: map[string][]Path{tc.session.Name: tc.paths}}
-			got, err := normalize(d, 0)
+			got, err := normalize(d, listening{port: 0})
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
@@ -235,7 +239,7 @@ func TestNormalizeSessionSets(t *testing.T) {
 		},
 		Paths: map[string][]Path{"ghost": {path("198.51.100.1/32")}, "dup": {path("198.51.100.1/32")}},
 	}
-	got, err := normalize(d, 1790)
+	got, err := normalize(d, listening{port: 1790})
 	for _, want := range []string{`"dup": the name is used 2 times`, `"p1": passive sessions ["p1" "p2"] all listen on 203.0.113.2`, `"p2": passive`, `session "ghost", which is not in Sessions`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
@@ -262,7 +266,7 @@ func TestNormalizeIgnoresOrder(t *testing.T) {
 			"b": {path("203.0.113.0/24", localPref(7)), path("203.0.113.0/24", localPref(6)), {}},
 		},
 	}
-	want, wantErr := normalize(d, 0)
+	want, wantErr := normalize(d, listening{port: 0})
 	for seed := range uint64(50) {
 		r := rand.New(rand.NewPCG(seed, 1))
 		s := Desired{Sessions: shuffled(r, d.Sessions), Paths: map[string][]Path{}}
@@ -277,7 +281,7 @@ func TestNormalizeIgnoresOrder(t *testing.T) {
 			}
 			s.Paths[name] = ps
 		}
-		got, err := normalize(s, 0)
+		got, err := normalize(s, listening{port: 0})
 		if fmt.Sprint(err) != fmt.Sprint(wantErr) {
 			t.Fatalf("seed %d: error\n%v\nwant\n%v", seed, err, wantErr)
 		}
