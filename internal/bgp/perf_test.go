@@ -81,7 +81,7 @@ func TestFiveThousandPaths(t *testing.T) {
 		}
 		total := time.Since(start)
 		t.Logf("%-45s Set returned after %6s, the router had it all after %6s", st.name+":", set.Round(time.Millisecond), total.Round(time.Millisecond))
-		if total > target {
+		if total > target && !raceEnabled {
 			t.Errorf("%s: %s, over the %s target", st.name, total, target)
 		}
 	}
