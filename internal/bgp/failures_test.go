@@ -78,3 +78,48 @@ func opensReceived(r *router, addr string) func() int {
 		return int(r.peerState(addr).GetState().GetMessages().GetReceived().GetOpen())
 	}
 }
+
+// TestDynamicASNExternalRefusesOurOwnASN: GoBGP takes any ASN when the
+// session has dynamicASN, so "external" is enforced by resetting a
+// session whose router turns out to use our own ASN.
+func TestDynamicASNExternalRefusesOurOwnASN(t *testing.T) {
+	r := startRouter(t, "127.0.0.1", nodeASN)
+	r.addNeighbor(neighbor{addr: "127.0.0.2", asn: nodeASN})
+	h := startSpeaker(t)
+	s := r.session("tor", "127.0.0.2", func(s *Session) { s.PeerASN, s.DynamicASN = 0, DynamicASNExternal })
+	h.set(desired(s).with("tor", path("198.51.100.1/32")))
+	const want = "the router uses our own ASN 64512, but dynamicASN is external: resetting the session"
+	eventually(t, 20*time.Second, "session reset", func() error {
+		if st := h.status("tor"); st.Established || st.LastError != want {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+	if lines := h.log.matching("BGP session not up"); len(lines) != 1 || !strings.Contains(lines[0], want) {
+		t.Errorf("log lines about the failure (want one): %q", lines)
+	}
+}
+
+// TestDynamicASN checks that dynamic ASNs establish with a router of the
+// right kind: internal with our own ASN, external with another.
+func TestDynamicASN(t *testing.T) {
+	for _, tc := range []struct {
+		kind string
+		asn  uint32
+		want string
+	}{
+		{DynamicASNInternal, nodeASN, "nh 127.0.0.2 lp 300"},
+		{DynamicASNExternal, routerASN, "nh 127.0.0.2"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			t.Parallel()
+			r := startRouter(t, "127.0.0.1", tc.asn)
+			r.addNeighbor(neighbor{addr: "127.0.0.2", asn: nodeASN})
+			h := startSpeaker(t)
+			s := r.session("tor", "127.0.0.2", func(s *Session) { s.PeerASN, s.DynamicASN = 0, tc.kind })
+			h.set(desired(s).with("tor", path("198.51.100.1/32", localPref(300))))
+			wantPaths(t, r, "127.0.0.2", map[string]string{"198.51.100.1/32": tc.want})
+			h.waitEstablished("tor")
+		})
+	}
+}

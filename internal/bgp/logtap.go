@@ -129,7 +129,9 @@ func sentNotification(f gobgplog.Fields, s Session) string {
 		return notificationReason(true, e.TypeCode, e.SubTypeCode, e.Message, s)
 	}
 	code, sub := notificationFields(f)
-	if code == 0 {
+	// A Cease we send is our own doing (a reset, a shutdown, a closed
+	// session), which says why elsewhere.
+	if code == 0 || code == bgp.BGP_ERROR_CEASE {
 		return ""
 	}
 	if code == bgp.BGP_ERROR_HOLD_TIMER_EXPIRED {

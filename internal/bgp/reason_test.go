@@ -100,6 +100,9 @@ func TestSentNotificationFields(t *testing.T) {
 	if got := sentNotification(map[string]any{"Code": uint8(bgp.BGP_ERROR_HOLD_TIMER_EXPIRED), "Subcode": uint8(0)}, s); !strings.HasPrefix(got, "hold timer expired: no message from the router for 1m30s") {
 		t.Errorf("hold timer: %q", got)
 	}
+	if got := sentNotification(map[string]any{"Code": uint8(bgp.BGP_ERROR_CEASE), "Subcode": uint8(bgp.BGP_ERROR_SUB_ADMINISTRATIVE_RESET)}, s); got != "" {
+		t.Errorf("our own Cease: %q, want nothing", got)
+	}
 	if got := sentNotification(map[string]any{}, s); got != "" {
 		t.Errorf("no codes: %q, want nothing", got)
 	}

@@ -122,11 +122,25 @@ func (st *state) peerEvents(ctx context.Context, o *openSession) func(*api.Watch
 			return
 		}
 		state := stateName(pe.Peer.State.SessionState)
-		var fams []Family
-		if state == "established" {
-			fams = negotiated(ctx, o.gs.srv, o.session)
+		if state != "established" {
+			o.mon.peerState(state, nil)
+			return
 		}
+		fams, asn := negotiated(ctx, o.gs.srv, o.session)
 		o.mon.peerState(state, fams)
+		if o.session.DynamicASN == DynamicASNExternal && asn == o.session.MyASN {
+			// GoBGP takes any ASN when none is configured; "external"
+			// excludes our own, so the session is reset, as a router
+			// configured with "remote-as external" would refuse it.
+			o.mon.failure(fmt.Sprintf("the router uses our own ASN %d, but dynamicASN is external: resetting the session", asn))
+			err := o.gs.srv.ResetPeer(ctx, &api.ResetPeerRequest{
+				Address:       o.session.PeerAddress.String(),
+				Communication: "dynamicASN external, but the peer uses our own ASN",
+			})
+			if err != nil {
+				o.mon.log.Error(err, "reset BGP session")
+			}
+		}
 	}
 }
 
@@ -148,18 +162,19 @@ func stateName(s api.PeerState_SessionState) string {
 	return "unknown"
 }
 
-// negotiated returns the families both ends announced in their OPEN. A
-// router that sends no multiprotocol capability carries IPv4 unicast only
-// (RFC 4760).
-func negotiated(ctx context.Context, srv *server.BgpServer, s Session) []Family {
+// negotiated returns the families both ends announced in their OPEN, and
+// the router's ASN. A router that sends no multiprotocol capability
+// carries IPv4 unicast only (RFC 4760).
+func negotiated(ctx context.Context, srv *server.BgpServer, s Session) ([]Family, uint32) {
 	var remote []*api.Peer
 	err := srv.ListPeer(ctx, &api.ListPeerRequest{Address: s.PeerAddress.String()}, func(p *api.Peer) { remote = append(remote, p) })
 	if err != nil || len(remote) != 1 || remote[0].State == nil {
-		return nil
+		return nil, 0
 	}
+	asn := remote[0].State.PeerAsn
 	caps, err := apiutil.UnmarshalCapabilities(remote[0].State.RemoteCap)
 	if err != nil {
-		return nil
+		return nil, asn
 	}
 	theirs := map[Family]bool{}
 	mp := false
@@ -180,7 +195,7 @@ func negotiated(ctx context.Context, srv *server.BgpServer, s Session) []Family 
 			fams = append(fams, f)
 		}
 	}
-	return fams
+	return fams, asn
 }
 
 // announce advertises paths on o (new paths, or new attributes for known
