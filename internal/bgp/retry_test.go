@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -45,4 +46,24 @@ func TestFailedSessionIsRetried(t *testing.T) {
 	h.set(d)
 	wantPaths(t, r, src.String(), map[string]string{"198.51.100.2/32": "nh " + src.String()})
 	wantPaths(t, r, "127.0.0.2", map[string]string{"198.51.100.1/32": "nh 127.0.0.2"})
+}
+
+// TestSetWithEndedContext: a Set whose context has ended applies nothing
+// and says why, and a later Set works.
+func TestSetWithEndedContext(t *testing.T) {
+	nowhere := &router{addr: netip.MustParseAddr("127.0.0.1"), port: freePort(t, netip.MustParseAddr("127.0.0.1")), asn: routerASN}
+	h := startSpeaker(t)
+	d := desired(nowhere.session("tor", "127.0.0.2")).with("tor", path("198.51.100.1/32"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.sp.Set(ctx, d); !errors.Is(err, context.Canceled) {
+		t.Errorf("Set with a cancelled context: %v, want context.Canceled", err)
+	}
+	if st := h.sp.Status(); len(st) != 0 {
+		t.Errorf("status after a cancelled Set: %+v", st)
+	}
+	h.set(d)
+	if st := h.sp.Status(); len(st) != 1 {
+		t.Errorf("status after Set: %+v", st)
+	}
 }

@@ -160,21 +160,36 @@ func (st *state) current() map[string]applied {
 }
 
 // apply makes the applied state d, as far as it can. After a failure,
-// st still says exactly what GoBGP has, so the next apply retries.
+// st still says exactly what GoBGP has, so the next apply retries. When
+// ctx ends, apply stops between two sessions.
 func (st *state) apply(ctx context.Context, d Desired) error {
 	want, err := normalize(d, st.listen)
-	errs := []error{err}
-	c := diff(st.current(), want)
-	for _, name := range c.close {
+	errs := []error{err, st.applyChange(ctx, diff(st.current(), want))}
+	for _, o := range st.sessions {
+		o.mon.setPrefixes(prefixCounts(o.paths))
+	}
+	return errors.Join(errs...)
+}
+
+func (st *state) applyChange(ctx context.Context, c change) error {
+	var errs []error
+	stopped := func() bool {
 		if err := ctx.Err(); err != nil {
-			return errors.Join(append(errs, fmt.Errorf("apply BGP change: %w", err))...)
+			errs = append(errs, fmt.Errorf("apply BGP change: %w", err))
+			return true
+		}
+		return false
+	}
+	for _, name := range c.close {
+		if stopped() {
+			return errors.Join(errs...)
 		}
 		errs = append(errs, st.close(ctx, st.sessions[name]))
 	}
 	opened := map[string]bool{}
 	for _, s := range c.open {
-		if err := ctx.Err(); err != nil {
-			return errors.Join(append(errs, fmt.Errorf("apply BGP change: %w", err))...)
+		if stopped() {
+			return errors.Join(errs...)
 		}
 		o, err := st.open(ctx, s, c.announce[s.Name])
 		errs = append(errs, err)
@@ -187,14 +202,11 @@ func (st *state) apply(ctx context.Context, d Desired) error {
 		if opened[name] {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return errors.Join(append(errs, fmt.Errorf("apply BGP change: %w", err))...)
+		if stopped() {
+			return errors.Join(errs...)
 		}
 		o := st.sessions[name]
 		errs = append(errs, st.withdraw(ctx, o, c.withdraw[name]), st.announce(ctx, o, c.announce[name]))
-	}
-	for _, o := range st.sessions {
-		o.mon.setPrefixes(prefixCounts(o.paths))
 	}
 	return errors.Join(errs...)
 }
