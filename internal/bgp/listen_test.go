@@ -118,6 +118,9 @@ func TestPassiveSession(t *testing.T) {
 		s.PeerPort = 0
 	})
 	h.set(desired(s).with("tor", path("198.51.100.1/32")))
+	if st := h.status("tor"); !st.Established && st.LastError != "passive: waiting for the router to connect to 127.0.0.5" {
+		t.Errorf("LastError of a passive session not yet up: %q", st.LastError)
+	}
 	wantPaths(t, r, src.String(), map[string]string{"198.51.100.1/32": "nh " + src.String()})
 	want := []netip.AddrPort{r.endpoint(), netip.AddrPortFrom(src, port)}
 	if got := listeners(t); !slices.Equal(got, want) {

@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ func newMonitor(s Session, clk clock.PassiveClock, log logr.Logger, m *Metrics) 
 		state:    "idle",
 		since:    clk.Now(),
 		prefixes: map[Family]int{},
+	}
+	if s.Passive {
+		mon.lastError = fmt.Sprintf("passive: waiting for the router to connect to %s", s.SourceAddress)
 	}
 	m.SessionUp.WithLabelValues(s.Name).Set(0)
 	m.PrefixesAdvertised.WithLabelValues(s.Name).Set(0)

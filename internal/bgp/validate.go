@@ -66,7 +66,14 @@ func normalize(d Desired, l listening) (target, error) {
 		}
 		t.sessions[s.Name] = ns
 	}
-	errs = append(errs, passiveClashes(&t)...)
+	// A port has one listener; and a router takes one session from an
+	// address, so two would knock each other down as collisions.
+	errs = append(errs, clashes(&t, "listen on", func(s Session) (any, bool) {
+		return s.SourceAddress, s.Passive
+	})...)
+	errs = append(errs, clashes(&t, "connect to the same router port from", func(s Session) (any, bool) {
+		return [3]any{s.PeerAddress, peerEndpoint(s).Port(), s.SourceAddress}, true
+	})...)
 	for name, paths := range d.Paths {
 		s, ok := t.sessions[name]
 		if !ok {
@@ -88,23 +95,30 @@ func normalize(d Desired, l listening) (target, error) {
 	return t, errors.Join(errs...)
 }
 
-// passiveClashes marks invalid the passive sessions that would listen on
-// the same address: a port can have one listener only.
-func passiveClashes(t *target) []error {
-	bySource := map[netip.Addr][]string{}
+// clashes marks invalid, and leaves untouched, the sessions that share a
+// key; key's second result says whether a session has one.
+func clashes(t *target, what string, key func(Session) (any, bool)) []error {
+	byKey := map[any][]string{}
 	for name, s := range t.sessions {
-		if s.Passive {
-			bySource[s.SourceAddress] = append(bySource[s.SourceAddress], name)
+		if k, ok := key(s); ok {
+			byKey[k] = append(byKey[k], name)
 		}
 	}
 	var errs []error
-	for src, names := range bySource {
+	for _, names := range byKey {
 		if len(names) < 2 {
 			continue
 		}
 		slices.Sort(names)
 		for _, n := range names {
-			errs = append(errs, fmt.Errorf("%w %q: passive sessions %q all listen on %s", ErrInvalidSession, n, names, src))
+			s := t.sessions[n]
+			src := "the address the kernel chooses"
+			if s.SourceAddress.IsValid() {
+				src = s.SourceAddress.String()
+			}
+			errs = append(errs, fmt.Errorf("%w %q: sessions %q all %s %s", ErrInvalidSession, n, names, what, src))
+		}
+		for _, n := range names {
 			delete(t.sessions, n)
 			t.untouched[n] = true
 		}

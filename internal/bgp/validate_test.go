@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,13 +12,15 @@ import (
 	"time"
 )
 
-// validSession is a session that normalize accepts as it is.
+// validSession is a session that normalize accepts as it is. Sessions
+// a, b and c go to routers of their own; the others to 203.0.113.1.
 func validSession(name string, opts ...func(*Session)) Session {
+	peer := map[string]string{"a": "203.0.113.11", "b": "203.0.113.12", "c": "203.0.113.13"}[name]
 	s := Session{
 		Name:        name,
 		MyASN:       nodeASN,
 		PeerASN:     routerASN,
-		PeerAddress: netip.MustParseAddr("203.0.113.1"),
+		PeerAddress: netip.MustParseAddr(cmp.Or(peer, "203.0.113.1")),
 		RouterID:    netip.MustParseAddr("198.51.100.1"),
 		Families:    []Family{IPv4Unicast, IPv6Unicast},
 		NextHop6:    netip.MustParseAddr("2001:db8::1"),
@@ -239,17 +242,30 @@ func TestNormalizeSessionSets(t *testing.T) {
 		},
 		Paths: map[string][]Path{"ghost": {path("198.51.100.1/32")}, "dup": {path("198.51.100.1/32")}},
 	}
+	d.Sessions = append(d.Sessions,
+		validSession("same1"), validSession("same2"), validSession("same3", func(s *Session) { s.PeerPort = 1790 }))
+	for i := range d.Sessions {
+		if n := d.Sessions[i].Name; n != "same1" && n != "same2" && n != "same3" {
+			// Each other session to a router of its own.
+			d.Sessions[i].PeerAddress = netip.AddrFrom4([4]byte{203, 0, 113, byte(100 + i)})
+		}
+	}
 	got, err := normalize(d, listening{port: 1790})
-	for _, want := range []string{`"dup": the name is used 2 times`, `"p1": passive sessions ["p1" "p2"] all listen on 203.0.113.2`, `"p2": passive`, `session "ghost", which is not in Sessions`} {
+	for _, want := range []string{
+		`"dup": the name is used 2 times`,
+		`"p1": sessions ["p1" "p2"] all listen on 203.0.113.2`, `"p2": sessions ["p1" "p2"] all listen`,
+		`"same1": sessions ["same1" "same2"] all connect to the same router port from the address the kernel chooses`,
+		`session "ghost", which is not in Sessions`,
+	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
 		}
 	}
-	if fmt.Sprint(sortedNames(got.sessions)) != "[ok p3]" {
-		t.Errorf("valid sessions %v, want [ok p3]", sortedNames(got.sessions))
+	if fmt.Sprint(sortedNames(got.sessions)) != "[ok p3 same3]" {
+		t.Errorf("valid sessions %v, want [ok p3 same3]", sortedNames(got.sessions))
 	}
-	if fmt.Sprint(sortedNames(got.untouched)) != "[dup p1 p2]" {
-		t.Errorf("untouched sessions %v, want [dup p1 p2]", sortedNames(got.untouched))
+	if fmt.Sprint(sortedNames(got.untouched)) != "[dup p1 p2 same1 same2]" {
+		t.Errorf("untouched sessions %v, want [dup p1 p2 same1 same2]", sortedNames(got.untouched))
 	}
 }
 
