@@ -249,13 +249,18 @@ func (st *state) withdraw(ctx context.Context, o *openSession, prefixes []netip.
 	return nil
 }
 
-// close ends a session: GoBGP sends the router a NOTIFICATION Cease, so
-// that it drops our routes at once, and waits for the session's goroutines
-// to end. The session is closed even when a step fails.
+// close ends a session while the speaker runs: deleting the neighbour
+// makes GoBGP send the router a NOTIFICATION Cease, so that it drops our
+// routes at once (no withdrawals needed), from the session's own
+// goroutine. The server then goes back to the pool. The session is closed
+// even when a step fails.
 func (st *state) close(ctx context.Context, o *openSession) error {
-	err := st.discard(ctx, o)
 	delete(st.sessions, o.session.Name)
-	return err
+	err := o.gs.srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: o.session.PeerAddress.String()})
+	if err != nil {
+		err = fmt.Errorf("%w: delete neighbour of session %q: %w", ErrApply, o.session.Name, err)
+	}
+	return errors.Join(err, st.discard(ctx, o))
 }
 
 // discard stops o's server and returns it to the pool.
@@ -267,8 +272,9 @@ func (st *state) discard(ctx context.Context, o *openSession) error {
 }
 
 // release stops a started server and puts it in the pool. Deleting the
-// paths first empties its RIB, which would otherwise stay in memory until
-// the server is used again; StopBgp refuses that once it has run.
+// paths empties its RIB, which would otherwise stay in memory until the
+// server is used again; it must come first, as StopBgp makes GoBGP refuse
+// it. A neighbour still there would get them as withdrawals.
 func (st *state) release(ctx context.Context, gs *gobgpServer) error {
 	var errs []error
 	if err := gs.srv.DeletePath(ctx, &api.DeletePathRequest{TableType: api.TableType_GLOBAL}); err != nil {
@@ -278,6 +284,25 @@ func (st *state) release(ctx context.Context, gs *gobgpServer) error {
 		errs = append(errs, fmt.Errorf("%w: stop BGP: %w", ErrApply, err))
 	}
 	st.idle = append(st.idle, gs)
+	return errors.Join(errs...)
+}
+
+// shutdown ends every session as Run returns. StopBgp sends each router a
+// NOTIFICATION Cease and waits until the session's goroutines are done,
+// so the Cease is on the wire before Run returns and the process exits.
+// The servers are not used again.
+func (st *state) shutdown(ctx context.Context) error {
+	var errs []error
+	for _, name := range sortedNames(st.sessions) {
+		o := st.sessions[name]
+		o.stopWatch()
+		o.mon.close()
+		o.gs.tap.mon.Store(nil)
+		if err := o.gs.srv.StopBgp(ctx, &api.StopBgpRequest{}); err != nil {
+			errs = append(errs, fmt.Errorf("%w: stop BGP for session %q: %w", ErrApply, name, err))
+		}
+		delete(st.sessions, name)
+	}
 	return errors.Join(errs...)
 }
 

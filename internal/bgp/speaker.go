@@ -87,7 +87,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			// The loop's ctx has ended, but closing still talks to GoBGP.
-			err := st.closeAll(context.WithoutCancel(ctx))
+			err := st.shutdown(context.WithoutCancel(ctx))
 			s.publish(st)
 			if err != nil {
 				return fmt.Errorf("close BGP sessions: %w", err)
@@ -207,15 +207,6 @@ func (st *state) applyChange(ctx context.Context, c change) error {
 		}
 		o := st.sessions[name]
 		errs = append(errs, st.withdraw(ctx, o, c.withdraw[name]), st.announce(ctx, o, c.announce[name]))
-	}
-	return errors.Join(errs...)
-}
-
-// closeAll closes every session.
-func (st *state) closeAll(ctx context.Context) error {
-	var errs []error
-	for _, name := range sortedNames(st.sessions) {
-		errs = append(errs, st.close(ctx, st.sessions[name]))
 	}
 	return errors.Join(errs...)
 }
