@@ -1,6 +1,7 @@
 // Command speaker announces the Service IPs that Herald's controller
-// assigns, from every node: over ARP and NDP in Layer 2 mode. Flags are
-// turned into options; the logic is in internal/speaker.
+// assigns, from every node: over ARP and NDP in Layer 2 mode, and to BGP
+// routers in BGP mode. Flags are turned into options; the logic is in
+// internal/speaker.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/liveness"
@@ -43,6 +45,7 @@ type flags struct {
 	tieBreaker             time.Duration
 	burstCount             int
 	burstInterval          time.Duration
+	bgpListenPort          int
 }
 
 func main() {
@@ -68,6 +71,7 @@ func main() {
 	flag.DurationVar(&f.tieBreaker, "tiebreaker-duration", 4*time.Second, "duration of the tie-breaker Lease that settles an even split (such as a two-node cluster losing a node)")
 	flag.IntVar(&f.burstCount, "gratuitous-count", 3, "gratuitous ARP / unsolicited NA rounds sent when this node takes an IP over")
 	flag.DurationVar(&f.burstInterval, "gratuitous-interval", 250*time.Millisecond, "time between those rounds")
+	flag.IntVar(&f.bgpListenPort, "bgp-listen-port", 0, "TCP port for passive BGP sessions (those the router opens), on each session's sourceAddress; 0: never listen, every session dials out (the default, so the speaker can live beside a CNI that speaks BGP on 179)")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -121,10 +125,10 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("--memberlist-bind-address: %w", err)
 	}
-	mm, lm, sm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics()
+	mm, lm, sm, bm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics(), bgp.NewMetrics()
 	for _, m := range []interface {
 		Register(prometheus.Registerer) error
-	}{mm, lm, sm} {
+	}{mm, lm, sm, bm} {
 		if err := m.Register(ctrlmetrics.Registry); err != nil {
 			return err
 		}
@@ -143,6 +147,7 @@ func run(f flags) error {
 		Announcer:  layer2.New(layer2.Options{Log: log.WithName("layer2"), Metrics: lm, BurstCount: f.burstCount, BurstInterval: f.burstInterval}),
 		Membership: members,
 		Links:      layer2.NewLinkWatcher(log.WithName("links")),
+		Router:     bgp.New(bgp.Options{Log: log.WithName("bgp"), Metrics: bm, ListenPort: f.bgpListenPort}),
 	}, speaker.Options{
 		Node:               f.node,
 		Class:              kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},

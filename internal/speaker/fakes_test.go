@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/liveness"
 )
@@ -127,3 +128,29 @@ func newFakeLinks(links []layer2.Link) *fakeLinks {
 
 func (f *fakeLinks) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (f *fakeLinks) Changes() <-chan []layer2.Link { return f.ch }
+
+// fakeRouter records the BGP state the speaker asks for.
+type fakeRouter struct {
+	mu      sync.Mutex
+	desired []bgp.Desired
+}
+
+func (f *fakeRouter) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+func (f *fakeRouter) Set(_ context.Context, d bgp.Desired) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.desired = append(f.desired, d)
+	return nil
+}
+
+func (f *fakeRouter) Status() []bgp.PeerStatus { return nil }
+
+func (f *fakeRouter) last() (bgp.Desired, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.desired) == 0 {
+		return bgp.Desired{}, false
+	}
+	return f.desired[len(f.desired)-1], true
+}

@@ -50,6 +50,7 @@ type Deps struct {
 	Announcer
 	Membership
 	Links
+	Router
 }
 
 // Options tune the speaker. Zero values take the defaults below.
@@ -99,6 +100,9 @@ type Options struct {
 	// LeaveTimeout bounds the wait for memberlist's leave message on
 	// shutdown (default 1s).
 	LeaveTimeout time.Duration
+	// BGPRetry is how long a failed BGP apply waits before it is tried
+	// again (default 2s).
+	BGPRetry time.Duration
 	// APITimeout bounds each write to the apiserver (default 5s).
 	APITimeout time.Duration
 	Clock      clock.WithTicker
@@ -125,6 +129,7 @@ func (o *Options) defaults() {
 	set(&o.RecordInterval, time.Second)
 	set(&o.LeaveTimeout, time.Second)
 	set(&o.APITimeout, 5*time.Second)
+	set(&o.BGPRetry, 2*time.Second)
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}

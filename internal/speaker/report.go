@@ -22,6 +22,8 @@ const (
 	ReasonAnnouncingEverywhere = "AnnouncingOnEveryLink"
 	// ReasonNotAnnounced: no node announces the IP; the message says why.
 	ReasonNotAnnounced = "NotAnnounced"
+	// ReasonAdvertising: this node advertises the IP over BGP.
+	ReasonAdvertising = "Advertising"
 )
 
 // notice is one Event to emit on a Service.

@@ -7,12 +7,14 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
 
 	toolscache "k8s.io/client-go/tools/cache"
 
+	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/election"
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/liveness"
@@ -57,11 +59,16 @@ type state struct {
 	// ready (zero while it is not): it claims Handoff after that.
 	ownRenew, firstRenew, readySince time.Time
 	inFlight                         map[string]bool
-	// record is the record last written; nextRecord when the next may be.
-	record     map[string]string
-	nextRecord time.Time
-	reported   map[string]string
-	desired    liveness.Desired
+	// record is the record last written; nextRecord when the next may be;
+	// layer2Record its Layer 2 part as last planned.
+	record, layer2Record map[string]string
+	nextRecord           time.Time
+	reported             map[string]string
+	desired              liveness.Desired
+	// routes takes the desired BGP state to applyBGP; lastBGP is the last
+	// one offered.
+	routes  chan bgp.Desired
+	lastBGP *bgp.Desired
 }
 
 // Run runs the speaker until ctx ends, then hands over: it stops answering,
@@ -94,6 +101,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 		"layer2 announcer": s.deps.Announcer.Run,
 		"memberlist":       s.deps.Membership.Run,
 		"link watcher":     s.deps.Links.Run,
+		"BGP":              s.deps.Router.Run,
 	} {
 		wg.Add(1)
 		go func() {
@@ -106,16 +114,21 @@ func (s *Speaker) Run(ctx context.Context) error {
 	writes, results := make(chan write, 4), make(chan written, 4)
 	wg.Add(1)
 	go func() { defer wg.Done(); s.writer(inner, writes, results) }()
+	routes := make(chan bgp.Desired, 1)
+	wg.Add(1)
+	go func() { defer wg.Done(); s.applyBGP(inner, routes, s.opts.BGPRetry) }()
 	defer func() {
 		stop()
 		wg.Wait()
 	}()
 
-	st := &state{inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
+	st := &state{routes: routes, inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
 	renew := s.opts.Clock.NewTicker(s.opts.RenewInterval)
 	defer renew.Stop()
 	resync := s.opts.Clock.NewTicker(s.opts.Resync)
 	defer resync.Stop()
+	status := s.opts.Clock.NewTicker(2 * s.opts.RecordInterval)
+	defer status.Stop()
 	dispatch := func(w write) {
 		if st.inFlight[w.kind] {
 			return
@@ -152,6 +165,11 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case <-s.kick:
 		case <-renew.C():
 			dispatch(s.renewLease(s.opts.Clock.Now()))
+			continue
+		case <-status.C():
+			if st.layer2Record != nil {
+				s.refreshRecord(st, st.last.BGP, dispatch)
+			}
 			continue
 		case <-resync.C():
 		case r := <-results:
@@ -301,22 +319,38 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 			}
 		}
 	}
+	if d := bgpDesired(p.BGP); st.lastBGP == nil || !reflect.DeepEqual(d, *st.lastBGP) {
+		offer(st.routes, d)
+		st.lastBGP = &d
+	}
 	s.emit(announceNotices(s.opts.Node, prevMine, mine), snap)
+	s.emit(advertiseNotices(s.opts.Node, st.last.BGP.Advertised, p.BGP.Advertised), snap)
 	var unannounced []notice
 	unannounced, st.reported = unannouncedNotices(p, st.reported)
 	s.emit(unannounced, snap)
 
-	rec := recordData(mine, verdict, alive, waiting, healthy)
-	if !maps.Equal(rec, st.record) && !now.Before(st.nextRecord) && !st.inFlight["record"] {
-		dispatch(s.writeRecord(rec))
-		st.record, st.nextRecord = rec, now.Add(s.opts.RecordInterval)
-	}
+	st.layer2Record = recordData(mine, verdict, alive, waiting, healthy)
+	s.refreshRecord(st, p.BGP, dispatch)
 	s.opts.Metrics.Announced.WithLabelValues("layer2").Set(float64(len(mine)))
+	s.opts.Metrics.Announced.WithLabelValues("bgp").Set(float64(len(p.BGP.Advertised)))
 	s.opts.Metrics.Quorum.Set(map[bool]float64{true: 1}[verdict.Claim])
 	s.opts.Metrics.Speakers.WithLabelValues("alive").Set(float64(verdict.Alive))
 	s.opts.Metrics.Speakers.WithLabelValues("known").Set(float64(verdict.Known))
 	st.last, st.alive, st.verdict = p, alive, verdict
 	return handingOff
+}
+
+// refreshRecord writes this node's record when it changed and the last
+// write is long enough ago. BGP session states change without any event,
+// so the loop also calls it on a timer.
+func (s *Speaker) refreshRecord(st *state, b plan.BGP, dispatch func(write)) {
+	rec := maps.Clone(st.layer2Record)
+	rec["bgp-peers"], rec["bgp-routes"] = bgpRecord(s.deps.Router.Status(), b)
+	now := s.opts.Clock.Now()
+	if !maps.Equal(rec, st.record) && !now.Before(st.nextRecord) && !st.inFlight["record"] {
+		dispatch(s.writeRecord(rec))
+		st.record, st.nextRecord = rec, now.Add(s.opts.RecordInterval)
+	}
 }
 
 // usable returns the links the plan may use: up, broadcast, not loopback;

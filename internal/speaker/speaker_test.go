@@ -84,6 +84,7 @@ type harness struct {
 	node  string
 	ns    string
 	ann   *fakeAnnouncer
+	bgp   *fakeRouter
 	mem   *fakeMembership
 	cache cache.Cache
 	stop  func() error
@@ -148,7 +149,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	bc := record.NewBroadcaster()
 	bc.StartRecordingToSink(&eventSink{cs})
-	h := &harness{t: t, node: node, ann: &fakeAnnouncer{}, mem: mem, cache: ca}
+	h := &harness{t: t, node: node, ann: &fakeAnnouncer{}, bgp: &fakeRouter{}, mem: mem, cache: ca}
 	opts := Options{
 		Node: node, Class: kube.ClassPolicy{Class: kube.DefaultClass, Default: true},
 		MemberlistAddr: netip.MustParseAddrPort(fmt.Sprintf("198.51.100.%d:7946", 10+i)),
@@ -159,7 +160,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	}
 	sp, err := New(Deps{
 		Client: env.Client, Cache: ca, Recorder: bc.NewRecorder(scheme, corev1.EventSource{Component: "herald-speaker", Host: node}),
-		Announcer: h.ann, Membership: mem, Links: newFakeLinks(nodeLinks(i)),
+		Announcer: h.ann, Membership: mem, Links: newFakeLinks(nodeLinks(i)), Router: h.bgp,
 	}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -546,4 +547,58 @@ func TestUnhealthyClaimsNothing(t *testing.T) {
 	h.waitApplied(nil)
 	mem.setHealth(0)
 	h.waitApplied(want)
+}
+
+// BGP: a peer whose password is in a Secret gets a session, and the
+// advertised pool's IP goes to it as a /32 with the advertisement's
+// community; the Service gets an Event naming the node and the peer.
+func TestBGP(t *testing.T) {
+	ns := setUp(t)
+	ctx := context.Background()
+	objs := []client.Object{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: "tor-pw"}, StringData: map[string]string{"password": "s3cret"}},
+		&v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "routed"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"203.0.113.64/27"}}},
+		&v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "routed"}, Spec: v1beta1.BGPAdvertisementSpec{
+			IPAddressPools: []string{"routed"}, Communities: []v1beta1.CommunityOrAlias{"64512:100"}}},
+		&v1beta1.BGPPeer{ObjectMeta: metav1.ObjectMeta{Name: "tor"}, Spec: v1beta1.BGPPeerSpec{
+			MyASN: 64513, PeerASN: ptr.To[v1beta1.ASN](64512), PeerAddress: "198.51.100.1",
+			PasswordSecret: &v1beta1.SecretRef{Name: "tor-pw", Namespace: kube.Namespace}}},
+	}
+	for _, o := range objs {
+		if err := env.Client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = env.Client.Delete(ctx, o) })
+	}
+	n1 := &corev1.Node{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: "node1"}, n1); err != nil {
+		t.Fatal(err)
+	}
+	n1.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "198.51.100.11"}}
+	if err := env.Client.Status().Update(ctx, n1); err != nil {
+		t.Fatal(err)
+	}
+	service(t, ns, "api", "203.0.113.70", nil, "node2")
+	mem := newFakeMembership()
+	mem.set(members(t, 1, 2, 3)...)
+	h := start(t, "node1", mem)
+	waitFor(t, "BGP state", func() (bool, string) {
+		d, ok := h.bgp.last()
+		if !ok || len(d.Sessions) != 1 || len(d.Paths["tor"]) != 1 {
+			return false, fmt.Sprintf("%+v", d)
+		}
+		s, p := d.Sessions[0], d.Paths["tor"][0]
+		return s.Password == "s3cret" && s.RouterID.String() == "198.51.100.11" && s.PeerASN == 64512 &&
+			p.Prefix.String() == "203.0.113.70/32" && slices.Equal(p.Communities, []uint32{64512<<16 | 100}), fmt.Sprintf("%+v", d)
+	})
+	waitEvent(t, ns, "api", ReasonAdvertising, "node node1 advertises 203.0.113.70 over BGP as 203.0.113.70/32 to peers tor")
+	// The endpoint goes: with Cluster traffic policy the route stays while
+	// any endpoint is ready, and goes with the last one.
+	if err := env.Client.DeleteAllOf(ctx, &discoveryv1.EndpointSlice{}, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "route withdrawn", func() (bool, string) {
+		d, _ := h.bgp.last()
+		return len(d.Sessions) == 1 && len(d.Paths["tor"]) == 0, fmt.Sprintf("%+v", d.Paths)
+	})
 }
