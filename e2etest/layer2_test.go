@@ -11,6 +11,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2etest/lab"
@@ -492,14 +493,9 @@ func waitServed(ctx context.Context, ip netip.Addr, node string) error {
 
 // waitProbe polls cond every 50 ms until it holds or timeout passes.
 func waitProbe(ctx context.Context, timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if cond() {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
+	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	}) == nil
 }
 
 func mustMAC(t *testing.T, s string) net.HardwareAddr {

@@ -79,6 +79,18 @@ func (l *Lab) Demo(ctx context.Context, w io.Writer) error {
 			svcs[i] = got
 		}
 	}
+	if l.Speakers.Running {
+		// Speakers that have just started settle for a moment before they
+		// claim: wait for an announcer rather than print "nobody".
+		for _, s := range svcs {
+			for _, ip := range IngressIPs(s) {
+				_ = waitFor(ctx, 15*time.Second, func() bool {
+					ann, err := l.Announcers(ctx, ip)
+					return err == nil && len(ann) > 0
+				})
+			}
+		}
+	}
 	l.Summary(ctx, w, svcs)
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/kube"
+	"github.com/heraldlb/herald/internal/speaker"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
@@ -225,6 +226,16 @@ func (l *Lab) DeleteService(ctx context.Context, svc *corev1.Service) error {
 		return fmt.Errorf("delete endpoints of %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	return nil
+}
+
+// Record returns node's speaker record: the ConfigMap in which it says what
+// it announces, with its quorum and BGP sessions.
+func (l *Lab) Record(ctx context.Context, node string) (map[string]string, error) {
+	var cm corev1.ConfigMap
+	if err := l.Env.Client.Get(ctx, client.ObjectKey{Namespace: HeraldNamespace, Name: speaker.ObjectName(node)}, &cm); err != nil {
+		return nil, fmt.Errorf("read the record of %s: %w", node, err)
+	}
+	return cm.Data, nil
 }
 
 // Service reads a Service.

@@ -128,7 +128,10 @@ func buildNetwork(ctx context.Context, nodes int) error {
 	if err != nil {
 		return err
 	}
-	if err := sysctls(ctx, RouterNS, "net.ipv4.ip_forward", "1", "net.ipv6.conf.all.forwarding", "1"); err != nil {
+	// ECMP by flow (addresses and ports), so that clients' connections
+	// spread over the nodes.
+	if err := sysctls(ctx, RouterNS, "net.ipv4.ip_forward", "1", "net.ipv6.conf.all.forwarding", "1",
+		"net.ipv4.fib_multipath_hash_policy", "1", "net.ipv6.fib_multipath_hash_policy", "1"); err != nil {
 		return err
 	}
 
