@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestMemberlistConfig(t *testing.T) {
@@ -15,7 +16,7 @@ func TestMemberlistConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	std := newStdLogger(o.Log)
-	meta, ev := &metaDelegate{}, newEvents(o.Log, o.Metrics)
+	meta, ev := &metaDelegate{}, newEvents(o.Log, o.Metrics, o.Name, time.Now)
 	c := memberlistConfig(o, std, meta, ev, nil)
 
 	if c.Name != "node-1" || c.BindAddr != "198.51.100.10" || c.BindPort != 7000 || c.AdvertiseAddr != "198.51.100.10" || c.AdvertisePort != 7001 {

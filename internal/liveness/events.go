@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/hashicorp/memberlist"
@@ -30,12 +31,17 @@ type events struct {
 	// stopped is set when memberlist is shut down, after which late
 	// callbacks from its goroutines are ignored.
 	stopped bool
+	// leaving holds, until when, the speakers that said they are leaving.
+	leaving map[string]time.Time
+	self    string
+	now     func() time.Time
 }
 
 var _ memberlist.EventDelegate = (*events)(nil)
 
-func newEvents(log logr.Logger, m *Metrics) *events {
-	return &events{log: log, metrics: m, changes: make(chan struct{}, 1), members: map[string]Member{}}
+func newEvents(log logr.Logger, m *Metrics, self string, now func() time.Time) *events {
+	return &events{log: log, metrics: m, changes: make(chan struct{}, 1), members: map[string]Member{},
+		leaving: map[string]time.Time{}, self: self, now: now}
 }
 
 // NotifyJoin is called for a new speaker, one back from the dead (a refute
@@ -63,15 +69,56 @@ func (e *events) record(n *memberlist.Node, alive bool, kind string) {
 		e.mu.Unlock()
 		return
 	}
-	if alive {
-		e.members[n.Name] = memberOf(n)
-	} else {
+	switch {
+	case !alive:
 		delete(e.members, n.Name)
+		delete(e.leaving, n.Name)
+	case e.isLeaving(n.Name):
+		// A speaker that said it is leaving is gone for this speaker until
+		// memberlist says so too; what memberlist reports of it meanwhile
+		// is from before.
+		e.mu.Unlock()
+		return
+	default:
+		e.members[n.Name] = memberOf(n)
 	}
 	e.metrics.Members.Set(float64(len(e.members)))
 	e.mu.Unlock()
 	e.metrics.MemberChanges.WithLabelValues(kind).Inc()
 	e.signal()
+}
+
+// leavingFor is how long a speaker that said it is leaving stays gone even
+// if memberlist never reports its leave: long enough for the leave to
+// arrive, short enough that a speaker restarting under the same name is
+// seen again.
+const leavingFor = 10 * time.Second
+
+// left is called when a speaker says it is leaving (leavingMsg): it is
+// dropped at once, without waiting for memberlist's leave to be gossiped.
+func (e *events) left(name string) {
+	e.mu.Lock()
+	if e.stopped || e.self == name {
+		e.mu.Unlock()
+		return
+	}
+	e.leaving[name] = e.now().Add(leavingFor)
+	delete(e.members, name)
+	e.metrics.Members.Set(float64(len(e.members)))
+	e.mu.Unlock()
+	e.log.Info("member is leaving", "member", name)
+	e.metrics.MemberChanges.WithLabelValues(changeLeave).Inc()
+	e.signal()
+}
+
+// isLeaving reports whether name said it is leaving, recently. e.mu is held.
+func (e *events) isLeaving(name string) bool {
+	until, ok := e.leaving[name]
+	if ok && !e.now().Before(until) {
+		delete(e.leaving, name)
+		return false
+	}
+	return ok
 }
 
 // memberOf copies what the shell needs of n.
@@ -117,6 +164,8 @@ func (e *events) signal() {
 type metaDelegate struct {
 	mu   sync.Mutex
 	meta []byte
+	// onLeaving is called with the name in a leaving message.
+	onLeaving func(name string)
 }
 
 var _ memberlist.Delegate = (*metaDelegate)(nil)
@@ -135,10 +184,29 @@ func (d *metaDelegate) NodeMeta(limit int) []byte {
 	return d.meta
 }
 
-// The rest of memberlist.Delegate carries user messages and state, which
-// Herald does not use: membership and meta are all it needs.
+// NotifyMsg receives user messages: the only one is leavingMsg.
+func (d *metaDelegate) NotifyMsg(b []byte) {
+	if name, ok := parseLeaving(b); ok && d.onLeaving != nil {
+		d.onLeaving(name)
+	}
+}
 
-func (*metaDelegate) NotifyMsg([]byte)                           {}
+// The rest of memberlist.Delegate carries state, which Herald does not
+// use: membership and meta are all it needs.
+
 func (*metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (*metaDelegate) LocalState(join bool) []byte                { return nil }
 func (*metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// leavingPrefix starts the message a speaker sends every member directly
+// just before it leaves memberlist, so that they drop it at once rather
+// than when the leave is next gossiped. Like all of memberlist's traffic it
+// is encrypted with the gossip key.
+const leavingPrefix = "herald-leaving:"
+
+func leavingMsg(name string) []byte { return []byte(leavingPrefix + name) }
+
+func parseLeaving(b []byte) (string, bool) {
+	name, ok := strings.CutPrefix(string(b), leavingPrefix)
+	return name, ok && name != ""
+}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/hashicorp/memberlist"
@@ -28,7 +29,7 @@ func pending(ch <-chan struct{}) int {
 
 func TestEventsKeepTheMembers(t *testing.T) {
 	m := NewMetrics()
-	e := newEvents(logr.Discard(), m)
+	e := newEvents(logr.Discard(), m, "self", time.Now)
 
 	b := node("b", "198.51.100.2", 7946, "b1")
 	e.NotifyJoin(b)
@@ -73,7 +74,7 @@ func TestEventsKeepTheMembers(t *testing.T) {
 }
 
 func TestSnapshotIsACopy(t *testing.T) {
-	e := newEvents(logr.Discard(), NewMetrics())
+	e := newEvents(logr.Discard(), NewMetrics(), "self", time.Now)
 	e.NotifyJoin(node("a", "198.51.100.1", 7946, "meta"))
 	e.snapshot()[0].Meta[0] = 'X'
 	if got := e.snapshot()[0].Meta; string(got) != "meta" {
@@ -96,5 +97,43 @@ func TestMetaDelegate(t *testing.T) {
 	}
 	if d.LocalState(true) != nil || d.GetBroadcasts(0, 1400) != nil {
 		t.Error("the delegate sends user state or broadcasts; Herald uses none")
+	}
+}
+
+// A speaker that says it is leaving is dropped at once, and what memberlist
+// still reports of it (an update, a refute) does not bring it back until
+// its leave arrives or the grace passes.
+func TestLeavingMessage(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	e := newEvents(logr.Discard(), NewMetrics(), "self", func() time.Time { return now })
+	n := &memberlist.Node{Name: "b", Addr: []byte{198, 51, 100, 12}, Port: 7946}
+	e.NotifyJoin(n)
+	d := &metaDelegate{onLeaving: e.left}
+	d.NotifyMsg([]byte("unrelated"))
+	if got := memberNames(e.snapshot()); len(got) != 1 {
+		t.Fatalf("members %v after an unrelated message", got)
+	}
+	d.NotifyMsg(leavingMsg("b"))
+	if got := memberNames(e.snapshot()); len(got) != 0 {
+		t.Fatalf("members %v after b said it leaves", got)
+	}
+	e.NotifyUpdate(n)
+	if got := memberNames(e.snapshot()); len(got) != 0 {
+		t.Errorf("a stale update brought b back: %v", got)
+	}
+	e.NotifyLeave(n)
+	e.NotifyJoin(n) // b restarts
+	if got := memberNames(e.snapshot()); len(got) != 1 {
+		t.Errorf("b does not come back after its leave and a new join: %v", got)
+	}
+	d.NotifyMsg(leavingMsg("b"))
+	now = now.Add(leavingFor)
+	e.NotifyJoin(n)
+	if got := memberNames(e.snapshot()); len(got) != 1 {
+		t.Errorf("b stays gone past the grace: %v", got)
+	}
+	d.NotifyMsg(leavingMsg("self"))
+	if got := memberNames(e.snapshot()); len(got) != 1 {
+		t.Errorf("a message naming this speaker changed the members: %v", got)
 	}
 }

@@ -73,11 +73,12 @@ func New(o Options) (*Liveness, error) {
 		return nil, err
 	}
 	log := o.Log.WithValues("node", o.Name)
+	ev := newEvents(log, o.Metrics, o.Name, o.Clock.Now)
 	return &Liveness{
 		opts:   o,
 		log:    log,
-		events: newEvents(log, o.Metrics),
-		meta:   &metaDelegate{},
+		events: ev,
+		meta:   &metaDelegate{onLeaving: ev.left},
 		poke:   make(chan struct{}, 1),
 	}, nil
 }
@@ -152,6 +153,17 @@ func (l *Liveness) Leave(timeout time.Duration) error {
 		return ErrNotRunning
 	}
 	l.left.Store(true)
+	// Tell every member directly first: memberlist's own leave waits for
+	// the next gossip round to go out.
+	for _, m := range l.events.snapshot() {
+		if m.Name == l.opts.Name {
+			continue
+		}
+		to := &memberlist.Node{Name: m.Name, Addr: m.Addr.Addr().AsSlice(), Port: m.Addr.Port()}
+		if err := ml.SendBestEffort(to, leavingMsg(l.opts.Name)); err != nil {
+			l.log.V(1).Info("could not tell a member we are leaving; it will hear it from memberlist", "member", m.Name, "error", err.Error())
+		}
+	}
 	if err := ml.Leave(timeout); err != nil {
 		return fmt.Errorf("leave memberlist: %w", err)
 	}

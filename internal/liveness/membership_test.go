@@ -134,13 +134,17 @@ func TestLeaveIsSeenAtOnce(t *testing.T) {
 
 	c := nodes[2]
 	start := time.Now()
-	if err := c.l.Leave(time.Second); err != nil {
-		t.Fatalf("Leave: %v", err)
-	}
+	left := make(chan error, 1)
+	go func() { left <- c.l.Leave(time.Second) }()
 	// c's memberlist keeps running and answering probes, so failure
-	// detection cannot drop it: if the others do, the leave message did.
+	// detection cannot drop it: if the others do, a leave message did. The
+	// direct one arrives before memberlist's gossip, while Leave still
+	// waits for that to go out.
 	waitMembers(t, settle, nodes[:2], "a", "b")
 	t.Logf("the others dropped c %v after it started to leave", time.Since(start).Round(time.Millisecond))
+	if err := <-left; err != nil {
+		t.Fatalf("Leave: %v", err)
+	}
 	select {
 	case <-c.done:
 		t.Fatal("Run returned after Leave; it must run until its context ends")
