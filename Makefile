@@ -7,7 +7,7 @@ KUSTOMIZE := $(GO) run sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 KUBE_BUILD := internal/tools/kube/build.sh
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build generate manifests verify-manifests kube-bins deps test unit lab lab-down bench
+.PHONY: all build generate manifests verify-manifests kube-bins deps test unit lab lab-down bench bench-speaker
 
 all: build
 
@@ -59,3 +59,7 @@ lab-down:
 bench: kube-bins
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/ipam/
 	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) run ./e2etest/cmd/burstbench
+
+## bench-speaker: the speakers on the lab (root): Layer 2 failover, handover and partition heal over ten rounds each, time to announce, and cost with 1,000 Services; BGP time to route, and 5,000 routes.
+bench-speaker: deps kube-bins
+	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) run ./e2etest/cmd/speakerbench

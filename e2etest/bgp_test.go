@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2etest/lab"
+	"github.com/heraldlb/herald/e2etest/measure"
 )
 
 // TestBGP runs the BGP scenarios on one lab, with FRR as the router and
@@ -94,23 +94,10 @@ func (s *bgpSuite) service(t *testing.T, pool string, nodes []lab.Node, opts ...
 	return svc, lab.IngressIPs(svc)[0]
 }
 
-// hops returns the nodes' addresses of ip's family.
-func hops(ip netip.Addr, nodes ...lab.Node) []netip.Addr {
-	var out []netip.Addr
-	for _, n := range nodes {
-		if ip.Is4() {
-			out = append(out, n.IPv4)
-		} else {
-			out = append(out, n.IPv6)
-		}
-	}
-	return out
-}
-
 func (s *bgpSuite) ecmp(t *testing.T) {
 	ctx := s.ctx(t)
 	_, ip := s.service(t, "routed", nil)
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	served := map[string]int{}
@@ -130,7 +117,7 @@ func (s *bgpSuite) ecmp(t *testing.T) {
 func (s *bgpSuite) communities(t *testing.T) {
 	ctx := s.ctx(t)
 	_, ip := s.service(t, "routed", nil)
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	paths, err := lab.BGPPaths(ctx, netip.PrefixFrom(ip, 32))
@@ -156,13 +143,13 @@ func (s *bgpSuite) localTraffic(t *testing.T) {
 	ctx := s.ctx(t)
 	n := s.l.Nodes
 	svc, ip := s.service(t, "routed", n[1:2], lab.LocalTraffic())
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, n[1]), 20*time.Second); err != nil {
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, n[1]), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.l.SetEndpoints(ctx, svc, []lab.Node{n[0], n[2]}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, n[0], n[2]), 20*time.Second); err != nil {
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, n[0], n[2]), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range lab.ProbeN(ctx, lab.UpstreamClientNS, ip, 80, 10, 20*time.Millisecond) {
@@ -181,7 +168,7 @@ func (s *bgpSuite) localTraffic(t *testing.T) {
 func (s *bgpSuite) withdraw(t *testing.T) {
 	ctx := s.ctx(t)
 	svc, ip := s.service(t, "routed", nil)
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.l.DeleteService(ctx, svc); err != nil {
@@ -198,10 +185,10 @@ func (s *bgpSuite) sigterm(t *testing.T) {
 	ctx := s.ctx(t)
 	_, ip := s.service(t, "routed", nil)
 	n := s.l.Nodes
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, n...), 20*time.Second); err != nil {
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, n...), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	took, err := measureBGPSigterm(ctx, s.l, ip, 3)
+	took, err := measure.BGPSigterm(ctx, s.l, ip, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,36 +196,6 @@ func (s *bgpSuite) sigterm(t *testing.T) {
 	if took > time.Second {
 		t.Errorf("the next hop was removed %v after SIGTERM, want at most 1s", took)
 	}
-}
-
-// measureBGPSigterm stops node i's speaker with SIGTERM, returns how long
-// until the router's kernel route to ip no longer goes through node i,
-// then restarts the speaker and waits until the route is back.
-func measureBGPSigterm(ctx context.Context, l *lab.Lab, ip netip.Addr, i int) (time.Duration, error) {
-	n := l.Nodes
-	var rest []lab.Node
-	for k := range n {
-		if k != i-1 {
-			rest = append(rest, n[k])
-		}
-	}
-	signalled := time.Now()
-	if err := l.SignalSpeaker(i, syscall.SIGTERM); err != nil {
-		return 0, err
-	}
-	_, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, rest...), 10*time.Second)
-	took := time.Since(signalled)
-	l.StopSpeaker(i, 5*time.Second)
-	if serr := l.StartSpeaker(i); serr != nil {
-		return took, serr
-	}
-	if err != nil {
-		return took, err
-	}
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, n...), 30*time.Second); err != nil {
-		return took, fmt.Errorf("after the speaker restarted: %w", err)
-	}
-	return took, nil
 }
 
 func (s *bgpSuite) routerRestart(t *testing.T) {
@@ -249,7 +206,7 @@ func (s *bgpSuite) routerRestart(t *testing.T) {
 		ips = append(ips, ip)
 	}
 	for _, ip := range ips {
-		if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
+		if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -258,7 +215,7 @@ func (s *bgpSuite) routerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ip := range ips {
-		if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, s.l.Nodes...), 60*time.Second); err != nil {
+		if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, s.l.Nodes...), 60*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -271,7 +228,7 @@ func (s *bgpSuite) ipv6(t *testing.T) {
 	if !ip.Is6() {
 		t.Fatalf("IPv6 Service got %s", ip)
 	}
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, s.l.Nodes...), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if r := lab.Probe(ctx, lab.UpstreamClientNS, ip, 80); r.Err != nil {
@@ -290,7 +247,7 @@ func (s *bgpSuite) nodeSelectors(t *testing.T) {
 	}}
 	create(t, c, pool, adv)
 	_, ip := s.service(t, "node1-only", nil)
-	if _, err := lab.WaitKernelNextHops(ctx, ip, hops(ip, s.l.Nodes[0]), 20*time.Second); err != nil {
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, s.l.Nodes[0]), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,15 +6,14 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2etest/lab"
+	"github.com/heraldlb/herald/e2etest/measure"
 	"github.com/heraldlb/herald/internal/election"
 )
 
@@ -224,7 +223,7 @@ func (s *l2suite) linkDown(t *testing.T) {
 	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	outage, err := measureLinkDown(ctx, s.l, ip, s.l.NodeIndex(w), next)
+	outage, err := measure.LinkDown(ctx, s.l, ip, s.l.NodeIndex(w), next)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,48 +233,6 @@ func (s *l2suite) linkDown(t *testing.T) {
 	if outage > 1500*time.Millisecond {
 		t.Errorf("outage %v after the winner's link went down", outage)
 	}
-}
-
-// measureLinkDown probes ip while node i's eth0 goes down, waits until next
-// serves, brings the link back up, waits until node i answers again, and
-// returns the outage.
-func measureLinkDown(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string) (time.Duration, error) {
-	if err := waitServed(ctx, ip, l.Nodes[i-1].Name); err != nil {
-		return 0, err
-	}
-	p, err := l.StartProber(ctx, lab.ClientNS, ip, 80, lab.ProberOptions{Duration: 30 * time.Second})
-	if err != nil {
-		return 0, err
-	}
-	time.Sleep(300 * time.Millisecond) // a baseline of good probes
-	if err := l.SetLink(ctx, i, lab.ClientIface, false); err != nil {
-		p.Stop()
-		return 0, err
-	}
-	served := waitProbe(ctx, 10*time.Second, func() bool {
-		r := lab.Probe(ctx, lab.ClientNS, ip, 80)
-		return r.Err == nil && r.Node == next
-	})
-	time.Sleep(300 * time.Millisecond) // good probes after the outage
-	seen, perr := p.Stop()
-	if err := l.SetLink(ctx, i, lab.ClientIface, true); err != nil {
-		return 0, err
-	}
-	if !served {
-		return 0, fmt.Errorf("%s did not take %s over within 10s", next, ip)
-	}
-	if perr != nil {
-		return 0, perr
-	}
-	outage, recovered := seen.Outage()
-	if !recovered {
-		return outage, fmt.Errorf("the client never recovered (outage %v so far)", outage)
-	}
-	// Back to the original owner before the next step.
-	if _, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, l.Nodes[i-1].Name, 15*time.Second); err != nil {
-		return outage, fmt.Errorf("after the link came back: %w", err)
-	}
-	return outage, nil
 }
 
 // handover stops the winner's speaker with SIGTERM while the client
@@ -288,66 +245,18 @@ func (s *l2suite) handover(t *testing.T) {
 	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	r, err := measureHandover(ctx, s.l, ip, s.l.NodeIndex(w), next)
+	r, err := measure.Handover(ctx, s.l, ip, s.l.NodeIndex(w), next)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("SIGTERM on %s's speaker: %d failed probes of %d; first gratuitous for %s %v after the signal",
-		w, r.failed, r.probes, next, r.firstGratuitous)
-	if r.failed != 0 {
-		t.Errorf("%d probes failed during a graceful handover", r.failed)
+	t.Logf("SIGTERM on %s's speaker: %d failed probes of %d; first gratuitous naming %s %v after the signal, first from %s itself %v",
+		w, r.Failed, r.Probes, next, r.FirstGratuitous, next, r.FirstFromNewOwner)
+	if r.Failed != 0 {
+		t.Errorf("%d probes failed during a graceful handover", r.Failed)
 	}
-	if r.firstGratuitous > time.Second {
-		t.Errorf("the new owner was announced %v after the signal", r.firstGratuitous)
+	if r.FirstGratuitous > time.Second || r.FirstFromNewOwner > time.Second {
+		t.Errorf("the new owner was announced %v after the signal, and announced itself %v after", r.FirstGratuitous, r.FirstFromNewOwner)
 	}
-}
-
-type handoverResult struct {
-	failed, probes  int
-	firstGratuitous time.Duration
-}
-
-// measureHandover sends SIGTERM to node i's speaker while the client
-// probes and captures, waits until next answers, restarts the speaker and
-// waits until node i answers again.
-func measureHandover(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string) (handoverResult, error) {
-	if err := waitServed(ctx, ip, l.Nodes[i-1].Name); err != nil {
-		return handoverResult{}, err
-	}
-	p, err := l.StartProber(ctx, lab.ClientNS, ip, 80, lab.ProberOptions{Watch: true, Duration: 30 * time.Second})
-	if err != nil {
-		return handoverResult{}, err
-	}
-	time.Sleep(300 * time.Millisecond)
-	signalled := time.Now()
-	if err := l.SignalSpeaker(i, syscall.SIGTERM); err != nil {
-		p.Stop()
-		return handoverResult{}, err
-	}
-	_, aerr := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, next, 10*time.Second)
-	time.Sleep(300 * time.Millisecond)
-	seen, perr := p.Stop()
-	l.StopSpeaker(i, 5*time.Second)
-	if err := l.StartSpeaker(i); err != nil {
-		return handoverResult{}, err
-	}
-	if aerr != nil {
-		return handoverResult{}, aerr
-	}
-	if perr != nil {
-		return handoverResult{}, perr
-	}
-	r := handoverResult{failed: seen.Failed(), probes: len(seen.Probes)}
-	mac := lab.NodeMAC(l.NodeIndex(next)).String()
-	first, ok := seen.FirstUnsolicited(signalled, mac)
-	if !ok {
-		return r, fmt.Errorf("no gratuitous announcement naming %s (%s) after the signal; saw %+v", next, mac, seen.Announcements)
-	}
-	r.firstGratuitous = first.At.Sub(signalled)
-	if _, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, l.Nodes[i-1].Name, 20*time.Second); err != nil {
-		return r, fmt.Errorf("after the speaker restarted: %w", err)
-	}
-	return r, nil
 }
 
 // partition cuts the winner off from the other nodes, not from the client:
@@ -361,7 +270,7 @@ func (s *l2suite) partition(t *testing.T) {
 	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	heal, err := measurePartition(ctx, s.l, ip, s.l.NodeIndex(w), next)
+	heal, err := measure.Partition(ctx, s.l, ip, s.l.NodeIndex(w), next)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,59 +278,6 @@ func (s *l2suite) partition(t *testing.T) {
 	if heal > 2*time.Second {
 		t.Errorf("%v after the heal until exactly one node answered; want at most 2s", heal)
 	}
-}
-
-// measurePartition isolates node i, checks that no two nodes answer at
-// once while it lasts and that next answers, heals, and returns how long
-// after the heal until node i, the winner again, answers alone for good
-// (checking that no two nodes ever answer at once meanwhile).
-func measurePartition(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string) (time.Duration, error) {
-	if err := waitServed(ctx, ip, l.Nodes[i-1].Name); err != nil {
-		return 0, err
-	}
-	cut := time.Now()
-	if err := l.Partition(ctx, i); err != nil {
-		return 0, err
-	}
-	samples, err := l.SampleAnswers(ctx, lab.ClientNS, ip, 3*time.Second, 150*time.Millisecond)
-	if err != nil {
-		return 0, err
-	}
-	// The cut-off node stops claiming (its probes fail) before the others
-	// take its IPs over: never two at once.
-	for _, s := range samples {
-		if len(s.Nodes) > 1 {
-			_ = l.Heal(ctx)
-			return 0, fmt.Errorf("%v into the partition, %s is answered by %v", s.At.Sub(cut), ip, s.Nodes)
-		}
-	}
-	_, err = l.WaitAnsweredBy(ctx, lab.ClientNS, ip, next, 10*time.Second)
-	if herr := l.Heal(ctx); err != nil || herr != nil {
-		return 0, fmt.Errorf("during the partition: %v; heal: %v", err, herr)
-	}
-	healed := time.Now()
-	owner := l.Nodes[i-1].Name
-	samples, err = l.SampleAnswers(ctx, lab.ClientNS, ip, 4*time.Second, 150*time.Millisecond)
-	if err != nil {
-		return 0, err
-	}
-	// Never two at once; then the owner alone, to the end.
-	settled := -1
-	for k, s := range samples {
-		if len(s.Nodes) > 1 {
-			return 0, fmt.Errorf("%v after the heal, %s is answered by %v", s.At.Sub(healed), ip, s.Nodes)
-		}
-		switch {
-		case len(s.Nodes) == 1 && s.Nodes[0] == owner && settled < 0:
-			settled = k
-		case len(s.Nodes) != 1 || s.Nodes[0] != owner:
-			settled = -1
-		}
-	}
-	if settled < 0 || samples[len(samples)-1].At.Sub(samples[settled].At) < time.Second {
-		return 0, fmt.Errorf("%s did not settle on %s alone within 3s of the heal: %v", ip, owner, samples)
-	}
-	return samples[settled].At.Sub(healed), nil
 }
 
 // spread: 30 Services over 3 nodes, each node wins at least 5, and each IP
@@ -476,26 +332,6 @@ func createEth1Pool(ctx context.Context, l *lab.Lab) error {
 		return err
 	}
 	return l.Env.Client.Create(ctx, adv)
-}
-
-// waitServed waits until curl from the LAN client is served by node, so
-// that a measurement starts from a client that reaches the IP: an IP that
-// an earlier subtest used may still be stale in the client's cache.
-func waitServed(ctx context.Context, ip netip.Addr, node string) error {
-	if !waitProbe(ctx, 10*time.Second, func() bool {
-		r := lab.Probe(ctx, lab.ClientNS, ip, 80)
-		return r.Err == nil && r.Node == node
-	}) {
-		return fmt.Errorf("the client is not served by %s at %s", node, ip)
-	}
-	return nil
-}
-
-// waitProbe polls cond every 50 ms until it holds or timeout passes.
-func waitProbe(ctx context.Context, timeout time.Duration, cond func() bool) bool {
-	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
-		return cond(), nil
-	}) == nil
 }
 
 func mustMAC(t *testing.T, s string) net.HardwareAddr {

@@ -18,6 +18,8 @@ import (
 //	Layer 2 dual-stack pool 198.51.100.96/28    2001:db8:1:0:8000::/65 (on-link too)
 //	eth1-only pool          198.51.100.120/30   2001:db8:1::fff0/124 (on the LAN's subnet, announced on eth1)
 //	BGP pool                203.0.113.64/27     2001:db8:200::/120   (routed: only via BGP)
+//	benchmark pools                             2001:db8:1:0:4000::/66 (Layer 2, on-link)
+//	                                            2001:db8:210::/112     (BGP): room for thousands of Services
 //	second LAN (eth1)       203.0.113.128/26    2001:db8:3::/64
 //	  node i                  .130+i              ::10+i (as above)
 //	  second-LAN client       .190                ::50
@@ -45,6 +47,11 @@ var (
 	// them, clients on the LAN must not.
 	Eth1Pool4 = netip.MustParsePrefix("198.51.100.120/30")
 	Eth1Pool6 = netip.MustParsePrefix("2001:db8:1::fff0/124")
+
+	// BenchL2Pool6 and BenchBGPPool6 hold the benchmarks' thousands of
+	// (IPv6, for cluster IPs) Services: on the LAN, and routed.
+	BenchL2Pool6  = netip.MustParsePrefix("2001:db8:1:0:4000::/66")
+	BenchBGPPool6 = netip.MustParsePrefix("2001:db8:210::/112")
 
 	BGPPool4 = netip.MustParsePrefix("203.0.113.64/27")
 	BGPPool6 = netip.MustParsePrefix("2001:db8:200::/120")

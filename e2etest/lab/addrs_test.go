@@ -25,7 +25,7 @@ func inDocumentation(p netip.Prefix) bool {
 }
 
 func TestPlanUsesOnlyDocumentationRanges(t *testing.T) {
-	prefixes := []netip.Prefix{LANPrefix4, LANPrefix6, L2Pool4, L2Pool6, L2DualPool4, L2DualPool6, Eth1Pool4, Eth1Pool6, BGPPool4, BGPPool6,
+	prefixes := []netip.Prefix{LANPrefix4, LANPrefix6, L2Pool4, L2Pool6, L2DualPool4, L2DualPool6, Eth1Pool4, Eth1Pool6, BGPPool4, BGPPool6, BenchL2Pool6, BenchBGPPool6,
 		UpstreamPrefix4, UpstreamPrefix6, APILinkPrefix, ClusterIPRange4, ClusterIPRange6, LAN2Prefix4, LAN2Prefix6}
 	addrs := []netip.Addr{RouterLAN4, RouterLAN6, RouterUpstream4, RouterUpstream6, Client4, Client6,
 		UpstreamClient4, UpstreamClient6, BridgeLAN4, APIServerAddr, APILinkLab, Client2v4, Client2v6}
@@ -62,7 +62,9 @@ func TestPlanHasNoOverlaps(t *testing.T) {
 	if !LANPrefix4.Contains(L2Pool4.Addr()) || !LANPrefix6.Contains(L2Pool6.Addr()) ||
 		!LANPrefix4.Contains(L2DualPool4.Addr()) || !LANPrefix6.Contains(L2DualPool6.Addr()) || L2DualPool4.Overlaps(L2Pool4) ||
 		!LANPrefix4.Contains(Eth1Pool4.Addr()) || Eth1Pool4.Overlaps(L2Pool4) || Eth1Pool4.Overlaps(L2DualPool4) ||
-		!LANPrefix6.Contains(Eth1Pool6.Addr()) || Eth1Pool6.Overlaps(L2Pool6) || Eth1Pool6.Overlaps(L2DualPool6) {
+		!LANPrefix6.Contains(Eth1Pool6.Addr()) || Eth1Pool6.Overlaps(L2Pool6) || Eth1Pool6.Overlaps(L2DualPool6) ||
+		!LANPrefix6.Contains(BenchL2Pool6.Addr()) || BenchL2Pool6.Overlaps(L2Pool6) || BenchL2Pool6.Overlaps(L2DualPool6) || BenchL2Pool6.Overlaps(Eth1Pool6) ||
+		BenchBGPPool6.Overlaps(BGPPool6) || BenchBGPPool6.Overlaps(LANPrefix6) {
 		t.Errorf("the L2 pools %s, %s must be on the LAN %s, %s", L2Pool4, L2Pool6, LANPrefix4, LANPrefix6)
 	}
 	for i := 1; i <= MaxNodes; i++ {

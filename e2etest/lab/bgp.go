@@ -159,3 +159,23 @@ func (l *Lab) RestartRouter(ctx context.Context) error {
 	l.Router = procs
 	return err
 }
+
+// PollUntil calls cond every interval until it reports done or fails, or
+// timeout passes. It is for the benchmarks' long waits.
+func PollUntil(ctx context.Context, interval, timeout time.Duration, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		done, err := cond()
+		if err != nil || done {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -62,8 +62,14 @@ func NeighborAnswers(ctx context.Context, addr netip.Addr) ([]net.HardwareAddr, 
 // sends one request (labprobe -ask) and collects every answer to it within
 // half a second, so that two MACs mean two nodes answering at once.
 func NeighborAnswersFrom(ctx context.Context, ns string, addr netip.Addr) ([]net.HardwareAddr, error) {
+	return NeighborAnswersWithin(ctx, ns, addr, 500*time.Millisecond)
+}
+
+// NeighborAnswersWithin is NeighborAnswersFrom, collecting answers for
+// window.
+func NeighborAnswersWithin(ctx context.Context, ns string, addr netip.Addr, window time.Duration) ([]net.HardwareAddr, error) {
 	out, err := Exec(ctx, ns, filepath.Join(StateDir, "bin", "labprobe"), "-ask", ClientIface,
-		"-target", netip.AddrPortFrom(addr, 0).String(), "-window", "500ms")
+		"-target", netip.AddrPortFrom(addr, 0).String(), "-window", window.String())
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +30,9 @@ type ProbeRecord struct {
 	Proto       string `json:"proto,omitempty"`
 	MAC         string `json:"mac,omitempty"`
 	Unsolicited bool   `json:"unsolicited,omitempty"`
+	// From is the frame's source MAC: the node that sent it, which for a
+	// handover is not the node it names.
+	From string `json:"from,omitempty"`
 }
 
 // ProberOptions shape a prober.
@@ -94,6 +98,9 @@ func (p *Prober) Stop() (ProbeLog, error) {
 	if err != nil {
 		return ProbeLog{}, err
 	}
+	// Probes run side by side and print as they finish: order them by
+	// when they started.
+	slices.SortStableFunc(recs, func(a, b ProbeRecord) int { return a.At.Compare(b.At) })
 	var out ProbeLog
 	for _, r := range recs {
 		switch r.Kind {
@@ -172,10 +179,11 @@ func (l ProbeLog) Outage() (outage time.Duration, recovered bool) {
 }
 
 // FirstUnsolicited returns the first unsolicited announcement after t
-// naming mac (any MAC when mac is empty).
-func (l ProbeLog) FirstUnsolicited(t time.Time, mac string) (ProbeRecord, bool) {
+// naming mac (any MAC when mac is empty), and when from is set, sent by
+// from.
+func (l ProbeLog) FirstUnsolicited(t time.Time, mac, from string) (ProbeRecord, bool) {
 	for _, a := range l.Announcements {
-		if a.Unsolicited && !a.At.Before(t) && (mac == "" || strings.EqualFold(a.MAC, mac)) {
+		if a.Unsolicited && !a.At.Before(t) && (mac == "" || strings.EqualFold(a.MAC, mac)) && (from == "" || strings.EqualFold(a.From, from)) {
 			return a, true
 		}
 	}

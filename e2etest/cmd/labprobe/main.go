@@ -87,28 +87,35 @@ func (o *output) write(r lab.ProbeRecord) {
 	_ = o.enc.Encode(r)
 }
 
-// probe makes one request per interval, each on a new connection, so that
-// every probe goes through the client's neighbour cache afresh.
+// probe starts one request per interval, each on a new connection so that
+// every probe goes through the client's neighbour cache afresh, and each
+// on its own schedule: a probe that hangs until its timeout does not hold
+// the next ones back, so an outage is seen to within one interval.
 func probe(ctx context.Context, ap netip.AddrPort, interval, timeout time.Duration, out *output) {
 	client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	url := "http://" + ap.String() + "/"
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		at := time.Now()
-		r := lab.ProbeRecord{Kind: "probe", At: at}
-		resp, err := client.Get(url)
-		if err == nil {
-			body, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			err = rerr
-			r.Node = strings.TrimSpace(string(body))
-		}
-		r.OK = err == nil
-		if err != nil {
-			r.Err = err.Error()
-		}
-		out.write(r)
+		wg.Add(1)
+		go func(at time.Time) {
+			defer wg.Done()
+			r := lab.ProbeRecord{Kind: "probe", At: at}
+			resp, err := client.Get(url)
+			if err == nil {
+				body, rerr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				err = rerr
+				r.Node = strings.TrimSpace(string(body))
+			}
+			r.OK = err == nil
+			if err != nil {
+				r.Err = err.Error()
+			}
+			out.write(r)
+		}(time.Now())
 		select {
 		case <-ctx.Done():
 			return
@@ -151,7 +158,7 @@ func capture(ctx context.Context, iface string, ip netip.Addr, out *output, read
 			continue
 		}
 		if r, ok := parse(f, ip); ok {
-			r.Kind, r.At = "announce", at
+			r.Kind, r.At, r.From = "announce", at, f.Source.String()
 			out.write(r)
 		}
 	}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/e2etest/lab"
+	"github.com/heraldlb/herald/e2etest/measure"
+)
+
+// benchBGP runs the BGP measurements on l, whose samples peer every node
+// with the router ("tor") and advertise pool "routed" to it.
+func benchBGP(ctx context.Context, l *lab.Lab, r *report, trials, services int) error {
+	var first, full []time.Duration
+	for k := range trials {
+		start := time.Now()
+		svc, err := l.CreateService(ctx, "bgp-bench", fmt.Sprintf("route-%d", k), l.Nodes, lab.WithPool("routed"))
+		if err != nil {
+			return err
+		}
+		var ip netip.Addr
+		var firstAt time.Duration
+		err = lab.PollUntil(ctx, 5*time.Millisecond, 30*time.Second, func() (bool, error) {
+			if !ip.IsValid() {
+				got, err := l.Service(ctx, svc.Namespace, svc.Name)
+				if err != nil || len(lab.IngressIPs(got)) == 0 {
+					return false, nil
+				}
+				ip = lab.IngressIPs(got)[0]
+			}
+			hops, err := lab.KernelNextHops(ctx, ip)
+			if err != nil {
+				return false, err
+			}
+			if len(hops) > 0 && firstAt == 0 {
+				firstAt = time.Since(start)
+			}
+			return len(hops) == len(l.Nodes), nil
+		})
+		if err != nil {
+			return fmt.Errorf("route round %d (%s): %w", k+1, ip, err)
+		}
+		first, full = append(first, firstAt), append(full, time.Since(start))
+		if err := l.DeleteService(ctx, svc); err != nil {
+			return err
+		}
+		if _, err := lab.WaitKernelNextHops(ctx, ip, nil, 20*time.Second); err != nil {
+			return err
+		}
+	}
+	r.judge("BGP Service create to route in the router's kernel table", first, "p99 <= 1s", measure.Summarize(first).P99 <= time.Second)
+	r.judge("BGP Service create to ECMP over all nodes", full, "reported (no target)", true)
+	return manyBGP(ctx, l, r, services)
+}
+
+// manyBGP advertises n IPv6 Services (IPv6 for their cluster IPs) and
+// reports how long until the router has every route from every node, what
+// it cost the speakers, and how long the routes take to come back after
+// every speaker restarts.
+func manyBGP(ctx context.Context, l *lab.Lab, r *report, n int) error {
+	c := l.Env.Client
+	pool := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bench-bgp"},
+		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{v1beta1.AddressRange(lab.BenchBGPPool6.String())}}}
+	adv := &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "bench-bgp"},
+		Spec: v1beta1.BGPAdvertisementSpec{IPAddressPools: []string{"bench-bgp"}, Peers: []string{"tor"}}}
+	if err := c.Create(ctx, pool); err != nil {
+		return err
+	}
+	if err := c.Create(ctx, adv); err != nil {
+		return err
+	}
+	before, err := speakerStats(l)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := createMany(ctx, l, "bgp-many", "bench-bgp", n, lab.IPv6Only()); err != nil {
+		return err
+	}
+	created := time.Since(start)
+	if err := waitAllIPs(ctx, l, "bgp-many", n, 10*time.Minute); err != nil {
+		return err
+	}
+	allocated := time.Since(start)
+	if err := waitRoutes(ctx, l, n, 10*time.Minute); err != nil {
+		return err
+	}
+	routed := time.Since(start)
+	after, err := speakerStats(l)
+	if err != nil {
+		return err
+	}
+	r.logf("BGP with %d Services on %d nodes: created in %v, all allocated after %v, the router had every route from every node after %v",
+		n, len(l.Nodes), created.Round(time.Millisecond), allocated.Round(time.Millisecond), routed.Round(time.Millisecond))
+	r.note("speakers over that time: %s", costLine(before, after))
+	routesAfterIPs := routed - allocated
+	r.judge(fmt.Sprintf("BGP %d routes: from the last IP allocated to the router having them all", n), []time.Duration{routesAfterIPs},
+		"<= 10s", routesAfterIPs <= 10*time.Second)
+
+	// A cold start with every Service in place: all speakers restart.
+	for i := range l.Nodes {
+		l.StopSpeaker(i+1, 10*time.Second)
+	}
+	if err := waitRoutes(ctx, l, 0, 2*time.Minute); err != nil {
+		return fmt.Errorf("routes left after every speaker stopped: %w", err)
+	}
+	restart := time.Now()
+	for i := range l.Nodes {
+		if err := l.StartSpeaker(i + 1); err != nil {
+			return err
+		}
+	}
+	if err := waitRoutes(ctx, l, n, 5*time.Minute); err != nil {
+		return err
+	}
+	back := time.Since(restart)
+	cold, err := speakerStats(l)
+	if err != nil {
+		return err
+	}
+	r.judge(fmt.Sprintf("BGP %d routes after every speaker restarted (cold start)", n), []time.Duration{back}, "<= 10s", back <= 10*time.Second)
+	r.note("speakers after the cold start: %s", costLine(make([]procStat, len(cold)), cold))
+	return nil
+}
+
+// waitRoutes waits until every node's session has sent the router at
+// least n routes (exactly none when n is 0).
+func waitRoutes(ctx context.Context, l *lab.Lab, n int, timeout time.Duration) error {
+	var last string
+	err := lab.PollUntil(ctx, 200*time.Millisecond, timeout, func() (bool, error) {
+		ns, err := lab.BGPNeighbors(ctx)
+		if err != nil {
+			return false, nil // FRR may be busy with the routes
+		}
+		var parts []string
+		done := 0
+		for _, nb := range ns {
+			parts = append(parts, fmt.Sprintf("%s:%s/%d", nb.Address, nb.State, nb.Received))
+			if nb.Address.Is4() && (n == 0 && nb.Received == 0 || n > 0 && nb.Received >= n) {
+				done++
+			}
+		}
+		last = strings.Join(parts, " ")
+		return done == len(l.Nodes), nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for %d routes per node: %w (router: %s)", n, err, last)
+	}
+	return nil
+}

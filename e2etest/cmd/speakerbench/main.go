@@ -1,0 +1,82 @@
+// Command speakerbench measures the speakers on the network lab (root):
+//
+//   - Layer 2: the outage a client sees when the owner's link goes down,
+//     what it sees when the owner's speaker stops with SIGTERM, how long
+//     after a partition heals until one node answers, the time from a
+//     Service's creation to an ARP answer, and the speakers' memory and CPU
+//     with many Layer 2 Services;
+//   - BGP: the time from a Service's creation to its route in the router's
+//     kernel table, and how long the router takes to have the routes of
+//     thousands of Services, with the speakers' memory and CPU.
+//
+// It prints every round first, then each figure's median, p99 and maximum
+// against its target, and exits with status 1 when a target is missed. The
+// machines are noisy: verdicts rest on the median of rounds where the
+// target is a median, and every round stays visible.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/heraldlb/herald/e2etest/lab"
+)
+
+func main() {
+	mode := flag.String("mode", "all", "what to measure: l2, bgp or all")
+	trials := flag.Int("trials", 10, "rounds of each failover measurement")
+	announceTrials := flag.Int("announce-trials", 20, "rounds of the create-to-answer and create-to-route measurements")
+	l2Services := flag.Int("l2-services", 1000, "Layer 2 Services for the cost measurement")
+	bgpServices := flag.Int("bgp-services", 5000, "BGP Services for the many-routes measurement")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Bounded: the whole run stops by itself.
+	ctx, cancel := context.WithTimeout(ctx, 45*time.Minute)
+	defer cancel()
+
+	r := &report{}
+	var err error
+	if *mode == "l2" || *mode == "all" {
+		err = withLab(ctx, func(l *lab.Lab) error { return benchL2(ctx, l, r, *trials, *announceTrials, *l2Services) })
+	}
+	if err == nil && (*mode == "bgp" || *mode == "all") {
+		err = withLab(ctx, func(l *lab.Lab) error { return benchBGP(ctx, l, r, *announceTrials, *bgpServices) })
+	}
+	r.print(os.Stdout)
+	switch {
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "speakerbench:", err)
+		os.Exit(1)
+	case r.missed > 0:
+		fmt.Fprintf(os.Stderr, "speakerbench: %d target(s) missed\n", r.missed)
+		os.Exit(1)
+	}
+}
+
+// withLab runs f on a fresh lab with config/samples applied, and tears the
+// lab down afterwards, also on failure.
+func withLab(ctx context.Context, f func(*lab.Lab) error) error {
+	l, err := lab.Up(ctx, lab.Options{Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := l.Close(); cerr != nil {
+			fmt.Fprintln(os.Stderr, "speakerbench: tear down:", cerr)
+		}
+	}()
+	if !l.Controller.Running || !l.Speakers.Running {
+		return fmt.Errorf("controller: %s; speakers: %s", l.Controller.Why, l.Speakers.Why)
+	}
+	if _, err := l.ApplySamples(ctx); err != nil {
+		return err
+	}
+	return f(l)
+}
