@@ -142,6 +142,19 @@ func (l *Lab) Summary(ctx context.Context, w io.Writer, svcs []*corev1.Service) 
 	for _, n := range neighbors {
 		fmt.Fprintf(w, "  %-18s %-12s %d prefixes received\n", n.Address, n.State, n.Received)
 	}
+	fmt.Fprintf(w, "\nthe router's kernel routes from BGP (ip route show proto bgp):\n")
+	for _, fam := range []string{"-4", "-6"} {
+		out, err := Exec(ctx, RouterNS, "ip", fam, "route", "show", "proto", "bgp")
+		if err != nil {
+			fmt.Fprintf(w, "  %v\n", err)
+			continue
+		}
+		for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			if line != "" {
+				fmt.Fprintf(w, "  %s\n", line)
+			}
+		}
+	}
 }
 
 func (l *Lab) describeProbe(ctx context.Context, ns string, ip netip.Addr, announcers []string) string {

@@ -13,7 +13,10 @@ import (
 
 // fakeAnnouncer records what the speaker asks of the Layer 2 announcer.
 type fakeAnnouncer struct {
-	mu        sync.Mutex
+	mu sync.Mutex
+	// now, when set, stamps the first Set that claims something.
+	now       func() time.Time
+	claimedAt time.Time
 	applied   []layer2.Announcement
 	announced [][]layer2.Gratuitous
 	calls     []string // "set", "announce", in order
@@ -26,7 +29,19 @@ func (f *fakeAnnouncer) Set(d []layer2.Announcement) error {
 	defer f.mu.Unlock()
 	f.applied = slices.Clone(d)
 	f.calls = append(f.calls, "set")
+	if f.now != nil && len(d) > 0 && f.claimedAt.IsZero() {
+		f.claimedAt = f.now()
+	}
 	return nil
+}
+
+// claimed returns when the speaker first claimed, by f.now, and forgets it.
+func (f *fakeAnnouncer) claimed() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	at := f.claimedAt
+	f.claimedAt = time.Time{}
+	return at
 }
 
 func (f *fakeAnnouncer) Applied() []layer2.Announcement {

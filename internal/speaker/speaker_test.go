@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
+	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -157,6 +158,9 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	}
 	for _, tw := range tweak {
 		tw(&opts)
+	}
+	if opts.Clock != nil {
+		h.ann.now = opts.Clock.Now
 	}
 	sp, err := New(Deps{
 		Client: env.Client, Cache: ca, Recorder: bc.NewRecorder(scheme, corev1.EventSource{Component: "herald-speaker", Host: node}),
@@ -376,9 +380,12 @@ func TestIPInNoPoolIsReported(t *testing.T) {
 }
 
 // renewed creates node's speaker Lease, as its speaker would.
-func renewed(t *testing.T, node string) {
+func renewed(t *testing.T, node string) { renewedAt(t, node, time.Now()) }
+
+// renewedAt creates node's speaker Lease as renewed at at.
+func renewedAt(t *testing.T, node string, at time.Time) {
 	t.Helper()
-	now := metav1.NewMicroTime(time.Now())
+	now := metav1.NewMicroTime(at)
 	l := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: ObjectName(node), Labels: map[string]string{LabelComponent: componentValue}},
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To(node), LeaseDurationSeconds: ptr.To[int32](30), RenewTime: &now},
@@ -601,4 +608,49 @@ func TestBGP(t *testing.T) {
 		d, _ := h.bgp.last()
 		return len(d.Sessions) == 1 && len(d.Paths["tor"]) == 0, fmt.Sprintf("%+v", d.Paths)
 	})
+}
+
+// The shell's timers run on the injected clock: on a fake clock stepped
+// forward whenever the speaker waits, the claim comes exactly a Settle and
+// a Handoff after start-up, and a Handoff after quorum comes back, in the
+// clock's time.
+func TestTimingOnAFakeClock(t *testing.T) {
+	ns := setUp(t)
+	service(t, ns, "a", "198.51.100.64", nil, "node1")
+	mem := newFakeMembership()
+	mem.set(members(t, 1, 2, 3)...)
+	t0 := time.Now()
+	fc := testingclock.NewFakeClock(t0)
+	// The fake clock runs ahead of the real one: the others' Leases are
+	// renewed far enough in its future to stay live throughout.
+	renewedAt(t, "node2", t0.Add(time.Hour))
+	renewedAt(t, "node3", t0.Add(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	stepped := make(chan struct{})
+	go func() {
+		defer close(stepped)
+		for ctx.Err() == nil {
+			if fc.HasWaiters() {
+				fc.Step(10 * time.Millisecond)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-stepped })
+	const settle, handoff = 2 * time.Second, 700 * time.Millisecond
+	h := start(t, "node1", mem, func(o *Options) { o.Clock, o.Settle, o.Handoff = fc, settle, handoff })
+	want := mineOf("node1", all3, "198.51.100.64")
+	h.waitApplied(want)
+	// The first Lease write happens at the first step at the latest.
+	if at := h.ann.claimed().Sub(t0); at < settle+handoff || at > settle+handoff+time.Second {
+		t.Errorf("claimed %v after start on the fake clock, want %v to %v", at, settle+handoff, settle+handoff+time.Second)
+	}
+	mem.set(members(t, 1)...)
+	h.waitApplied(nil)
+	back := fc.Now()
+	mem.set(members(t, 1, 2, 3)...)
+	h.waitApplied(want)
+	if at := h.ann.claimed().Sub(back); at < handoff || at > handoff+500*time.Millisecond {
+		t.Errorf("claimed again %v after quorum came back on the fake clock, want %v to %v", at, handoff, handoff+500*time.Millisecond)
+	}
 }
