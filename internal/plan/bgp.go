@@ -128,29 +128,6 @@ func first(addrs []netip.Addr, v4 bool) netip.Addr {
 	return netip.Addr{}
 }
 
-// bgpEligible returns the nodes that may advertise t under adv: selected by
-// the advertisement, not excluded, and, for Services with
-// externalTrafficPolicy Local, with a ready local endpoint. ok is false when
-// no Service of t has a ready endpoint.
-func bgpEligible(t target, adv config.BGPAdvertisement, nodes []Node) (names []string, ok bool) {
-	ready := false
-	for _, s := range t.services {
-		ready = ready || s.Ready
-	}
-	if !ready {
-		return nil, false
-	}
-	for _, n := range nodes {
-		if !adv.SelectsNode(n.Labels) || n.Excluded || n.NetworkUnavailable {
-			continue
-		}
-		if eligibleForServices(t, n.Name) {
-			names = append(names, n.Name)
-		}
-	}
-	return names, true
-}
-
 // eligibleForServices reports whether node suits every Service of t that
 // has a ready endpoint and externalTrafficPolicy Local.
 func eligibleForServices(t target, node string) bool {
@@ -162,28 +139,27 @@ func eligibleForServices(t target, node string) bool {
 	return true
 }
 
-// planBGP returns this node's routes for t, added to paths, and why nobody
-// advertises t ("" when some node does).
-func planBGP(t target, in Inputs, bi bgpInputs, sessions []Session, paths map[string]map[netip.Prefix]*Path, adv *[]Advertised) string {
-	pool, ok := in.Config.PoolOf(t.ip)
-	if !ok {
-		return fmt.Sprintf("IP %s is in no IPAddressPool in force, so no node announces it", t.ip)
+// planBGP adds this node's routes for t, of pool pp, and returns why no
+// node advertises t ("" when some node does).
+func (pl *planner) planBGP(t target, pp *poolPlan) string {
+	if pp.bgpWhy != "" {
+		return pp.bgpWhy
 	}
-	var advs []config.BGPAdvertisement
-	for _, a := range in.Config.BGP {
-		if a.Selects(pool.Name) {
-			advs = append(advs, a)
-		}
-	}
-	if len(advs) == 0 {
-		return fmt.Sprintf("no BGPAdvertisement selects pool %q", pool.Name)
+	ready, local := false, false
+	for _, s := range t.services {
+		ready = ready || s.Ready
+		local = local || s.Ready && s.Local
 	}
 	why := ""
 	anywhere := false
 	var mine []string
 	var prefix netip.Prefix
-	for _, a := range advs {
-		nodes, ready := bgpEligible(t, a, in.Nodes)
+	for _, ap := range pp.bgp {
+		a := ap.adv
+		nodes := ap.nodes
+		if local {
+			nodes = slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return !eligibleForServices(t, n) })
+		}
 		switch {
 		case !ready:
 			why = "no endpoint of the Service is ready"
@@ -191,27 +167,24 @@ func planBGP(t target, in Inputs, bi bgpInputs, sessions []Session, paths map[st
 		case len(nodes) == 0:
 			why = "no node that BGPAdvertisement " + a.Name + " selects can advertise it (excluded, or no ready local endpoint as externalTrafficPolicy Local requires)"
 			continue
-		case !peered(a, nodes, in):
+		case !slices.ContainsFunc(nodes, func(n string) bool { return ap.peered[n] }):
 			why = "no node that BGPAdvertisement " + a.Name + " selects has a session to its peers"
 			continue
 		}
 		anywhere = true
-		if !slices.Contains(nodes, bi.self.Name) {
+		if !slices.Contains(nodes, pl.in.Self) {
 			continue
 		}
 		prefix = a.Aggregate(t.ip)
-		for _, s := range sessions {
-			if !a.ToPeer(s.Name) {
-				continue
+		for _, s := range ap.sessions {
+			mine = append(mine, s)
+			if pl.paths[s] == nil {
+				pl.paths[s] = map[netip.Prefix]*Path{}
 			}
-			mine = append(mine, s.Name)
-			if paths[s.Name] == nil {
-				paths[s.Name] = map[netip.Prefix]*Path{}
-			}
-			p := paths[s.Name][prefix]
+			p := pl.paths[s][prefix]
 			if p == nil {
 				p = &Path{Prefix: prefix}
-				paths[s.Name][prefix] = p
+				pl.paths[s][prefix] = p
 			}
 			p.Communities = append(p.Communities, a.Communities...)
 			p.LargeCommunities = append(p.LargeCommunities, a.LargeCommunities...)
@@ -226,31 +199,12 @@ func planBGP(t target, in Inputs, bi bgpInputs, sessions []Session, paths map[st
 		for _, s := range t.services {
 			e.Services = append(e.Services, s.Key)
 		}
-		*adv = append(*adv, e)
+		pl.advertised = append(pl.advertised, e)
 	}
 	if anywhere {
 		return ""
 	}
 	return why
-}
-
-// peered reports whether some of nodes has a session that a takes routes to.
-func peered(a config.BGPAdvertisement, nodes []string, in Inputs) bool {
-	labels := map[string]map[string]string{}
-	for _, n := range in.Nodes {
-		labels[n.Name] = n.Labels
-	}
-	for _, p := range in.Config.Peers {
-		if !a.ToPeer(p.Name) {
-			continue
-		}
-		for _, n := range nodes {
-			if p.SelectsNode(labels[n]) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // sortedPaths turns the per-session path sets into sorted lists with sorted,

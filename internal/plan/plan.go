@@ -78,39 +78,44 @@ type target struct {
 // Compute returns the plan for in. It does not modify in.
 func Compute(in Inputs) Plan {
 	p := Plan{Self: in.Self, Claim: in.Claim}
-	nodes := map[string]Node{}
+	pl := &planner{in: in, nodes: map[string]Node{}, members: map[string]Member{}, pools: map[string]*poolPlan{},
+		paths: map[string]map[netip.Prefix]*Path{}}
 	for _, n := range in.Nodes {
-		nodes[n.Name] = n
+		pl.nodes[n.Name] = n
 	}
-	members := map[string]Member{}
 	for _, m := range in.Members {
 		if m.Name == in.Self {
 			m.Links, m.AnyLink = Gossip(in.SelfLinks, in.Config), len(in.SelfLinks) > 0
 		}
-		members[m.Name] = m
+		pl.members[m.Name] = m
 		if p.Reporter == "" || m.Name < p.Reporter {
 			p.Reporter = m.Name
 		}
 	}
-	bi := bgpInputs{self: nodes[in.Self], addrs: in.SelfAddrs, passwords: in.Passwords}
-	bi.self.Name = in.Self
-	p.BGP.Sessions, p.BGP.Problems = planSessions(in.Config, bi)
-	paths := map[string]map[netip.Prefix]*Path{}
+	self := pl.nodes[in.Self]
+	self.Name = in.Self
+	p.BGP.Sessions, p.BGP.Problems = planSessions(in.Config, bgpInputs{self: self, addrs: in.SelfAddrs, passwords: in.Passwords})
+	pl.sessions = p.BGP.Sessions
 	for _, t := range targets(in.Services) {
-		entry, whyL2 := planL2(t, in, nodes, members)
-		whyBGP := planBGP(t, in, bi, p.BGP.Sessions, paths, &p.BGP.Advertised)
-		if whyL2 == "" {
-			p.L2 = append(p.L2, entry)
+		pp, whyPool := pl.pool(t.ip)
+		whyL2, whyBGP := whyPool, whyPool
+		if pp != nil {
+			var entry L2
+			entry, whyL2 = pl.planL2(t, pp)
+			whyBGP = pl.planBGP(t, pp)
+			if whyL2 == "" {
+				p.L2 = append(p.L2, entry)
+			}
 		}
 		if whyL2 == "" || whyBGP == "" {
 			continue
 		}
-		why := combine(whyL2, whyBGP, in.Config.Covers(t.ip, "L2"), in.Config.Covers(t.ip, "BGP"))
+		why := combine(whyL2, whyBGP, pp != nil && pp.hasL2, pp != nil && pp.hasBGP)
 		for _, s := range t.services {
 			p.Unannounced = append(p.Unannounced, Unannounced{Service: s.Key, IP: t.ip, Reason: why})
 		}
 	}
-	p.BGP.Paths = sortedPaths(paths)
+	p.BGP.Paths, p.BGP.Advertised = sortedPaths(pl.paths), pl.advertised
 	slices.SortFunc(p.Unannounced, func(a, b Unannounced) int {
 		return cmp.Or(cmp.Compare(a.Service, b.Service), a.IP.Compare(b.IP))
 	})
@@ -136,45 +141,17 @@ func targets(svcs []Service) []target {
 	return out
 }
 
-// planL2 returns the Layer 2 entry for t, or why nobody announces it.
-func planL2(t target, in Inputs, nodes map[string]Node, members map[string]Member) (L2, string) {
-	pool, ok := in.Config.PoolOf(t.ip)
-	if !ok {
-		return L2{}, fmt.Sprintf("IP %s is in no IPAddressPool in force, so no node announces it", t.ip)
+// planL2 returns the Layer 2 entry for t, of pool pp, or why nobody
+// announces it.
+func (pl *planner) planL2(t target, pp *poolPlan) (L2, string) {
+	if pp.l2Why != "" {
+		return L2{}, pp.l2Why
 	}
-	var advs []config.L2Advertisement
-	for _, a := range in.Config.L2 {
-		if a.Selects(pool.Name) {
-			advs = append(advs, a)
-		}
-	}
-	if len(advs) == 0 {
-		return L2{}, fmt.Sprintf("no L2Advertisement selects pool %q", pool.Name)
-	}
-	entry := L2{IP: t.ip, Pool: pool.Name}
+	entry := L2{IP: t.ip, Pool: pp.name}
 	for _, s := range t.services {
 		entry.Services = append(entry.Services, s.Key)
 	}
-
-	// Nodes the advertisements select, with what each may use.
-	allow := map[string]*allowance{}
-	for _, n := range in.Nodes {
-		for _, a := range advs {
-			if a.SelectsNode(n.Labels) {
-				if allow[n.Name] == nil {
-					allow[n.Name] = &allowance{}
-				}
-				allow[n.Name].add(a.Interfaces)
-			}
-		}
-	}
-	if len(allow) == 0 {
-		return L2{}, fmt.Sprintf("no node matches the nodeSelectors of %s", advNames(advs))
-	}
-	cands := keep(allow, func(n string) bool { return !nodes[n].Excluded && !nodes[n].NetworkUnavailable })
-	if len(cands) == 0 {
-		return L2{}, fmt.Sprintf("every node %s selects is labelled %s or has NetworkUnavailable", advNames(advs), LabelExcludeFromLB)
-	}
+	cands := pp.l2Cands
 	ready := false
 	for _, s := range t.services {
 		if !s.Ready {
@@ -182,7 +159,7 @@ func planL2(t target, in Inputs, nodes map[string]Node, members map[string]Membe
 		}
 		ready = true
 		if s.Local {
-			cands = slices.DeleteFunc(cands, func(n string) bool { return !slices.Contains(s.ReadyNodes, n) })
+			cands = slices.DeleteFunc(slices.Clone(cands), func(n string) bool { return !slices.Contains(s.ReadyNodes, n) })
 		}
 	}
 	if !ready {
@@ -193,11 +170,11 @@ func planL2(t target, in Inputs, nodes map[string]Node, members map[string]Membe
 	}
 	var live []string
 	for _, n := range cands {
-		m, ok := members[n]
+		m, ok := pl.members[n]
 		if !ok || m.Settling {
 			continue
 		}
-		ifaces, fallback := interfacesFor(t.ip, m.Links, *allow[n])
+		ifaces, fallback := interfacesFor(t.ip, m.Links, *pp.allow[n])
 		if len(ifaces) > 0 || fallback && m.AnyLink {
 			live = append(live, n)
 		}
@@ -206,9 +183,9 @@ func planL2(t target, in Inputs, nodes map[string]Node, members map[string]Membe
 		return L2{}, fmt.Sprintf("no speaker that could announce it is alive with a usable interface (eligible nodes: %s)", strings.Join(cands, ", "))
 	}
 	entry.Winner, _ = election.Winner(t.ip, live)
-	entry.Interfaces, entry.Fallback = interfacesFor(t.ip, members[entry.Winner].Links, *allow[entry.Winner])
-	if entry.Fallback && entry.Winner == in.Self {
-		for _, l := range in.SelfLinks {
+	entry.Interfaces, entry.Fallback = interfacesFor(t.ip, pl.members[entry.Winner].Links, *pp.allow[entry.Winner])
+	if entry.Fallback && entry.Winner == pl.in.Self {
+		for _, l := range pl.in.SelfLinks {
 			entry.Interfaces = append(entry.Interfaces, l.Name)
 		}
 		slices.Sort(entry.Interfaces)

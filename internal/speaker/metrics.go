@@ -14,6 +14,8 @@ type Metrics struct {
 	Speakers *prometheus.GaugeVec
 	// Syncs counts plans computed and applied, by result.
 	Syncs *prometheus.CounterVec
+	// SyncSeconds is how long one plan takes, from snapshot to applied.
+	SyncSeconds prometheus.Histogram
 }
 
 // NewMetrics returns unregistered collectors.
@@ -35,12 +37,17 @@ func NewMetrics() *Metrics {
 			Namespace: "herald", Subsystem: "speaker", Name: "syncs_total",
 			Help: "Plans computed and applied, by result (ok, error).",
 		}, []string{"result"}),
+		SyncSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "herald", Subsystem: "speaker", Name: "sync_duration_seconds",
+			Help:    "How long one plan takes, from reading the snapshot to handing the result to the announcers.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
 	}
 }
 
 // Register registers every collector with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Announced, m.Quorum, m.Speakers, m.Syncs} {
+	for _, c := range []prometheus.Collector{m.Announced, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -143,7 +143,21 @@ func (s *Speaker) Run(ctx context.Context) error {
 	s.wake()
 	log.Info("speaker started", "node", s.opts.Node, "memberlist", s.opts.MemberlistAddr)
 
-	var pending <-chan time.Time // set while a plan waits for Coalesce
+	// pending is set while a plan waits, until due. A change from the
+	// informer cache waits in proportion to what the last plan cost, so
+	// that a burst of thousands of Services makes a few plans, each over
+	// everything, rather than one per Service: planning takes at most about
+	// a fifth of the speaker's time. Membership and link changes, which a
+	// failover rides on, wait only Coalesce.
+	var pending <-chan time.Time
+	var due time.Time
+	var lastSync time.Duration
+	schedule := func(wait time.Duration) {
+		at := s.opts.Clock.Now().Add(wait)
+		if pending == nil || at.Before(due) {
+			pending, due = s.opts.Clock.After(wait), at
+		}
+	}
 	// tie is set while a tie lasts or this node holds the tie-breaker:
 	// the Lease must be renewed, or taken when its holder's lapses, on time
 	// even when nothing else happens.
@@ -163,6 +177,8 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case st.links = <-s.deps.Links.Changes():
 		case <-s.deps.Membership.Changes():
 		case <-s.kick:
+			schedule(max(s.opts.Coalesce, 4*lastSync))
+			continue
 		case <-renew.C():
 			dispatch(s.renewLease(s.opts.Clock.Now()))
 			continue
@@ -197,7 +213,11 @@ func (s *Speaker) Run(ctx context.Context) error {
 			handoff = nil
 		case <-pending:
 			pending = nil
-			if s.sync(ctx, st, dispatch) && handoff == nil {
+			began := time.Now()
+			handingOff := s.sync(ctx, st, dispatch)
+			lastSync = time.Since(began)
+			s.opts.Metrics.SyncSeconds.Observe(lastSync.Seconds())
+			if handingOff && handoff == nil {
 				handoff = s.opts.Clock.After(s.opts.Handoff)
 			}
 			if (st.verdict.Tie || st.snap.tie.Holder == s.opts.Node) && tie == nil {
@@ -205,9 +225,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if pending == nil {
-			pending = s.opts.Clock.After(s.opts.Coalesce)
-		}
+		schedule(s.opts.Coalesce)
 	}
 }
 
@@ -344,10 +362,13 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 // write is long enough ago. BGP session states change without any event,
 // so the loop also calls it on a timer.
 func (s *Speaker) refreshRecord(st *state, b plan.BGP, dispatch func(write)) {
+	now := s.opts.Clock.Now()
+	if now.Before(st.nextRecord) || st.inFlight["record"] {
+		return // built only when a write may go out: it lists every route
+	}
 	rec := maps.Clone(st.layer2Record)
 	rec["bgp-peers"], rec["bgp-routes"] = bgpRecord(s.deps.Router.Status(), b)
-	now := s.opts.Clock.Now()
-	if !maps.Equal(rec, st.record) && !now.Before(st.nextRecord) && !st.inFlight["record"] {
+	if !maps.Equal(rec, st.record) {
 		dispatch(s.writeRecord(rec))
 		st.record, st.nextRecord = rec, now.Add(s.opts.RecordInterval)
 	}
