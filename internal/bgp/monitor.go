@@ -26,6 +26,10 @@ type monitor struct {
 	state     string
 	since     time.Time
 	lastError string
+	// refused is why we reset the last session that came up. It stays
+	// the reason until a session is accepted: the connection errors that
+	// follow our own reset say nothing new.
+	refused string
 	// families are the negotiated families while established.
 	families []Family
 	// prefixes counts the session's applied paths by family.
@@ -64,7 +68,7 @@ func (m *monitor) peerState(state string, negotiated []Family) {
 	m.families = nil
 	if state == "established" {
 		m.families = slices.Clone(negotiated)
-		m.lastError = ""
+		m.lastError, m.refused = "", ""
 		m.log.Info("BGP session established", "families", negotiated)
 	} else if wasUp {
 		m.log.Info("BGP session down", "state", state)
@@ -80,10 +84,22 @@ func (m *monitor) failure(reason string) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed || reason == m.lastError {
+	if m.closed || reason == m.lastError || m.refused != "" {
 		return
 	}
 	m.lastError = reason
+	m.log.Info("BGP session not up", "reason", reason)
+}
+
+// refuse records that a session which came up is being reset by us, and
+// why. The session is never reported established.
+func (m *monitor) refuse(reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || reason == m.refused {
+		return
+	}
+	m.refused, m.lastError = reason, reason
 	m.log.Info("BGP session not up", "reason", reason)
 }
 

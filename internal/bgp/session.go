@@ -127,12 +127,11 @@ func (st *state) peerEvents(ctx context.Context, o *openSession) func(*api.Watch
 			return
 		}
 		fams, asn := negotiated(ctx, o.gs.srv, o.session)
-		o.mon.peerState(state, fams)
 		if o.session.DynamicASN == DynamicASNExternal && asn == o.session.MyASN {
 			// GoBGP takes any ASN when none is configured; "external"
 			// excludes our own, so the session is reset, as a router
 			// configured with "remote-as external" would refuse it.
-			o.mon.failure(fmt.Sprintf("the router uses our own ASN %d, but dynamicASN is external: resetting the session", asn))
+			o.mon.refuse(fmt.Sprintf("the router uses our own ASN %d, but dynamicASN is external: resetting the session", asn))
 			err := o.gs.srv.ResetPeer(ctx, &api.ResetPeerRequest{
 				Address:       o.session.PeerAddress.String(),
 				Communication: "dynamicASN external, but the peer uses our own ASN",
@@ -140,7 +139,9 @@ func (st *state) peerEvents(ctx context.Context, o *openSession) func(*api.Watch
 			if err != nil {
 				o.mon.log.Error(err, "reset BGP session")
 			}
+			return
 		}
+		o.mon.peerState(state, fams)
 	}
 }
 
