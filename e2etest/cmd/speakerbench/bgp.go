@@ -112,29 +112,40 @@ func manyBGP(ctx context.Context, l *lab.Lab, r *report, n int) error {
 	r.judge(fmt.Sprintf("BGP %d routes: from the last IP allocated to the router having them all", n), []time.Duration{routesAfterIPs},
 		"<= 10s", routesAfterIPs <= 10*time.Second)
 
-	// A cold start with every Service in place: all speakers restart.
-	for i := range l.Nodes {
-		l.StopSpeaker(i+1, 10*time.Second)
-	}
-	if err := waitRoutes(ctx, l, 0, 2*time.Minute); err != nil {
-		return fmt.Errorf("routes left after every speaker stopped: %w", err)
-	}
-	restart := time.Now()
-	for i := range l.Nodes {
-		if err := l.StartSpeaker(i + 1); err != nil {
+	// A cold start with every Service in place: all speakers restart, three
+	// rounds, judged by the median.
+	var colds []time.Duration
+	for round := range 3 {
+		for i := range l.Nodes {
+			l.StopSpeaker(i+1, 10*time.Second)
+		}
+		if err := waitRoutes(ctx, l, 0, 2*time.Minute); err != nil {
+			return fmt.Errorf("routes left after every speaker stopped: %w", err)
+		}
+		restart := time.Now()
+		for i := range l.Nodes {
+			if err := l.StartSpeaker(i + 1); err != nil {
+				return err
+			}
+		}
+		if err := waitSessions(ctx, l, 2*time.Minute); err != nil {
 			return err
 		}
+		sessions := time.Since(restart)
+		if err := waitRoutes(ctx, l, n, 5*time.Minute); err != nil {
+			return err
+		}
+		back := time.Since(restart)
+		colds = append(colds, back)
+		r.logf("BGP cold start round %d: every speaker restarted; sessions up after %v, every route back after %v",
+			round+1, sessions.Round(time.Millisecond), back.Round(time.Millisecond))
 	}
-	if err := waitRoutes(ctx, l, n, 5*time.Minute); err != nil {
-		return err
-	}
-	back := time.Since(restart)
 	cold, err := speakerStats(l)
 	if err != nil {
 		return err
 	}
-	r.judge(fmt.Sprintf("BGP %d routes after every speaker restarted (cold start)", n), []time.Duration{back}, "<= 10s", back <= 10*time.Second)
-	r.note("speakers after the cold start: %s", costLine(make([]procStat, len(cold)), cold))
+	r.judge(fmt.Sprintf("BGP %d routes after every speaker restarted (cold start)", n), colds, "median <= 10s", measure.Summarize(colds).P50 <= 10*time.Second)
+	r.note("speakers after the last cold start: %s", costLine(make([]procStat, len(cold)), cold))
 	return nil
 }
 
