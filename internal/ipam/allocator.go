@@ -140,16 +140,9 @@ func (a *Allocator) Assign(req Request, ips []netip.Addr) (string, error) {
 			return "", err
 		}
 	}
-	pool := ""
+	pool, _ := a.PoolFor(ips)
 	if p := a.byName[req.Pool]; p != nil && p.containsAll(ips) {
 		pool = p.Name
-	} else {
-		for _, p := range a.pools {
-			if p.containsAll(ips) {
-				pool = p.Name
-				break
-			}
-		}
 	}
 	primary := IPv4
 	if len(req.Families) > 0 {
@@ -186,7 +179,7 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 		}
 		a.unhold(req.Key, old)
 		if grow {
-			if p := a.byName[h.pool]; p != nil && p.Allows(req) {
+			if p := a.byName[h.pool]; p != nil && p.ClosedTo(req) == nil {
 				if ips, err := a.supply(p, req.Key, s, []Family{FamilyOf(h.ips.a[0]).other()}, w.policy); err == nil {
 					h.ips.a[1], h.ips.n = ips.a[0], 2
 				}
@@ -261,8 +254,8 @@ func (a *Allocator) allocateNew(req Request, w want) (holding, error) {
 		if p == nil {
 			return holding{}, errorf(ErrUnknownPool, "pool %q does not exist", req.Pool)
 		}
-		if !p.Allows(req) {
-			return holding{}, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+		if err := p.ClosedTo(req); err != nil {
+			return holding{}, err
 		}
 		return a.fromPools([]*poolState{p}, req, w)
 	}
@@ -287,8 +280,8 @@ func (a *Allocator) allocateRequested(req Request, w want) (holding, error) {
 				return holding{}, errorf(ErrNotInNamedPool, "requested IP %s is not in pool %q", ip, p.Name)
 			}
 		}
-		if !p.Allows(req) {
-			return holding{}, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+		if err := p.ClosedTo(req); err != nil {
+			return holding{}, err
 		}
 	} else {
 		for _, ip := range ips {
@@ -296,22 +289,23 @@ func (a *Allocator) allocateRequested(req Request, w want) (holding, error) {
 				return holding{}, errorf(ErrOutsidePools, "requested IP %s is not in any pool", ip)
 			}
 		}
-		var denied *poolState
+		var denied error
 		for _, q := range a.pools {
 			if !q.containsAll(ips) {
 				continue
 			}
-			if q.Allows(req) {
+			err := q.ClosedTo(req)
+			if err == nil {
 				p = q
 				break
 			}
 			if denied == nil {
-				denied = q
+				denied = prefixed(fmt.Sprintf("requested IPs %v: ", ips), err)
 			}
 		}
 		switch {
 		case p == nil && denied != nil:
-			return holding{}, errorf(ErrPoolNotAllowed, "pool %q, which holds requested IPs %v, does not accept service %s (namespace or service selectors)", denied.Name, ips, req.Key)
+			return holding{}, denied
 		case p == nil:
 			return holding{}, errorf(ErrOutsidePools, "requested IPs %v are not in a single pool", ips)
 		}
@@ -422,6 +416,25 @@ func (a *Allocator) Lookup(key string) (Assignment, bool) {
 		return Assignment{}, false
 	}
 	return h.assignment(), true
+}
+
+// PoolContains reports whether ips is not empty and every one of them is an
+// allocatable address of the named pool (see poolState.contains). It is
+// false for a pool that is not in the allocator.
+func (a *Allocator) PoolContains(pool string, ips []netip.Addr) bool {
+	p := a.byName[pool]
+	return p != nil && p.containsAll(ips)
+}
+
+// PoolFor returns the pool in force that holds every one of ips (the first
+// by name, should pools overlap), as Assign would record them.
+func (a *Allocator) PoolFor(ips []netip.Addr) (string, bool) {
+	for _, p := range a.pools {
+		if p.containsAll(ips) {
+			return p.Name, true
+		}
+	}
+	return "", false
 }
 
 // Holders returns the keys holding ip, sorted.

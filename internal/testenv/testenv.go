@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -14,8 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -232,5 +235,21 @@ func Require(tb testing.TB, e *Env) {
 	tb.Helper()
 	if e == nil {
 		tb.Skip(ErrNotBuilt.Error())
+	}
+}
+
+// Eventually calls f every 50 ms until it returns nil, and fails the test
+// with f's last error once timeout has passed. It is the one polling helper
+// of Herald's tests: they wait for a positive signal with it, never for a
+// fixed time. Call it from the test's own goroutine only.
+func Eventually(tb testing.TB, timeout time.Duration, f func() error) {
+	tb.Helper()
+	last := errors.New("never checked")
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		last = f()
+		return last == nil, nil
+	})
+	if err != nil {
+		tb.Fatalf("after %v: %v", timeout, last)
 	}
 }
