@@ -100,6 +100,12 @@ func TestPools(t *testing.T) {
 			wantDeleting: "gone",
 		},
 		{
+			// The CRD cannot order IPv6 addresses; the pool is flagged instead.
+			name:         "a reversed IPv6 range",
+			in:           []v1beta1.IPAddressPool{mkPool("rev", 1, []string{"2001:db8::10-2001:db8::5"})},
+			wantProblems: map[string]string{"rev": "InvalidAddresses:"},
+		},
+		{
 			name:         "a pool whose own entries overlap",
 			in:           []v1beta1.IPAddressPool{mkPool("twice", 1, []string{"198.51.100.0/24", "203.0.113.0/24", "198.51.100.10-198.51.100.20"})},
 			wantProblems: map[string]string{"twice": "InvalidAddresses:"},

@@ -40,5 +40,6 @@
 //
 // A CIDR with host bits set is accepted and masked, as MetalLB does, and the
 // IPAddressPool CRD accepts it too: ParseRange and the CRD's rules accept the
-// same strings, so that a pool the apiserver admits is never refused here.
+// same strings, except a reversed IPv6 range, which only ParseRange can tell
+// (see api/v1beta1.AddressRange).
 package ipam

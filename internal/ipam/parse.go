@@ -8,9 +8,10 @@ import (
 	"go4.org/netipx"
 )
 
-// ParseRange parses one entry of an IPAddressPool's addresses, accepting
-// exactly what the CRD's validation rules accept (api/v1beta1 tests that
-// the two agree on every string):
+// ParseRange parses one entry of an IPAddressPool's addresses. It accepts
+// what the CRD's validation rules accept, with one exception: the CRD
+// cannot check the order of an IPv6 range, which ParseRange refuses, so that
+// the pool is marked not Ready (api/v1beta1 runs both on the same strings):
 //
 //   - a CIDR, written without spaces: "198.51.100.0/24", "2001:db8::/64".
 //     Host bits are masked, as MetalLB's net.ParseCIDR does, so that a pool
