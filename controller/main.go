@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/uuid"
 	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -64,6 +65,8 @@ func parseFlags(args []string, errOut io.Writer) (flags, error) {
 	fs.IntVar(&f.burst, "kube-api-burst", 1000, "client-side burst of API requests")
 	fs.IntVar(&f.workers, "workers", 8, "Services reconciled concurrently")
 	f.zap.BindFlags(fs)
+	// --kubeconfig, which ctrl.GetConfig reads.
+	ctrlconfig.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return flags{}, fmt.Errorf("parse flags: %w", err)
 	}

@@ -46,7 +46,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	f, err := parseFlags([]string{"--leader-elect=false", "--leader-elect-lease-duration=10s", "--metrics-secure=false", "--metrics-bind-address=0"}, io.Discard)
+	f, err := parseFlags([]string{"--kubeconfig=/dev/null", "--leader-elect=false", "--leader-elect-lease-duration=10s", "--metrics-secure=false", "--metrics-bind-address=0"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
