@@ -2,6 +2,7 @@ package ipam
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 )
 
@@ -105,4 +106,90 @@ func TestPoolContains(t *testing.T) {
 			t.Errorf("PoolFor(%v) = %q, %v; want %q, %v", tt.ips, pool, ok, tt.pool, tt.want)
 		}
 	}
+}
+
+// TestAssignOrphanKeepsItsPool: after a restart, an IP a pool edit left
+// outside its pool is recorded as that pool's orphan, as it was before the
+// restart, and a Service that names the pool keeps it.
+func TestAssignOrphanKeepsItsPool(t *testing.T) {
+	a := newAlloc(t, mkPool("edit", []string{"203.0.113.32/27"}, manual()))
+	named := mkReq("d/named", inPool("edit"))
+	if pool, err := a.Assign(named, addrs("203.0.113.1")); err != nil || pool != "edit" {
+		t.Fatalf("Assign of an orphan = %q, %v; want it recorded in pool edit", pool, err)
+	}
+	if got := mustAllocate(t, a, named); got.IPs[0].String() != "203.0.113.1" || got.Pool != "edit" {
+		t.Errorf("Allocate of an orphan that names its pool = %v, want 203.0.113.1 kept", got)
+	}
+	if users, orphans := a.Users("edit"); users != 1 || orphans != 1 {
+		t.Errorf("Users = %d, %d; want 1 user, 1 orphan", users, orphans)
+	}
+	// Without a pool to attribute it to, it is an orphan of no pool, kept
+	// all the same.
+	plain := mkReq("d/plain")
+	if pool, err := a.Assign(plain, addrs("203.0.113.2")); err != nil || pool != "" {
+		t.Fatalf("Assign = %q, %v; want no pool", pool, err)
+	}
+	if got := mustAllocate(t, a, plain); got.IPs[0].String() != "203.0.113.2" {
+		t.Errorf("Allocate = %v, want 203.0.113.2 kept", got)
+	}
+}
+
+// TestAllocateRetainingKeepsWhatTheStatusShows: a Service that moves off
+// IPs its status still shows keeps them taken until they are released, so
+// that no other Service is given them meanwhile; shared as before.
+func TestAllocateRetainingKeepsWhatTheStatusShows(t *testing.T) {
+	a := newAlloc(t, newPool("p", "198.51.100.0/30"), mkPool("q", []string{"203.0.113.0/30"}, manual()))
+	web := mustAllocate(t, a, mkReq("d/web", sharing("k", tcp(80))))
+	mustAllocate(t, a, mkReq("d/dns", sharing("k", tcp(53)))) // shares web's IP
+	shown := web.IPs
+	moved, err := a.AllocateRetaining(mkReq("d/web", sharing("k", tcp(80)), inPool("q")), shown)
+	if err != nil || moved.Pool != "q" {
+		t.Fatalf("move to q = %v, %v", moved, err)
+	}
+	if got := a.Retained("d/web"); !SameIPs(got, shown) {
+		t.Fatalf("retained %v, want %v", got, shown)
+	}
+	// Nobody new gets the retained IP...
+	if other := mustAllocate(t, a, mkReq("d/other")); SameIPs(other.IPs, shown) {
+		t.Errorf("%v given to another Service while a status shows it", other.IPs)
+	}
+	// ...but the Service that shares it keeps it: the retention shares as
+	// web did.
+	if dns := mustAllocate(t, a, mkReq("d/dns", sharing("k", tcp(53)))); !SameIPs(dns.IPs, shown) {
+		t.Errorf("dns moved to %v", dns.IPs)
+	}
+	// A second move before the status changed keeps the first IPs retained.
+	if _, err := a.AllocateRetaining(mkReq("d/web", sharing("k", tcp(80))), shown); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Retained("d/web"); !SameIPs(got, shown) {
+		t.Errorf("after a second move, retained %v, want %v", got, shown)
+	}
+	if got := a.Orphans(); len(got) != 0 {
+		t.Errorf("orphans = %v: a retention is not one", got)
+	}
+	a.ReleaseRetained("d/web")
+	if got := a.Retained("d/web"); got != nil {
+		t.Errorf("retained after release: %v", got)
+	}
+	if users, _ := a.Users("p"); users != 2 {
+		t.Errorf("Users(p) = %d, want dns and other: web is in q now", users)
+	}
+	// Release frees the retention with the rest.
+	if _, err := a.AllocateRetaining(mkReq("d/web", sharing("k", tcp(80)), inPool("q")), ips4(t, a, "d/web")); err != nil {
+		t.Fatal(err)
+	}
+	a.Release("d/web")
+	if got := a.Retained("d/web"); got != nil {
+		t.Errorf("retained after Release: %v", got)
+	}
+}
+
+func ips4(t *testing.T, a *Allocator, key string) []netip.Addr {
+	t.Helper()
+	got, ok := a.Lookup(key)
+	if !ok {
+		t.Fatalf("%s holds nothing", key)
+	}
+	return got.IPs
 }

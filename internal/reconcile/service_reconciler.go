@@ -145,11 +145,13 @@ func (r *ServiceReconciler) serve(ctx context.Context, term uint64, svc *corev1.
 func (r *ServiceReconciler) apply(ctx context.Context, term uint64, svc *corev1.Service, al allocation) error {
 	body := assignPatch(svc, al.Assignment)
 	if body == nil {
+		r.st.settled(term, key(svc))
 		return nil
 	}
 	if _, err := r.patch(ctx, term, svc, body); err != nil {
 		return fmt.Errorf("patch status of service %s: %w", key(svc), err)
 	}
+	r.st.settled(term, key(svc))
 	if _, changed := body["status"]; !changed {
 		return nil
 	}

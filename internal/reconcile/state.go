@@ -294,6 +294,11 @@ func (s *state) loadLocked(ctx context.Context, snap snapshot, ours func(*corev1
 			// Keep the IP all the same: a bad annotation never takes it away.
 			req = ipam.Request{Key: key(svc), Namespace: svc.Namespace, SharingKey: svc.Annotations[config.AnnotationAllowSharedIP]}
 		}
+		if req.Pool == "" {
+			// An IP a pool edit left outside its pool stays that pool's
+			// orphan, as it was before the restart.
+			req.Pool = svc.Annotations[config.AnnotationAllocatedFromPool]
+		}
 		if _, err := s.alloc.Assign(req, ips); err != nil {
 			// The Service's own reconcile decides, and says with an Event,
 			// whether it moves (see adopt).
@@ -427,12 +432,25 @@ func (s *state) allocate(term uint64, req ipam.Request, current []netip.Addr) (a
 			return allocation{}, v.Err
 		}
 	}
-	a, err := s.alloc.Allocate(req)
+	// IPs the status shows and the Service moves off stay taken until
+	// settled says the status shows the new ones: no other Service may be
+	// given an IP a status still shows.
+	a, err := s.alloc.AllocateRetaining(req, current)
 	if err != nil {
 		return allocation{PrevPool: prev.Pool}, err
 	}
 	out.Assignment, out.PrevPool = a, prev.Pool
 	return out, nil
+}
+
+// settled records that the status of key shows its assignment: the IPs it
+// moved off, if any, are free.
+func (s *state) settled(term uint64, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term == term {
+		s.alloc.ReleaseRetained(key)
+	}
 }
 
 // release frees what key holds. It reports what was held.

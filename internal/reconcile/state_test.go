@@ -291,3 +291,31 @@ func TestOrphanWarningsSurviveReadErrors(t *testing.T) {
 		t.Errorf("Event = %q", e)
 	}
 }
+
+// TestMovesKeepShownIPsUntilSettled: when a Service's request moves it, the
+// IPs its status shows stay taken until the new status is written.
+func TestMovesKeepShownIPsUntilSettled(t *testing.T) {
+	st, term := leadingState(t)
+	c := fakeReader(t, nil, testPool("p", "198.51.100.0/31"), testPool("q", "203.0.113.0/31"))
+	if err := st.ensureLoaded(context.Background(), term, c, ourClass.Handles); err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.allocate(term, ipam.Request{Key: "d/a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.settled(term, "d/a")
+	// d/a asks for pool q; its status still shows its IP of p.
+	if _, err := st.allocate(term, ipam.Request{Key: "d/a", Pool: "q"}, first.IPs); err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.allocate(term, ipam.Request{Key: "d/b", Pool: "p"}, nil)
+	if err != nil || ipam.SameIPs(other.IPs, first.IPs) {
+		t.Fatalf("d/b got %v, %v while d/a's status shows %v", other.IPs, err, first.IPs)
+	}
+	st.settled(term, "d/a")
+	third, err := st.allocate(term, ipam.Request{Key: "d/c", Pool: "p"}, nil)
+	if err != nil || !ipam.SameIPs(third.IPs, first.IPs) {
+		t.Errorf("after d/a's status changed, d/c got %v, %v; want the freed %v", third.IPs, err, first.IPs)
+	}
+}
