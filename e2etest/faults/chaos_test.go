@@ -76,7 +76,7 @@ func TestChaos(t *testing.T) {
 	if err := createServices(ctx, m.initial(p.services)); err != nil {
 		t.Fatal(err)
 	}
-	waitAllocated(t, o, p.services, 3*time.Minute)
+	waitAllocated(t, ns, p.services, 3*time.Minute)
 	t.Logf("%d Services allocated in %v", p.services, time.Since(start).Round(time.Millisecond))
 
 	stop := make(chan struct{})
@@ -120,12 +120,12 @@ func TestChaos(t *testing.T) {
 	// the pool counts are exact.
 	converge := time.Now()
 	leader := leaderOf(t, time.Minute, a, b)
-	waitAllocated(t, o, m.count(), 2*time.Minute)
+	waitAllocated(t, ns, m.count(), 2*time.Minute)
 	eventually(t, time.Minute, func() error {
 		if n := len(o.services()); n != m.count() {
 			return fmt.Errorf("%d services seen, %d live", n, m.count())
 		}
-		return checkPoolCounts(ctx, o, []string{"chaos-main", "chaos-manual", "chaos-edit"})
+		return checkPoolCounts(ctx, ns, []string{"chaos-main", "chaos-manual", "chaos-edit"})
 	})
 	t.Logf("converged %v after the last kill; leader %s: %v", time.Since(converge).Round(time.Millisecond), leader.name, leader.usage())
 	for _, c := range replicas {
@@ -158,9 +158,14 @@ func currentLeader(ctx context.Context, replicas []*controller) *controller {
 	return nil
 }
 
-// checkPoolCounts compares each pool's status with the IPs the Services
-// show: the distinct addresses, per family, inside the pool's ranges.
-func checkPoolCounts(ctx context.Context, o *observer, pools []string) error {
+// checkPoolCounts compares each pool's status with the IPs the Services of
+// ns show, as the apiserver has them: the distinct addresses, per family,
+// inside the pool's ranges.
+func checkPoolCounts(ctx context.Context, ns string, pools []string) error {
+	list, err := cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
 	for _, name := range pools {
 		var pool v1beta1.IPAddressPool
 		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &pool); err != nil {
@@ -175,8 +180,8 @@ func checkPoolCounts(ctx context.Context, o *observer, pools []string) error {
 			spans = append(spans, struct{ lo, hi netip.Addr }{r.From(), r.To()})
 		}
 		in := map[string]bool{}
-		for _, s := range o.services() {
-			for _, ip := range ipsOf(s) {
+		for i := range list.Items {
+			for _, ip := range ipsOf(&list.Items[i]) {
 				a := netip.MustParseAddr(ip)
 				for _, sp := range spans {
 					if !a.Less(sp.lo) && !sp.hi.Less(a) {

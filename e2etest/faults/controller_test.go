@@ -57,8 +57,11 @@ func startController(t *testing.T, name string, extra ...string) *controller {
 	c.start(t)
 	t.Cleanup(func() {
 		c.kill()
-		if t.Failed() {
+		switch {
+		case t.Failed():
 			t.Logf("%s log (last lines):\n%s", name, logTail(c.logPath, 40))
+		case os.Getenv("HERALD_FAULTS_LOGS") != "":
+			t.Logf("%s log:\n%s", name, logTail(c.logPath, 100000))
 		}
 	})
 	return c
@@ -73,6 +76,7 @@ func (c *controller) start(t *testing.T) {
 		"--metrics-bind-address=" + metrics,
 		"--health-probe-bind-address=" + probe,
 		"--zap-log-level=info",
+		"--zap-time-encoding=rfc3339nano",
 	}, c.args...)
 	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {

@@ -38,7 +38,7 @@ func TestFailover(t *testing.T) {
 	if err := createServices(ctx, svcs); err != nil {
 		t.Fatal(err)
 	}
-	waitAllocated(t, o, n, time.Minute)
+	waitAllocated(t, ns, n, time.Minute)
 
 	writes, per := leaseWrites(t, 10*time.Second)
 	t.Logf("Lease writes: %d in 10 s (%.2f/s)", writes, per)
@@ -90,7 +90,7 @@ func TestFailover(t *testing.T) {
 	if worst := slices.Max(took["SIGTERM"]); worst > 4*time.Second {
 		t.Errorf("takeover after a graceful stop took up to %v, want it quick: the Lease is released", worst)
 	}
-	waitAllocated(t, o, n+len(rounds), time.Minute)
+	waitAllocated(t, ns, n+len(rounds), time.Minute)
 	if d := o.duplicates(); len(d) > 0 {
 		t.Errorf("duplicates:\n%v", d)
 	}

@@ -133,7 +133,10 @@ func createPool(t *testing.T, ns, name string, addrs []string, opts ...poolOpt) 
 		if err := env.Client.Delete(ctx, p); err != nil && !apierrors.IsNotFound(err) {
 			t.Errorf("delete pool %s: %v", name, err)
 		}
-		eventually(t, time.Minute, func() error {
+		// After an outage the controller's informers may still lag by up
+		// to a minute (client-go's backoff): the finalizer goes once they
+		// have seen the Services go.
+		eventually(t, 2*time.Minute, func() error {
 			err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &v1beta1.IPAddressPool{})
 			if !apierrors.IsNotFound(err) {
 				return fmt.Errorf("pool %s still there (%v)", name, err)
@@ -143,17 +146,22 @@ func createPool(t *testing.T, ns, name string, addrs []string, opts ...poolOpt) 
 	})
 }
 
-// waitAllocated waits until every Service of ns that the observer knows
-// shows as many IPs as it has families.
-func waitAllocated(t *testing.T, o *observer, want int, timeout time.Duration) {
+// waitAllocated waits until ns holds at least want Services, each showing
+// as many IPs as it has families. It reads the apiserver, not the observer:
+// after an outage the observer's informer, like any, may be behind.
+func waitAllocated(t *testing.T, ns string, want int, timeout time.Duration) {
 	t.Helper()
 	eventually(t, timeout, func() error {
-		svcs := o.services()
-		if len(svcs) < want {
-			return fmt.Errorf("%d services seen, want %d", len(svcs), want)
+		list, err := cs.CoreV1().Services(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) < want {
+			return fmt.Errorf("%d services, want %d", len(list.Items), want)
 		}
 		var waiting []string
-		for _, s := range svcs {
+		for i := range list.Items {
+			s := &list.Items[i]
 			if len(ipsOf(s)) != len(s.Spec.IPFamilies) {
 				waiting = append(waiting, svcKey(s))
 			}
@@ -193,3 +201,5 @@ func leaderOf(t *testing.T, timeout time.Duration, replicas ...*controller) *con
 	})
 	return leader
 }
+
+var metav1ListAll = metav1.ListOptions{}

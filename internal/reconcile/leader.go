@@ -74,11 +74,13 @@ type leadership struct {
 	cfg  leaderelection.LeaderElectionConfig // without Callbacks; nil Lock: lead at once
 	st   *state
 	log  logr.Logger
-	kick func() // enqueue everything: a term begins
+	// onTerm runs in its own goroutine when a term begins, until ctx
+	// ends with the term: it enqueues everything, and sweeps (see sweep).
+	onTerm func(ctx context.Context, term uint64)
 }
 
-func newLeadership(restCfg *rest.Config, le LeaderElection, st *state, log logr.Logger, kick func()) (*leadership, error) {
-	l := &leadership{st: st, log: log, kick: kick}
+func newLeadership(restCfg *rest.Config, le LeaderElection, st *state, log logr.Logger, onTerm func(context.Context, uint64)) (*leadership, error) {
+	l := &leadership{st: st, log: log, onTerm: onTerm}
 	if !le.Enabled {
 		return l, nil
 	}
@@ -115,7 +117,7 @@ func (l *leadership) NeedLeaderElection() bool { return false }
 // that the next leader never overlaps with this one's writes.
 func (l *leadership) Start(ctx context.Context) error {
 	if l.cfg.Lock == nil {
-		l.begin()
+		l.begin(ctx)
 		<-ctx.Done()
 		l.end()
 		return nil
@@ -151,7 +153,7 @@ func (l *leadership) campaign(ctx context.Context) error {
 			if stopped || leCtx.Err() != nil {
 				return
 			}
-			l.begin()
+			l.begin(leCtx)
 		},
 		OnStoppedLeading: func() {
 			mu.Lock()
@@ -169,10 +171,11 @@ func (l *leadership) campaign(ctx context.Context) error {
 	return nil
 }
 
-func (l *leadership) begin() {
+// begin starts a term that lasts as long as ctx.
+func (l *leadership) begin(ctx context.Context) {
 	term := l.st.beginTerm()
 	l.log.Info("leading: loading every assignment, then reconciling everything", "term", term)
-	l.kick()
+	go l.onTerm(ctx, term)
 }
 
 func (l *leadership) end() {

@@ -122,6 +122,13 @@ func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options))
 			if err := <-done; err != nil {
 				t.Errorf("manager: %v", err)
 			}
+			// A reconcile that fails, or panics (controller-runtime
+			// recovers it), is retried and may go unnoticed otherwise.
+			for _, c := range []string{"service", "ipaddresspool"} {
+				if n := testutil.ToFloat64(m.Reconciles.WithLabelValues(c, "error")); n > 0 {
+					t.Errorf("%v %s reconciles failed", n, c)
+				}
+			}
 		})
 	}
 	t.Cleanup(stop)

@@ -131,11 +131,15 @@ func annotationPatch(pool any) map[string]any {
 // keptAnnotation reports whether a patched Service carries the annotation
 // the patch asked for (nil: removed).
 func keptAnnotation(out *corev1.Service, body map[string]any) bool {
-	md, ok := body["metadata"].(map[string]any)
+	md, _ := body["metadata"].(map[string]any)
+	anns, ok := md["annotations"].(map[string]any)
 	if !ok {
 		return true
 	}
-	want := md["annotations"].(map[string]any)[config.AnnotationAllocatedFromPool]
+	want, ok := anns[config.AnnotationAllocatedFromPool]
+	if !ok {
+		return true
+	}
 	got, has := out.Annotations[config.AnnotationAllocatedFromPool]
 	if want == nil {
 		return !has

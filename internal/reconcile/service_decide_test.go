@@ -172,6 +172,7 @@ func TestKeptAnnotation(t *testing.T) {
 		{"removed", lacks, remove, true},
 		{"removal not kept", has, remove, false},
 		{"no annotation in the patch", lacks, map[string]any{"status": nil}, true},
+		{"metadata without annotations", lacks, map[string]any{"metadata": map[string]any{"uid": "u"}}, true},
 	}
 	for _, tt := range tests {
 		if got := keptAnnotation(tt.out, tt.body); got != tt.want {

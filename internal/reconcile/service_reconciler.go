@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -83,7 +84,13 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, term uint64, req reco
 	}
 	k := req.String()
 	var svc corev1.Service
-	if err := r.reader.Get(ctx, req.NamespacedName, &svc); err != nil {
+	err := r.reader.Get(ctx, req.NamespacedName, &svc)
+	if apierrors.IsNotFound(err) && r.st.apiOnly(term, k) {
+		// The apiserver has shown it this term, but the cache has not seen
+		// it (see sweep): read it from the apiserver.
+		err = r.api.Get(ctx, req.NamespacedName, &svc)
+	}
+	if err != nil {
 		if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("get service %s: %w", k, err)
 		}
@@ -214,9 +221,21 @@ func (r *ServiceReconciler) releaseKey(term uint64, k string) error {
 
 // patch sends a JSON merge patch to the Service's status subresource,
 // without resourceVersion so that it never conflicts, and remembers the
-// resourceVersion it produced. It writes only while term is in force.
+// resourceVersion it produced. It writes only while term is in force. The
+// patch carries the Service's UID, which the apiserver refuses to change:
+// a patch computed from a Service that was since deleted and created again
+// under the same name fails, rather than giving the new one the old one's
+// IPs.
 func (r *ServiceReconciler) patch(ctx context.Context, term uint64, svc *corev1.Service, body map[string]any) (*corev1.Service, error) {
-	data, err := json.Marshal(body)
+	sent := body
+	if svc.UID != "" {
+		md, _ := body["metadata"].(map[string]any)
+		withUID := map[string]any{"uid": string(svc.UID)}
+		maps.Copy(withUID, md)
+		sent = maps.Clone(body)
+		sent["metadata"] = withUID
+	}
+	data, err := json.Marshal(sent)
 	if err != nil {
 		return nil, fmt.Errorf("encode patch: %w", err)
 	}

@@ -121,7 +121,7 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up pool controller: %w", err)
 	}
-	kick := func() {
+	onTerm := func(ctx context.Context, term uint64) {
 		svcQ, poolQ := st.queues()
 		if svcQ != nil {
 			svcQ.Add(enqueueRequest(allServices))
@@ -130,8 +130,9 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 			poolQ.Add(reconcile.Request{})
 		}
 		// A queue not started yet lists everything when it starts.
+		svcR.sweep(ctx, term, clock.RealClock{}, sweepEvery)
 	}
-	lead, err := newLeadership(mgr.GetConfig(), o.Leader, st, o.Log.WithName("leader"), kick)
+	lead, err := newLeadership(mgr.GetConfig(), o.Leader, st, o.Log.WithName("leader"), onTerm)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,8 @@ type state struct {
 	// pending holds, per kind, the objects that existed at the barrier and
 	// have not been reconciled in this term yet.
 	pending map[string]map[string]bool
+	// swept are the Services a sweep found missing from the cache.
+	swept map[string]bool
 	// reconciled is, per Service key, the resourceVersion this term last
 	// reconciled: what tests wait for before they assert that nothing more
 	// happens.
@@ -95,6 +97,7 @@ func (s *state) resetLocked() {
 	s.lastWrite = map[string]uint64{}
 	s.pending = map[string]map[string]bool{}
 	s.reconciled = map[string]string{}
+	s.swept = map[string]bool{}
 	s.work = &sync.WaitGroup{}
 	for _, k := range []string{kindService, kindPool} {
 		s.metrics.CatchUpPending.WithLabelValues(k).Set(0)
@@ -156,13 +159,21 @@ func (s *state) enter() (term uint64, exit func(), ok bool) {
 // outcome, and returns the error to retry. Outside a term it does nothing:
 // a standby drops its work, and the next term enqueues everything. Work of
 // a term that ended meanwhile is dropped too: the next leader starts over.
-func (s *state) lead(ctx context.Context, controller string, f func(term uint64) error) error {
+func (s *state) lead(ctx context.Context, controller string, f func(term uint64) error) (err error) {
 	term, exit, ok := s.enter()
 	if !ok {
 		s.metrics.Reconciles.WithLabelValues(controller, "standby").Inc()
 		return nil
 	}
 	defer exit()
+	defer func() {
+		// A panic is a failed reconcile: counted, logged and retried like
+		// one, not a crash.
+		if p := recover(); p != nil {
+			s.metrics.Reconciles.WithLabelValues(controller, "error").Inc()
+			err = fmt.Errorf("reconcile panicked: %v", p)
+		}
+	}()
 	switch err := f(term); {
 	case err == nil:
 		s.metrics.Reconciles.WithLabelValues(controller, "success").Inc()
@@ -265,6 +276,13 @@ func (s *state) ensureLoaded(ctx context.Context, term uint64, c client.Reader, 
 		s.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("load existing assignments: %w", err)
+		}
+		// Every Service the apiserver listed gets reconciled, also one the
+		// cache has not seen yet (see listedAtBarrier).
+		if q, _ := s.queues(); q != nil {
+			for i := range snap.services {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&snap.services[i])})
+			}
 		}
 		return nil
 	}
@@ -538,6 +556,7 @@ func (s *state) done(term uint64, kind, key, rv string) {
 		return
 	}
 	if kind == kindService {
+		delete(s.swept, key)
 		if rv == "" {
 			delete(s.reconciled, key)
 		} else {
@@ -561,6 +580,28 @@ func (s *state) isLoaded() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.term != 0 && s.loaded
+}
+
+// apiOnly reports whether the Service key is one the apiserver has shown
+// this term and the cache may lack: listed by the barrier and not
+// reconciled since, or found by a sweep. A cache miss for it is read from
+// the apiserver instead.
+func (s *state) apiOnly(term uint64, key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.term == term && (s.pending[kindService][key] || s.swept[key])
+}
+
+// markAPIOnly records Services a sweep found missing from the cache.
+func (s *state) markAPIOnly(term uint64, keys []client.ObjectKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term != term {
+		return
+	}
+	for _, k := range keys {
+		s.swept[k.String()] = true
+	}
 }
 
 // reconciledAt returns the resourceVersion at which this term last

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
@@ -317,5 +318,49 @@ func TestMovesKeepShownIPsUntilSettled(t *testing.T) {
 	third, err := st.allocate(term, ipam.Request{Key: "d/c", Pool: "p"}, nil)
 	if err != nil || !ipam.SameIPs(third.IPs, first.IPs) {
 		t.Errorf("after d/a's status changed, d/c got %v, %v; want the freed %v", third.IPs, err, first.IPs)
+	}
+}
+
+func TestLeadTurnsPanicsIntoCountedErrors(t *testing.T) {
+	st, _ := leadingState(t)
+	err := st.lead(context.Background(), "service", func(uint64) error { panic("boom") })
+	if err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+		t.Errorf("lead = %v, want the panic as an error", err)
+	}
+	if n := testutil.ToFloat64(st.metrics.Reconciles.WithLabelValues("service", "error")); n != 1 {
+		t.Errorf("%v errors counted, want 1", n)
+	}
+}
+
+// TestPatchCarriesUID: a status patch names the Service's UID, so that it
+// fails on a Service deleted and created again under the same name rather
+// than giving the new one the old one's IPs.
+func TestPatchCarriesUID(t *testing.T) {
+	st, term := leadingState(t)
+	svc := lbService("a", "web")
+	svc.UID = "uid-1"
+	var sent []byte
+	scheme, err := kube.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := interceptor.NewClient(fake.NewClientBuilder().WithScheme(scheme).WithObjects(svc).WithStatusSubresource(svc).Build(), interceptor.Funcs{
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+			sent, _ = p.Data(obj)
+			return c.SubResource(sub).Patch(ctx, obj, p, opts...)
+		},
+	})
+	r := &ServiceReconciler{client: c, st: st, metrics: st.metrics}
+	body := assignPatch(svc, ipam.Assignment{Pool: "p", IPs: ips("198.51.100.1")})
+	// The fake client's status subresource keeps only the status, unlike
+	// the apiserver's for Services: what matters here is what was sent.
+	if _, err := r.patch(context.Background(), term, svc, body); err != nil && !errors.Is(err, ErrAnnotationNotKept) {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(sent), `"uid":"uid-1"`) || !strings.Contains(string(sent), config.AnnotationAllocatedFromPool) {
+		t.Errorf("patch = %s, want the UID and the annotation", sent)
+	}
+	if _, ok := body["metadata"].(map[string]any)["uid"]; ok {
+		t.Errorf("patch changed the caller's body")
 	}
 }
