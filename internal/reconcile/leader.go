@@ -71,9 +71,9 @@ func (le *LeaderElection) defaults() {
 // warm caches, and an apiserver outage longer than RenewDeadline costs a
 // new term, not a restart.
 type leadership struct {
-	cfg  leaderelection.LeaderElectionConfig // without Callbacks; nil Lock: lead at once
-	st   *state
-	log  logr.Logger
+	cfg leaderelection.LeaderElectionConfig // without Callbacks; nil Lock: lead at once
+	st  *state
+	log logr.Logger
 	// onTerm runs in its own goroutine when a term begins, until ctx
 	// ends with the term: it enqueues everything, and sweeps (see sweep).
 	onTerm func(ctx context.Context, term uint64)
