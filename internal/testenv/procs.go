@@ -36,8 +36,7 @@ func deathWrappers(bin string) (dir string, paths map[string]string, err error) 
 		p := filepath.Join(dir, name)
 		script := fmt.Sprintf("#!/bin/sh\nexec %s --pdeathsig KILL -- %s \"$@\"\n", setpriv, filepath.Join(bin, name))
 		if err := os.WriteFile(p, []byte(script), 0o700); err != nil {
-			_ = os.RemoveAll(dir)
-			return "", nil, fmt.Errorf("write wrapper: %w", err)
+			return "", nil, errors.Join(fmt.Errorf("write wrapper: %w", err), os.RemoveAll(dir))
 		}
 		paths[name] = p
 	}
@@ -141,6 +140,8 @@ func (e *Env) Outage() (restart func(ctx context.Context) error, err error) {
 				return fmt.Errorf("restart %s: %w", s.name, err)
 			}
 			e.restarted = append(e.restarted, cmd)
+			// Reap it when it ends; it ends when stopped (stopRestarted), so
+			// its exit status says nothing.
 			go func() { _ = cmd.Wait() }()
 			if s.name == "etcd" {
 				if err := waitHTTP(ctx, etcdHealthURL(s.argv)); err != nil {

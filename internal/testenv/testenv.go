@@ -150,18 +150,15 @@ func Start(opts Options) (*Env, error) {
 	}
 	e := &Env{Config: cfg, BinDir: bin, env: env, wrapDir: wrapDir}
 	if e.Client, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
-		_ = e.Stop()
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, errors.Join(fmt.Errorf("client: %w", err), e.Stop())
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		_ = e.Stop()
-		return nil, fmt.Errorf("clientset: %w", err)
+		return nil, errors.Join(fmt.Errorf("clientset: %w", err), e.Stop())
 	}
 	e.restClient = cs.Discovery().RESTClient()
 	if e.Kubeconfig, err = e.writeKubeconfig(); err != nil {
-		_ = e.Stop()
-		return nil, err
+		return nil, errors.Join(err, e.Stop())
 	}
 	return e, nil
 }
