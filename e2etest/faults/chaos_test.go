@@ -77,7 +77,7 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAllocated(t, ns, p.services, 3*time.Minute)
-	t.Logf("%d Services allocated in %v", p.services, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d Services allocated in %v; %s: %v; %s: %v", p.services, time.Since(start).Round(time.Millisecond), a.name, a.usage(), b.name, b.usage())
 
 	stop := make(chan struct{})
 	churned := make(chan churnReport, 1)
