@@ -7,7 +7,7 @@ KUSTOMIZE := $(GO) run sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 KUBE_BUILD := internal/tools/kube/build.sh
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build generate manifests verify-manifests kube-bins deps test unit lab lab-down bench bench-speaker
+.PHONY: all build generate manifests verify-manifests kube-bins deps test unit soak lab lab-down bench bench-speaker
 
 all: build
 
@@ -46,6 +46,11 @@ unit:
 ## test: everything, with what it needs installed first.
 test: deps kube-bins verify-manifests
 	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## soak: the long fault runs (no root): 100 SIGKILLs of the leader under
+## churn, and a 3-minute apiserver outage. make test runs shorter ones.
+soak: kube-bins
+	HERALD_SOAK=1 HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) test -count=1 -timeout 60m -v -run 'TestChaos|TestAPIServerOutage' ./e2etest/faults/
 
 ## lab: the local demo: a real apiserver, nodes, a router and clients in network namespaces (root).
 lab: deps kube-bins

@@ -3,13 +3,21 @@
 package main
 
 import (
+	"crypto/tls"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"os"
+	"time"
 
+	"k8s.io/apimachinery/pkg/util/uuid"
 	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/internal/kube"
@@ -19,33 +27,103 @@ import (
 
 // flags are the command line, before it becomes options.
 type flags struct {
-	metricsAddr, probeAddr string
-	leaderElect            bool
-	leNamespace            string
-	lbClass                string
-	pprofAddr              string
-	defaultClass           bool
-	qps                    float64
-	burst, workers         int
+	metricsAddr, probeAddr, pprofAddr string
+	metricsSecure                     bool
+	metricsCertDir                    string
+	leaderElect                       bool
+	leNamespace                       string
+	leaseDuration, renewDeadline      time.Duration
+	retryPeriod                       time.Duration
+	lbClass                           string
+	defaultClass                      bool
+	qps                               float64
+	burst, workers                    int
+	zap                               zap.Options
+}
+
+// parseFlags reads the command line.
+func parseFlags(args []string, errOut io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8443", "address the metrics endpoint binds to; 0 disables it")
+	fs.BoolVar(&f.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to clients that authenticate and are authorized (TokenReview and SubjectAccessReview of get on /metrics)")
+	fs.StringVar(&f.metricsCertDir, "metrics-cert-dir", "", "directory holding tls.crt and tls.key for the metrics endpoint; without it, a self-signed certificate made at start")
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address /healthz and /readyz bind to, apart from metrics; 0 disables them")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address the pprof endpoint binds to; 0 disables it")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader through a Lease, so that only one replica allocates; without it, run one replica only")
+	fs.StringVar(&f.leNamespace, "leader-election-namespace", kube.Namespace, "namespace of the leader-election Lease")
+	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", reconcile.DefaultLeaseDuration,
+		"how long a standby waits after the Lease last changed before it takes over: the takeover time after a leader dies without releasing it (whole seconds)")
+	fs.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", reconcile.DefaultRenewDeadline,
+		"how long the leader keeps failing to renew the Lease before it steps down (it campaigns again at once); shorter than the lease duration")
+	fs.DurationVar(&f.retryPeriod, "leader-elect-retry-period", reconcile.DefaultRetryPeriod,
+		"how often the leader renews the Lease, one write each time, and a standby looks at it; at most renew-deadline / 1.2")
+	fs.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to handle")
+	fs.BoolVar(&f.defaultClass, "default-lb-class", true, "also handle LoadBalancer Services that set no loadBalancerClass")
+	fs.Float64Var(&f.qps, "kube-api-qps", 500, "client-side rate limit of API requests per second")
+	fs.IntVar(&f.burst, "kube-api-burst", 1000, "client-side burst of API requests")
+	fs.IntVar(&f.workers, "workers", 8, "Services reconciled concurrently")
+	f.zap.BindFlags(fs)
+	// --kubeconfig, which ctrl.GetConfig reads.
+	ctrlconfig.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return flags{}, fmt.Errorf("parse flags: %w", err)
+	}
+	return f, nil
+}
+
+// managerOptions is what controller-runtime's manager gets. Its own leader
+// election stays off: reconcile.Setup elects with f's timings, keeping the
+// process when the Lease is lost.
+func managerOptions(f flags) (ctrl.Options, error) {
+	scheme, err := kube.Scheme()
+	if err != nil {
+		return ctrl.Options{}, err
+	}
+	m := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure, CertDir: f.metricsCertDir}
+	if f.metricsSecure {
+		m.FilterProvider = filters.WithAuthenticationAndAuthorization
+		// HTTP/2 is off: its rapid-reset and stream attacks need no
+		// credentials, and the endpoint gains nothing from it.
+		m.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
+	}
+	return ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                m,
+		HealthProbeBindAddress: f.probeAddr,
+		PprofBindAddress:       f.pprofAddr,
+		LeaderElection:         false,
+	}, nil
+}
+
+// reconcileOptions is what the reconcilers get.
+func reconcileOptions(f flags, identity string, m *metrics.Controller) reconcile.Options {
+	return reconcile.Options{
+		Class:   kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
+		Workers: f.workers,
+		Metrics: m,
+		Leader: reconcile.LeaderElection{
+			Enabled:       f.leaderElect,
+			Namespace:     f.leNamespace,
+			Name:          "herald-controller.heraldlb.io",
+			Identity:      identity,
+			LeaseDuration: f.leaseDuration,
+			RenewDeadline: f.renewDeadline,
+			RetryPeriod:   f.retryPeriod,
+		},
+	}
 }
 
 func main() {
-	var f flags
-	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
-	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address the health probes bind to; 0 disables them")
-	flag.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address the pprof endpoint binds to; 0 disables it")
-	flag.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader, so that only one replica allocates")
-	flag.StringVar(&f.leNamespace, "leader-election-namespace", kube.Namespace, "namespace of the leader-election Lease")
-	flag.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to handle")
-	flag.BoolVar(&f.defaultClass, "default-lb-class", true, "also handle LoadBalancer Services that set no loadBalancerClass")
-	flag.Float64Var(&f.qps, "kube-api-qps", 500, "client-side rate limit of API requests per second")
-	flag.IntVar(&f.burst, "kube-api-burst", 1000, "client-side burst of API requests")
-	flag.IntVar(&f.workers, "workers", 8, "Services reconciled concurrently")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-
+	f, err := parseFlags(os.Args[1:], os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		os.Exit(2)
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
 	if err := run(f); err != nil {
 		ctrl.Log.WithName("setup").Error(err, "controller failed")
 		os.Exit(1)
@@ -55,42 +133,33 @@ func main() {
 func run(f flags) error {
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
-		return err
+		return fmt.Errorf("load kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = float32(f.qps), f.burst
-	scheme, err := kube.Scheme()
+	mo, err := managerOptions(f)
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
-		HealthProbeBindAddress:        f.probeAddr,
-		PprofBindAddress:              f.pprofAddr,
-		LeaderElection:                f.leaderElect,
-		LeaderElectionID:              "herald-controller.heraldlb.io",
-		LeaderElectionNamespace:       f.leNamespace,
-		LeaderElectionReleaseOnCancel: true,
-	})
+	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
-		return err
+		return fmt.Errorf("create manager: %w", err)
 	}
 	m := metrics.NewController()
 	if err := m.Register(ctrlmetrics.Registry); err != nil {
 		return err
 	}
-	if err := reconcile.Setup(mgr, reconcile.Options{
-		Class:   kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
-		Workers: f.workers,
-		Metrics: m,
-	}); err != nil {
+	host, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("read hostname for the leader-election identity: %w", err)
+	}
+	if err := reconcile.Setup(mgr, reconcileOptions(f, host+"_"+string(uuid.NewUUID()), m)); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
+		return fmt.Errorf("add health check: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-		return err
+		return fmt.Errorf("add readiness check: %w", err)
 	}
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

@@ -48,6 +48,7 @@ type BGPAdvertisementSpec struct {
 
 	// IPAddressPoolSelectors select, by label, further pools to advertise.
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y == x))",message="each selector must be listed once"
 	// +listType=atomic
 	// +optional
 	IPAddressPoolSelectors []metav1.LabelSelector `json:"ipAddressPoolSelectors,omitempty"`
@@ -55,6 +56,7 @@ type BGPAdvertisementSpec struct {
 	// NodeSelectors limit the nodes that advertise. Without it, every node
 	// with a session does.
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y == x))",message="each selector must be listed once"
 	// +listType=atomic
 	// +optional
 	NodeSelectors []metav1.LabelSelector `json:"nodeSelectors,omitempty"`

@@ -32,6 +32,7 @@ type SecretRef struct {
 // +kubebuilder:validation:XValidation:rule="!(has(self.password) && has(self.passwordSecret))",message="password and passwordSecret are mutually exclusive: set at most one"
 // +kubebuilder:validation:XValidation:rule="!has(self.holdTime) || duration(self.holdTime) == duration('0s') || duration(self.holdTime) >= duration('3s')",message="holdTime must be 0 (no keepalives) or at least 3s, as BGP requires"
 // +kubebuilder:validation:XValidation:rule="!has(self.keepaliveTime) || !has(self.holdTime) || duration(self.keepaliveTime) <= duration(self.holdTime)",message="keepaliveTime must not be greater than holdTime"
+// +kubebuilder:validation:XValidation:rule="!has(self.ebgpMultiHop) || !self.ebgpMultiHop || (has(self.peerASN) ? self.peerASN != self.myASN : self.dynamicASN != 'internal')",message="ebgpMultiHop is for eBGP peers: this peer is iBGP (its ASN is myASN)"
 type BGPPeerSpec struct {
 	// MyASN is the ASN the node speaks as.
 	MyASN ASN `json:"myASN"`
@@ -70,6 +71,7 @@ type BGPPeerSpec struct {
 	// 3s.
 	// +kubebuilder:default="90s"
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +optional
 	HoldTime *metav1.Duration `json:"holdTime,omitempty"`
@@ -77,14 +79,17 @@ type BGPPeerSpec struct {
 	// KeepaliveTime is the interval between keepalives; at most holdTime.
 	// Without it, a third of holdTime.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +optional
 	KeepaliveTime *metav1.Duration `json:"keepaliveTime,omitempty"`
 
 	// ConnectTime is how long to wait between attempts to connect to the
-	// router.
+	// router: whole seconds, from 1s to 65535s.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('65535s') && duration(self).getMilliseconds() % 1000 == 0",message="connectTime must be whole seconds, from 1s to 65535s"
 	// +optional
 	ConnectTime *metav1.Duration `json:"connectTime,omitempty"`
 
@@ -98,12 +103,14 @@ type BGPPeerSpec struct {
 	// NodeSelectors limit the nodes that open this session. Without it, every
 	// node does.
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y == x))",message="each selector must be listed once"
 	// +listType=atomic
 	// +optional
 	NodeSelectors []metav1.LabelSelector `json:"nodeSelectors,omitempty"`
 
 	// Password is the TCP MD5 password, in clear text. Prefer passwordSecret.
 	// +kubebuilder:validation:MaxLength=80
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[\\r\\n]')",message="password must not contain a line break"
 	// +optional
 	Password string `json:"password,omitempty"`
 
@@ -116,7 +123,9 @@ type BGPPeerSpec struct {
 	EBGPMultiHop bool `json:"ebgpMultiHop,omitempty"`
 
 	// EnableGracefulRestart keeps the router's routes while the speaker
-	// restarts.
+	// restarts. It cannot be changed once set: the session would have to
+	// be reset to renegotiate it.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="enableGracefulRestart cannot be changed: delete and create the peer"
 	// +optional
 	EnableGracefulRestart bool `json:"enableGracefulRestart,omitempty"`
 }

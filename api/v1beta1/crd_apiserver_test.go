@@ -124,3 +124,50 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		})
 	}
 }
+
+// TestMetalLBObjectsAreAccepted creates, with strict field validation,
+// objects written as MetalLB users write them (testdata/metallb): a
+// configuration MetalLB accepts must not be refused by a stricter parser.
+func TestMetalLBObjectsAreAccepted(t *testing.T) {
+	testenv.Require(t, env)
+	files, _ := filepath.Glob(filepath.Join("testdata", "metallb", "*.yaml"))
+	if len(files) < 3 {
+		t.Fatalf("want at least 3 files in testdata/metallb, found %d", len(files))
+	}
+	n := 0
+	for _, f := range files {
+		for _, o := range readObjects(t, f) {
+			n++
+			t.Run(o.GetKind()+"/"+o.GetName(), func(t *testing.T) {
+				if err := env.Client.Create(ctx(t), o, client.DryRunAll, client.FieldValidation("Strict")); err != nil {
+					t.Errorf("refused: %v", err)
+				}
+			})
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d MetalLB objects", n)
+	}
+}
+
+// TestGracefulRestartIsImmutable: as in MetalLB, enableGracefulRestart
+// cannot change once set, since the session would have to be reset.
+func TestGracefulRestartIsImmutable(t *testing.T) {
+	testenv.Require(t, env)
+	peer := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "heraldlb.io/v1beta1", "kind": "BGPPeer",
+		"metadata": map[string]any{"name": "gr-immutable"},
+		"spec":     map[string]any{"myASN": int64(64512), "peerASN": int64(64513), "peerAddress": "198.51.100.1", "enableGracefulRestart": true},
+	}}
+	if err := env.Client.Create(ctx(t), peer); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), peer) })
+	if err := unstructured.SetNestedField(peer.Object, false, "spec", "enableGracefulRestart"); err != nil {
+		t.Fatal(err)
+	}
+	err := env.Client.Update(ctx(t), peer)
+	if err == nil || !strings.Contains(err.Error(), "enableGracefulRestart cannot be changed") {
+		t.Errorf("update of enableGracefulRestart = %v, want a rejection", err)
+	}
+}

@@ -17,6 +17,7 @@ type L2AdvertisementSpec struct {
 
 	// IPAddressPoolSelectors select, by label, further pools to announce.
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y == x))",message="each selector must be listed once"
 	// +listType=atomic
 	// +optional
 	IPAddressPoolSelectors []metav1.LabelSelector `json:"ipAddressPoolSelectors,omitempty"`
@@ -24,6 +25,7 @@ type L2AdvertisementSpec struct {
 	// NodeSelectors limit the nodes that may announce. Without it, every node
 	// may.
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y == x))",message="each selector must be listed once"
 	// +listType=atomic
 	// +optional
 	NodeSelectors []metav1.LabelSelector `json:"nodeSelectors,omitempty"`

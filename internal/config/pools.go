@@ -34,13 +34,11 @@ type Problem struct {
 // Config is the allocator's view of the pools.
 type Config struct {
 	// Pools are the pools in force, oldest first. A pool being deleted is
-	// included, closed (see Closed), so that its Services keep their IPs and
+	// included with Deleting set, so that its Services keep their IPs and
 	// are counted, but it gives out no new address.
 	Pools []ipam.Pool
 	// Problems holds, by pool name, the pools that are not in force.
 	Problems map[string]Problem
-	// Closed lists the pools that are being deleted.
-	Closed map[string]bool
 }
 
 // Pools converts IPAddressPools into allocator pools. Pools are ordered by
@@ -51,12 +49,10 @@ func Pools(items []v1beta1.IPAddressPool) Config {
 	slices.SortFunc(sorted, func(a, b v1beta1.IPAddressPool) int {
 		return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
 	})
-	cfg := Config{Problems: map[string]Problem{}, Closed: map[string]bool{}}
+	cfg := Config{Problems: map[string]Problem{}}
 	var valid []ipam.Pool
-	deleting := map[string]bool{}
 	for i := range sorted {
 		item := &sorted[i]
-		deleting[item.Name] = !item.DeletionTimestamp.IsZero()
 		p, prob, ok := pool(item)
 		if !ok {
 			cfg.Problems[item.Name] = prob
@@ -74,25 +70,11 @@ func Pools(items []v1beta1.IPAddressPool) Config {
 		}
 	}
 	for _, p := range valid {
-		if rejected[p.Name] {
-			continue
+		if !rejected[p.Name] {
+			cfg.Pools = append(cfg.Pools, p)
 		}
-		if deleting[p.Name] {
-			p = closed(p)
-			cfg.Closed[p.Name] = true
-		}
-		cfg.Pools = append(cfg.Pools, p)
 	}
 	return cfg
-}
-
-// closed returns p so that it keeps what is assigned but accepts no new
-// Service: an allocator pool whose service selector matches nothing. The
-// allocator never re-checks selectors for IPs already held.
-func closed(p ipam.Pool) ipam.Pool {
-	p.AutoAssign = false
-	p.ServiceSelectors = []ipam.Selector{func(map[string]string) bool { return false }}
-	return p
 }
 
 // pool converts one IPAddressPool.
@@ -101,11 +83,20 @@ func pool(item *v1beta1.IPAddressPool) (ipam.Pool, Problem, bool) {
 		Name:          item.Name,
 		AutoAssign:    item.Spec.AutoAssign == nil || *item.Spec.AutoAssign,
 		AvoidBuggyIPs: item.Spec.AvoidBuggyIPs,
+		Deleting:      !item.DeletionTimestamp.IsZero(),
 	}
-	for _, a := range item.Spec.Addresses {
+	for i, a := range item.Spec.Addresses {
 		r, err := ipam.ParseRange(string(a))
 		if err != nil {
 			return ipam.Pool{}, Problem{Reason: ReasonInvalidAddresses, Message: err.Error()}, false
+		}
+		// MetalLB refuses a pool whose own entries overlap, and so do we:
+		// such a pool says one thing twice, and usually means a typo.
+		for j, q := range p.Ranges {
+			if q.Overlaps(r) {
+				return ipam.Pool{}, Problem{Reason: ReasonInvalidAddresses, Message: fmt.Sprintf(
+					"addresses[%d] %q overlaps addresses[%d] %q of the same pool: list each address once", i, a, j, item.Spec.Addresses[j])}, false
+			}
 		}
 		p.Ranges = append(p.Ranges, r)
 	}
@@ -123,15 +114,39 @@ func pool(item *v1beta1.IPAddressPool) (ipam.Pool, Problem, bool) {
 	return p, Problem{}, true
 }
 
-// selectors adapts Kubernetes label selectors to ipam selectors.
+// selectors adapts Kubernetes label selectors to ipam selectors. As MetalLB
+// does, it refuses a selector listed twice (compared in canonical form) and
+// a value listed twice in one expression: they change nothing, so they are
+// most likely a mistake in what was meant.
 func selectors(field string, in []metav1.LabelSelector) ([]ipam.Selector, error) {
 	out := make([]ipam.Selector, 0, len(in))
+	seen := map[string]int{}
 	for i := range in {
+		for _, e := range in[i].MatchExpressions {
+			if v, dup := duplicate(e.Values); dup {
+				return nil, fmt.Errorf("parse %s[%d]: value %q is listed twice for key %q", field, i, v, e.Key)
+			}
+		}
 		s, err := metav1.LabelSelectorAsSelector(&in[i])
 		if err != nil {
 			return nil, fmt.Errorf("parse %s[%d]: %w", field, i, err)
 		}
+		if j, dup := seen[s.String()]; dup {
+			return nil, fmt.Errorf("parse %s[%d]: it selects the same as %s[%d] (%q): list each selector once", field, i, field, j, s.String())
+		}
+		seen[s.String()] = i
 		out = append(out, func(l map[string]string) bool { return s.Matches(labels.Set(l)) })
 	}
 	return out, nil
+}
+
+func duplicate(values []string) (string, bool) {
+	seen := make(map[string]bool, len(values))
+	for _, v := range values {
+		if seen[v] {
+			return v, true
+		}
+		seen[v] = true
+	}
+	return "", false
 }

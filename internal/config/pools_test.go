@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestPools(t *testing.T) {
 		wantPools string
 		// wantProblems maps pool → reason + ":" + other.
 		wantProblems map[string]string
-		wantClosed   string
+		wantDeleting string
 	}{
 		{
 			name:      "ordered by age then name",
@@ -93,10 +94,48 @@ func TestPools(t *testing.T) {
 			wantProblems: map[string]string{"bad": "InvalidSelector:"},
 		},
 		{
-			name:       "deleting pool stays, closed",
-			in:         []v1beta1.IPAddressPool{mkPool("gone", 1, []string{"198.51.100.0/24"}, deleting), mkPool("ok", 2, []string{"203.0.113.0/24"})},
-			wantPools:  "gone,ok",
-			wantClosed: "gone",
+			name:         "deleting pool stays, marked",
+			in:           []v1beta1.IPAddressPool{mkPool("gone", 1, []string{"198.51.100.0/24"}, deleting), mkPool("ok", 2, []string{"203.0.113.0/24"})},
+			wantPools:    "gone,ok",
+			wantDeleting: "gone",
+		},
+		{
+			// The CRD cannot order IPv6 addresses; the pool is flagged instead.
+			name:         "a reversed IPv6 range",
+			in:           []v1beta1.IPAddressPool{mkPool("rev", 1, []string{"2001:db8::10-2001:db8::5"})},
+			wantProblems: map[string]string{"rev": "InvalidAddresses:"},
+		},
+		{
+			name:         "a pool whose own entries overlap",
+			in:           []v1beta1.IPAddressPool{mkPool("twice", 1, []string{"198.51.100.0/24", "203.0.113.0/24", "198.51.100.10-198.51.100.20"})},
+			wantProblems: map[string]string{"twice": "InvalidAddresses:"},
+		},
+		{
+			name:      "host bits are masked, as MetalLB does",
+			in:        []v1beta1.IPAddressPool{mkPool("masked", 1, []string{"198.51.100.7/24"}), mkPool("later", 2, []string{"198.51.100.0/32"})},
+			wantPools: "masked", wantProblems: map[string]string{"later": "Overlap:masked"},
+		},
+		{
+			name: "a selector listed twice",
+			in: []v1beta1.IPAddressPool{mkPool("dup", 1, []string{"198.51.100.0/24"},
+				svcSel(metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+					{Key: "a", Operator: metav1.LabelSelectorOpIn, Values: []string{"1", "2"}},
+					{Key: "b", Operator: metav1.LabelSelectorOpExists},
+				}}),
+				// The same, written in another order.
+				svcSel(metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+					{Key: "b", Operator: metav1.LabelSelectorOpExists},
+					{Key: "a", Operator: metav1.LabelSelectorOpIn, Values: []string{"2", "1"}},
+				}}))},
+			wantProblems: map[string]string{"dup": "InvalidSelector:"},
+		},
+		{
+			name: "a value listed twice",
+			in: []v1beta1.IPAddressPool{mkPool("dup", 1, []string{"198.51.100.0/24"},
+				svcSel(metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+					{Key: "a", Operator: metav1.LabelSelectorOpIn, Values: []string{"1", "2", "1"}},
+				}}))},
+			wantProblems: map[string]string{"dup": "InvalidSelector:"},
 		},
 	}
 	for _, tt := range tests {
@@ -120,12 +159,14 @@ func TestPools(t *testing.T) {
 					t.Errorf("problem of %s = %q, want %q", n, got[n], w)
 				}
 			}
-			var closed []string
-			for n := range cfg.Closed {
-				closed = append(closed, n)
+			var gone []string
+			for _, p := range cfg.Pools {
+				if p.Deleting {
+					gone = append(gone, p.Name)
+				}
 			}
-			if strings.Join(closed, ",") != tt.wantClosed {
-				t.Errorf("closed = %v, want %q", closed, tt.wantClosed)
+			if strings.Join(gone, ",") != tt.wantDeleting {
+				t.Errorf("deleting = %v, want %q", gone, tt.wantDeleting)
 			}
 		})
 	}
@@ -160,7 +201,7 @@ func TestPoolsConvertsFields(t *testing.T) {
 	}
 }
 
-func TestClosedPoolKeepsHoldersButGivesNothing(t *testing.T) {
+func TestDeletingPoolKeepsHoldersButGivesNothing(t *testing.T) {
 	a := ipam.New()
 	open := Pools([]v1beta1.IPAddressPool{mkPool("p", 1, []string{"198.51.100.0/30"})})
 	if err := a.SetPools(open.Pools); err != nil {
@@ -170,18 +211,18 @@ func TestClosedPoolKeepsHoldersButGivesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := Pools([]v1beta1.IPAddressPool{mkPool("p", 1, []string{"198.51.100.0/30"}, deleting)})
-	if err := a.SetPools(cl.Pools); err != nil {
+	gone := Pools([]v1beta1.IPAddressPool{mkPool("p", 1, []string{"198.51.100.0/30"}, deleting)})
+	if err := a.SetPools(gone.Pools); err != nil {
 		t.Fatal(err)
 	}
 	again, err := a.Allocate(ipam.Request{Key: "d/a"})
 	if err != nil || again.IPs[0] != first.IPs[0] {
-		t.Errorf("holder of a closed pool: %v, %v; want %v", again, err, first)
+		t.Errorf("holder of a deleting pool: %v, %v; want %v", again, err, first)
 	}
-	if _, err := a.Allocate(ipam.Request{Key: "d/b", Pool: "p"}); err == nil {
-		t.Errorf("a closed pool gave a new address")
+	if _, err := a.Allocate(ipam.Request{Key: "d/b", Pool: "p"}); !errors.Is(err, ipam.ErrPoolDeleting) {
+		t.Errorf("a deleting pool asked for by name: %v, want ErrPoolDeleting", err)
 	}
-	if _, err := a.Allocate(ipam.Request{Key: "d/c"}); err == nil {
-		t.Errorf("a closed pool auto-assigned a new address")
+	if _, err := a.Allocate(ipam.Request{Key: "d/c"}); !errors.Is(err, ipam.ErrNoPoolMatches) {
+		t.Errorf("a deleting pool auto-assigned: %v, want ErrNoPoolMatches", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // Allocator tracks pools and the IPs held by Services. It is not safe for
@@ -120,10 +121,14 @@ func (a *Allocator) SetPools(pools []Pool) error {
 // Assign records an assignment that already exists, such as an IP found in
 // a Service's status when the controller starts: load every one of them
 // before allocating anything new. It succeeds even when the IPs lie in no
-// pool (the pool is "" then) or in a pool the Service would not be given
-// now; it fails only on invalid input or when another Service holds an IP
-// and the sharing rules forbid sharing it (the error names the holder). It
-// returns the name of the pool that holds the IPs.
+// pool or in a pool the Service would not be given now; it fails only on
+// invalid input or when another Service holds an IP and the sharing rules
+// forbid sharing it (the error names the holder). It returns the pool the
+// assignment is recorded in: the pool that holds the IPs, or, for IPs that
+// lie in no pool (an orphan, left outside by a pool edit), req.Pool, the
+// pool they came from if the caller knows it. An orphan recorded so is what
+// it was before the restart: Allocate keeps it for a Service that names
+// that pool, and Users counts it as that pool's orphan.
 func (a *Allocator) Assign(req Request, ips []netip.Addr) (string, error) {
 	if req.Key == "" {
 		return "", errorf(ErrInvalidRequest, "request has no key")
@@ -140,16 +145,12 @@ func (a *Allocator) Assign(req Request, ips []netip.Addr) (string, error) {
 			return "", err
 		}
 	}
-	pool := ""
-	if p := a.byName[req.Pool]; p != nil && p.containsAll(ips) {
+	pool, inPool := a.PoolFor(ips)
+	switch p := a.byName[req.Pool]; {
+	case p != nil && p.containsAll(ips):
 		pool = p.Name
-	} else {
-		for _, p := range a.pools {
-			if p.containsAll(ips) {
-				pool = p.Name
-				break
-			}
-		}
+	case !inPool:
+		pool = req.Pool
 	}
 	primary := IPv4
 	if len(req.Families) > 0 {
@@ -186,7 +187,7 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 		}
 		a.unhold(req.Key, old)
 		if grow {
-			if p := a.byName[h.pool]; p != nil && p.Allows(req) {
+			if p := a.byName[h.pool]; p != nil && p.ClosedTo(req) == nil {
 				if ips, err := a.supply(p, req.Key, s, []Family{FamilyOf(h.ips.a[0]).other()}, w.policy); err == nil {
 					h.ips.a[1], h.ips.n = ips.a[0], 2
 				}
@@ -208,6 +209,63 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	}
 	a.hold(req.Key, h)
 	return h.assignment(), nil
+}
+
+// retainSuffix makes the key under which AllocateRetaining keeps the IPs a
+// Service is moving off. No Service key contains a space, so it names no
+// Service, and it reads well in an error: "in use by ns/web (moving off it)".
+const retainSuffix = " (moving off it)"
+
+func retainKey(key string) string { return key + retainSuffix }
+
+func isRetainKey(key string) bool { return strings.HasSuffix(key, retainSuffix) }
+
+// AllocateRetaining is Allocate for a Service whose status shows the IPs
+// shown. If the Service moves off some of them, they are not freed yet: they
+// stay held under another key, shared as the Service shared them, so that
+// no other Service is given an IP that a status still shows. ReleaseRetained
+// frees them once the status no longer shows them; Release frees them with
+// the rest.
+func (a *Allocator) AllocateRetaining(req Request, shown []netip.Addr) (Assignment, error) {
+	rk := retainKey(req.Key)
+	old, had := a.held[req.Key]
+	kept, hadKept := a.held[rk]
+	asg, err := a.Allocate(req)
+	if err != nil {
+		return asg, err
+	}
+	next := holding{pool: kept.pool, share: kept.share}
+	var ips []netip.Addr
+	for _, ip := range shown {
+		switch {
+		case slices.Contains(asg.IPs, ip):
+		case had && slices.Contains(old.ips.slice(), ip):
+			ips = append(ips, ip)
+			next.pool, next.share = old.pool, old.share
+		case hadKept && slices.Contains(kept.ips.slice(), ip):
+			ips = append(ips, ip)
+		}
+	}
+	if hadKept {
+		a.unhold(rk, kept)
+	}
+	if len(ips) > 0 {
+		next.ips = listOf(ips, FamilyOf(ips[0]))
+		a.hold(rk, next)
+	}
+	return asg, nil
+}
+
+// ReleaseRetained frees what AllocateRetaining kept for key.
+func (a *Allocator) ReleaseRetained(key string) { a.Release(retainKey(key)) }
+
+// Retained returns what AllocateRetaining keeps for key.
+func (a *Allocator) Retained(key string) []netip.Addr {
+	h, ok := a.held[retainKey(key)]
+	if !ok {
+		return nil
+	}
+	return slices.Clone(h.ips.slice())
 }
 
 // satisfies reports whether old, what the Service of req holds, still serves
@@ -261,8 +319,8 @@ func (a *Allocator) allocateNew(req Request, w want) (holding, error) {
 		if p == nil {
 			return holding{}, errorf(ErrUnknownPool, "pool %q does not exist", req.Pool)
 		}
-		if !p.Allows(req) {
-			return holding{}, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+		if err := p.ClosedTo(req); err != nil {
+			return holding{}, err
 		}
 		return a.fromPools([]*poolState{p}, req, w)
 	}
@@ -287,8 +345,8 @@ func (a *Allocator) allocateRequested(req Request, w want) (holding, error) {
 				return holding{}, errorf(ErrNotInNamedPool, "requested IP %s is not in pool %q", ip, p.Name)
 			}
 		}
-		if !p.Allows(req) {
-			return holding{}, errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+		if err := p.ClosedTo(req); err != nil {
+			return holding{}, err
 		}
 	} else {
 		for _, ip := range ips {
@@ -296,22 +354,23 @@ func (a *Allocator) allocateRequested(req Request, w want) (holding, error) {
 				return holding{}, errorf(ErrOutsidePools, "requested IP %s is not in any pool", ip)
 			}
 		}
-		var denied *poolState
+		var denied error
 		for _, q := range a.pools {
 			if !q.containsAll(ips) {
 				continue
 			}
-			if q.Allows(req) {
+			err := q.ClosedTo(req)
+			if err == nil {
 				p = q
 				break
 			}
 			if denied == nil {
-				denied = q
+				denied = prefixed(fmt.Sprintf("requested IPs %v: ", ips), err)
 			}
 		}
 		switch {
 		case p == nil && denied != nil:
-			return holding{}, errorf(ErrPoolNotAllowed, "pool %q, which holds requested IPs %v, does not accept service %s (namespace or service selectors)", denied.Name, ips, req.Key)
+			return holding{}, denied
 		case p == nil:
 			return holding{}, errorf(ErrOutsidePools, "requested IPs %v are not in a single pool", ips)
 		}
@@ -407,11 +466,16 @@ func (a *Allocator) pick(p *poolState, f Family, key string, s share) (netip.Add
 	return p.free[f.index()].lowest()
 }
 
-// Release frees what key holds. Releasing a key that holds nothing is a
-// no-op.
+// Release frees what key holds, and what AllocateRetaining keeps for it.
+// Releasing a key that holds nothing is a no-op.
 func (a *Allocator) Release(key string) {
 	if h, ok := a.held[key]; ok {
 		a.unhold(key, h)
+	}
+	if rk := retainKey(key); !isRetainKey(key) {
+		if h, ok := a.held[rk]; ok {
+			a.unhold(rk, h)
+		}
 	}
 }
 
@@ -424,6 +488,25 @@ func (a *Allocator) Lookup(key string) (Assignment, bool) {
 	return h.assignment(), true
 }
 
+// PoolContains reports whether ips is not empty and every one of them is an
+// allocatable address of the named pool (see poolState.contains). It is
+// false for a pool that is not in the allocator.
+func (a *Allocator) PoolContains(pool string, ips []netip.Addr) bool {
+	p := a.byName[pool]
+	return p != nil && p.containsAll(ips)
+}
+
+// PoolFor returns the pool in force that holds every one of ips (the first
+// by name, should pools overlap), as Assign would record them.
+func (a *Allocator) PoolFor(ips []netip.Addr) (string, bool) {
+	for _, p := range a.pools {
+		if p.containsAll(ips) {
+			return p.Name, true
+		}
+	}
+	return "", false
+}
+
 // Holders returns the keys holding ip, sorted.
 func (a *Allocator) Holders(ip netip.Addr) []string { return a.users[ip].list() }
 
@@ -431,12 +514,14 @@ func (a *Allocator) Holders(ip netip.Addr) []string { return a.users[ip].list() 
 // whose IPs the pool no longer contains all of.
 func (a *Allocator) Users(pool string) (users, orphans int) {
 	p := a.byName[pool]
-	for _, h := range a.held {
+	for key, h := range a.held {
 		if h.pool != pool {
 			continue
 		}
+		// IPs kept while a Service moves off them still hold the pool,
+		// but are not orphans: the Service has new ones.
 		users++
-		if p == nil || !p.containsAll(h.ips.slice()) {
+		if (p == nil || !p.containsAll(h.ips.slice())) && !isRetainKey(key) {
 			orphans++
 		}
 	}
@@ -449,6 +534,9 @@ func (a *Allocator) Users(pool string) (users, orphans int) {
 func (a *Allocator) Orphans() []string {
 	var out []string
 	for key, h := range a.held {
+		if isRetainKey(key) {
+			continue
+		}
 		if p := a.byName[h.pool]; p == nil || !p.containsAll(h.ips.slice()) {
 			out = append(out, key)
 		}

@@ -29,11 +29,17 @@
 //     priority (set priorities before unset ones, lower first), then by name.
 //
 // Pools with autoAssign=false are used only when asked for by name or by IP.
+// A pool being deleted (Pool.Deleting) gives out nothing new, however it is
+// asked for, while the Services holding its addresses keep them; Pool.ClosedTo
+// is the one place that says whether a pool may give a Service a new address.
 // Pinning follows MetalLB: a pinned pool serves only matching Services, also
 // when it is asked for by name or by IP (MetalLB checks
 // isPoolCompatibleWithService in Assign). Recording an existing assignment
 // with Assign never checks pinning, autoAssign or pool membership: an
 // assigned IP is never taken away.
 //
-// A CIDR with host bits set is accepted and masked, as MetalLB does.
+// A CIDR with host bits set is accepted and masked, as MetalLB does, and the
+// IPAddressPool CRD accepts it too: ParseRange and the CRD's rules accept the
+// same strings, except a reversed IPv6 range, which only ParseRange can tell
+// (see api/v1beta1.AddressRange).
 package ipam

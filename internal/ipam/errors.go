@@ -14,6 +14,7 @@ var (
 	ErrInvalidRequest      = errors.New("invalid request")
 	ErrUnknownPool         = errors.New("unknown pool")
 	ErrPoolNotAllowed      = errors.New("pool does not accept the service")
+	ErrPoolDeleting        = errors.New("pool is being deleted")
 	ErrNoPoolMatches       = errors.New("no pool matches the service")
 	ErrPoolExhausted       = errors.New("pool exhausted")
 	ErrIPInUse             = errors.New("IP in use")
@@ -36,6 +37,7 @@ var reasons = []struct {
 	{ErrInvalidRequest, "InvalidRequest"},
 	{ErrUnknownPool, "UnknownPool"},
 	{ErrPoolNotAllowed, "PoolNotAllowed"},
+	{ErrPoolDeleting, "PoolDeleting"},
 	{ErrNoPoolMatches, "NoPoolMatches"},
 	{ErrPoolExhausted, "PoolExhausted"},
 	{ErrOutsidePools, "OutsidePools"},

@@ -8,53 +8,60 @@ import (
 	"go4.org/netipx"
 )
 
-// ParseRange parses a CIDR ("198.51.100.0/24", "2001:db8::/64") or an
-// inclusive range "a-b" ("198.51.100.10-198.51.100.20"; spaces around '-'
-// are tolerated). A CIDR with host bits set is masked, as MetalLB does
-// ("198.51.100.7/24" is 198.51.100.0/24). Both bounds of a range must be of
-// the same family: an IPv4-mapped IPv6 address stays IPv6, so
-// "::ffff:192.0.2.1-192.0.2.9" is rejected rather than half-converted.
-// Zones are rejected. Errors wrap ErrInvalidRange.
+// ParseRange parses one entry of an IPAddressPool's addresses. It accepts
+// what the CRD's validation rules accept, with one exception: the CRD
+// cannot check the order of an IPv6 range, which ParseRange refuses, so that
+// the pool is marked not Ready (api/v1beta1 runs both on the same strings):
+//
+//   - a CIDR, written without spaces: "198.51.100.0/24", "2001:db8::/64".
+//     Host bits are masked, as MetalLB's net.ParseCIDR does, so that a pool
+//     copied from MetalLB keeps its meaning: "198.51.100.7/24" is
+//     198.51.100.0/24;
+//   - an inclusive range "a-b" of two addresses of one family, the start not
+//     after the end. Spaces around either address are ignored, as MetalLB
+//     ignores them.
+//
+// Zones and IPv4-mapped IPv6 addresses (::ffff:198.51.100.1) are rejected,
+// as the apiserver's CEL ip() and cidr() reject them. Errors wrap
+// ErrInvalidRange.
 func ParseRange(s string) (netipx.IPRange, error) {
-	in := strings.TrimSpace(s)
-	if in == "" {
-		return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: empty", s, ErrInvalidRange)
-	}
-	if strings.Contains(in, "/") {
-		p, err := netip.ParsePrefix(in)
+	if from, to, ok := strings.Cut(s, "-"); ok {
+		lo, err := parseAddr(strings.TrimSpace(from))
 		if err != nil {
-			return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: %v", s, ErrInvalidRange, err)
+			return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: start: %v", s, ErrInvalidRange, err)
 		}
-		return netipx.RangeOfPrefix(p.Masked()), nil
+		hi, err := parseAddr(strings.TrimSpace(to))
+		if err != nil {
+			return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: end: %v", s, ErrInvalidRange, err)
+		}
+		if lo.Is4() != hi.Is4() {
+			return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: %s and %s are of different families", s, ErrInvalidRange, lo, hi)
+		}
+		if hi.Less(lo) {
+			return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: start %s is after end %s", s, ErrInvalidRange, lo, hi)
+		}
+		return netipx.IPRangeFrom(lo, hi), nil
 	}
-	from, to, ok := strings.Cut(in, "-")
-	if !ok {
-		return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: want a CIDR or a range a-b", s, ErrInvalidRange)
-	}
-	lo, err := parseBound(from)
+	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: start: %v", s, ErrInvalidRange, err)
+		return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: want a CIDR or a range a-b: %v", s, ErrInvalidRange, err)
 	}
-	hi, err := parseBound(to)
-	if err != nil {
-		return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: end: %v", s, ErrInvalidRange, err)
+	if p.Addr().Is4In6() {
+		return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: IPv4-mapped IPv6 prefixes are not allowed", s, ErrInvalidRange)
 	}
-	if lo.Is4() != hi.Is4() {
-		return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: %s and %s are of different families", s, ErrInvalidRange, lo, hi)
-	}
-	if hi.Less(lo) {
-		return netipx.IPRange{}, fmt.Errorf("parse range %q: %w: start %s is after end %s", s, ErrInvalidRange, lo, hi)
-	}
-	return netipx.IPRangeFrom(lo, hi), nil
+	return netipx.RangeOfPrefix(p.Masked()), nil
 }
 
-func parseBound(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(strings.TrimSpace(s))
-	if err != nil {
+// parseAddr parses one end of a range.
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
 		return netip.Addr{}, err
-	}
-	if a.Zone() != "" {
+	case a.Zone() != "":
 		return netip.Addr{}, fmt.Errorf("address %s has a zone", a)
+	case a.Is4In6():
+		return netip.Addr{}, fmt.Errorf("address %s is an IPv4-mapped IPv6 address", a)
 	}
 	return a, nil
 }

@@ -22,6 +22,10 @@ type Pool struct {
 	AutoAssign bool
 	// AvoidBuggyIPs skips IPv4 addresses whose last octet is 0 or 255.
 	AvoidBuggyIPs bool
+	// Deleting: the pool is being deleted. Services keep the addresses they
+	// hold, and those addresses are counted, but the pool gives out no new
+	// address, not even when asked for by name or by IP.
+	Deleting bool
 
 	// Priority orders auto-assignment: lower first; 0 (or less) is unset,
 	// after all set priorities.
@@ -34,19 +38,24 @@ type Pool struct {
 	ServiceSelectors   []Selector
 }
 
-// ContainsAll reports whether every one of ips lies in the pool's ranges.
-func (p Pool) ContainsAll(ips []netip.Addr) bool {
-	for _, ip := range ips {
-		if !slices.ContainsFunc(p.Ranges, func(r netipx.IPRange) bool { return r.Contains(ip) }) {
-			return false
-		}
-	}
-	return true
-}
-
 // Pinned reports whether the pool is restricted to some Services.
 func (p Pool) Pinned() bool {
 	return len(p.Namespaces) > 0 || len(p.NamespaceSelectors) > 0 || len(p.ServiceSelectors) > 0
+}
+
+// ClosedTo says why the pool gives the Service of req no new address: nil
+// if it may get one, an error wrapping ErrPoolDeleting if the pool is being
+// deleted, or ErrPoolNotAllowed if the pool is pinned to other Services.
+// Addresses a Service already holds are never checked against it: a pool
+// edit or deletion does not take them away.
+func (p Pool) ClosedTo(req Request) error {
+	switch {
+	case p.Deleting:
+		return errorf(ErrPoolDeleting, "pool %q is being deleted: it gives out no new address", p.Name)
+	case !p.Allows(req):
+		return errorf(ErrPoolNotAllowed, "pool %q does not accept service %s (namespace or service selectors)", p.Name, req.Key)
+	}
+	return nil
 }
 
 // Allows reports whether the Service of req may use the pool.
@@ -112,11 +121,17 @@ func newPoolState(p Pool) (*poolState, error) {
 	return ps, nil
 }
 
-// contains reports whether ip is an allocatable address of the pool.
+// contains reports whether ip is an allocatable address of the pool: in its
+// ranges, and not skipped by AvoidBuggyIPs. This is the only meaning of "in
+// the pool" in Herald: allocation, orphan detection and the reconciler's
+// ownership checks (through Allocator.PoolContains) all use it.
 func (p *poolState) contains(ip netip.Addr) bool {
 	return p.set.Contains(ip) && !(p.AvoidBuggyIPs && isBuggy(ip))
 }
 
+// containsAll reports whether ips is not empty and every one of them is an
+// allocatable address of the pool. An empty list is in no pool: a Service
+// without addresses holds nothing of any pool.
 func (p *poolState) containsAll(ips []netip.Addr) bool {
 	for _, ip := range ips {
 		if !p.contains(ip) {

@@ -6,6 +6,8 @@
 package metrics
 
 import (
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -18,6 +20,18 @@ type Controller struct {
 	AddressesTotal *prometheus.GaugeVec
 	// AllocationErrors counts failed allocations by reason (ipam.Reason).
 	AllocationErrors *prometheus.CounterVec
+	// Reconciles counts finished reconciles by controller ("service",
+	// "ipaddresspool") and result ("success", "error", or "standby" when
+	// this replica did not lead).
+	Reconciles *prometheus.CounterVec
+	// Leader is 1 while this replica leads and allocates, else 0.
+	Leader prometheus.Gauge
+	// LeaderTerms counts the terms this replica has led.
+	LeaderTerms prometheus.Counter
+	// CatchUpPending is, by kind ("Service", "IPAddressPool"), how many of
+	// the objects that existed when this replica began to lead it has not
+	// reconciled yet. It reaches 0 once the replica has caught up.
+	CatchUpPending *prometheus.GaugeVec
 }
 
 // NewController returns unregistered collectors.
@@ -35,14 +49,30 @@ func NewController() *Controller {
 			Namespace: "herald", Subsystem: "controller", Name: "allocation_errors_total",
 			Help: "Failed IP allocations, by reason.",
 		}, []string{"reason"}),
+		Reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "herald", Subsystem: "controller", Name: "reconciles_total",
+			Help: "Finished reconciles, by controller and result (success, error, standby).",
+		}, []string{"controller", "result"}),
+		Leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "controller", Name: "leader",
+			Help: "1 while this replica leads and allocates, else 0.",
+		}),
+		LeaderTerms: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "herald", Subsystem: "controller", Name: "leader_terms_total",
+			Help: "Terms this replica has led.",
+		}),
+		CatchUpPending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "controller", Name: "catch_up_pending",
+			Help: "Objects that existed when this replica began to lead and that it has not reconciled yet, by kind.",
+		}, []string{"kind"}),
 	}
 }
 
 // Register registers every collector with reg.
 func (c *Controller) Register(reg prometheus.Registerer) error {
-	for _, col := range []prometheus.Collector{c.AddressesInUse, c.AddressesTotal, c.AllocationErrors} {
+	for _, col := range []prometheus.Collector{c.AddressesInUse, c.AddressesTotal, c.AllocationErrors, c.Reconciles, c.Leader, c.LeaderTerms, c.CatchUpPending} {
 		if err := reg.Register(col); err != nil {
-			return err
+			return fmt.Errorf("register collector: %w", err)
 		}
 	}
 	return nil

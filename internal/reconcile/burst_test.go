@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -19,21 +20,28 @@ func TestBurstWritesPerService(t *testing.T) {
 	testenv.Require(t, env)
 	ns := newNamespace(t)
 	var writes writeCounter
-	startManager(t, &writes, func(o *Options) { o.PoolStatusDelay = time.Second })
+	m := startManager(t, &writes, func(o *Options) { o.PoolStatusDelay = time.Second })
 	cleanup(t, ns, "burst")
 	createPool(t, "burst", ns, []string{"203.0.113.0/24"})
 	const n, clients = 160, 16
 	var wg sync.WaitGroup
+	errs := make(chan error, n)
 	for c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := c; i < n; i += clients {
-				createService(t, ns, fmt.Sprintf("b%d", i))
+				if err := env.Client.Create(context.Background(), newService(ns, fmt.Sprintf("b%d", i))); err != nil {
+					errs <- err
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("create service: %v", err)
+	}
 	seen := map[string]string{}
 	for i := range n {
 		name := fmt.Sprintf("b%d", i)
@@ -58,7 +66,14 @@ func TestBurstWritesPerService(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(500 * time.Millisecond) // let stray writes, if any, land
+	// Every Service has been reconciled at its current version, and the
+	// manager has stopped: any write it was to make has landed.
+	names := make([]string, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("b%d", i)
+	}
+	m.waitReconciled(t, ns, names...)
+	m.stop()
 	kinds := map[string]int{}
 	for _, w := range strings.Split(writes.String(), "\n") {
 		switch {
@@ -86,4 +101,5 @@ func TestBurstWritesPerService(t *testing.T) {
 	if kinds["pool status"] > 12 {
 		t.Errorf("%d pool status writes for a burst of %d, want them coalesced", kinds["pool status"], n)
 	}
+	cleanupAfterStop(t, ns, "burst")
 }

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,7 +30,12 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { testenv.Main(m, testenv.Options{}, &env) }
+func TestMain(m *testing.M) {
+	// Controller-runtime's logger is global; the tests read outcomes from
+	// the apiserver, Events and metrics instead.
+	ctrl.SetLogger(logr.Discard())
+	testenv.Main(m, testenv.Options{}, &env)
+}
 
 // writeCounter counts the API requests that write (anything but GET).
 type writeCounter struct {
@@ -59,9 +66,16 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// startManager runs a controller manager, without leader election, until
-// the returned stop function is called (also at cleanup).
-func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options)) (stop func()) {
+// manager is a running controller manager and what tests observe of it.
+type manager struct {
+	stop    func() // stops it; also called at cleanup
+	st      *state
+	metrics *metrics.Controller
+}
+
+// startManager runs a controller manager, leading at once (no Lease),
+// until its stop function is called (also at cleanup).
+func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options)) *manager {
 	t.Helper()
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = 500, 1000
@@ -94,40 +108,67 @@ func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options))
 	for _, tw := range tweaks {
 		tw(&opts)
 	}
-	if err := Setup(mgr, opts); err != nil {
+	st, err := setup(mgr, opts)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	var once sync.Once
-	stop = func() {
+	stop := func() {
 		once.Do(func() {
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("manager: %v", err)
 			}
+			// A reconcile that fails, or panics (controller-runtime
+			// recovers it), is retried and may go unnoticed otherwise.
+			for _, c := range []string{"service", "ipaddresspool"} {
+				if n := testutil.ToFloat64(m.Reconciles.WithLabelValues(c, "error")); n > 0 {
+					t.Errorf("%v %s reconciles failed", n, c)
+				}
+			}
 		})
 	}
 	t.Cleanup(stop)
-	return stop
+	return &manager{stop: stop, st: st, metrics: m}
 }
 
-// eventually polls f until it returns nil, and fails the test with its last
-// error after timeout.
+// waitCaughtUp waits until the manager has reconciled every Service and
+// pool that existed when it began to lead: the positive signal a test
+// needs before it asserts that the manager did nothing.
+func (m *manager) waitCaughtUp(t *testing.T) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() error {
+		for _, kind := range []string{kindService, kindPool} {
+			if n := testutil.ToFloat64(m.metrics.CatchUpPending.WithLabelValues(kind)); n != 0 || !m.st.isLoaded() {
+				return fmt.Errorf("%v %ss not reconciled yet since the manager began to lead (loaded: %v)", n, kind, m.st.isLoaded())
+			}
+		}
+		return nil
+	})
+}
+
+// waitReconciled waits until the manager has reconciled each named Service
+// of ns at the resourceVersion the apiserver holds now.
+func (m *manager) waitReconciled(t *testing.T, ns string, names ...string) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() error {
+		for _, name := range names {
+			svc := getService(t, ns, name)
+			if got := m.st.reconciledAt(key(svc)); got != svc.ResourceVersion {
+				return fmt.Errorf("service %s/%s reconciled at resourceVersion %q, it is at %s", ns, name, got, svc.ResourceVersion)
+			}
+		}
+		return nil
+	})
+}
+
+// eventually polls f until it returns nil (see testenv.Eventually).
 func eventually(t *testing.T, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, timeout, f)
 }
 
 var nsSeq atomic.Int64
@@ -170,6 +211,14 @@ func cleanup(t *testing.T, ns string, pools ...string) {
 	})
 }
 
+// cleanupAfterStop starts a manager again, after a test stopped its own to
+// check what it wrote, so that the cleanup finds a controller to remove
+// the pools' finalizer.
+func cleanupAfterStop(t *testing.T, ns string, pools ...string) {
+	startManager(t, nil)
+	cleanup(t, ns, pools...)
+}
+
 // Builders.
 
 type poolOpt func(*v1beta1.IPAddressPool)
@@ -200,6 +249,15 @@ type svcOpt func(*corev1.Service)
 
 func createService(t *testing.T, ns, name string, opts ...svcOpt) *corev1.Service {
 	t.Helper()
+	s := newService(ns, name, opts...)
+	if err := env.Client.Create(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newService builds a LoadBalancer Service without creating it.
+func newService(ns, name string, opts ...svcOpt) *corev1.Service {
 	s := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: corev1.ServiceSpec{
@@ -211,9 +269,6 @@ func createService(t *testing.T, ns, name string, opts ...svcOpt) *corev1.Servic
 	}
 	for _, o := range opts {
 		o(s)
-	}
-	if err := env.Client.Create(context.Background(), s); err != nil {
-		t.Fatal(err)
 	}
 	return s
 }

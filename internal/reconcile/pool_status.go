@@ -16,11 +16,11 @@ const (
 	ConditionDeleting          = "Deleting"
 	ConditionAddressesOrphaned = "AddressesOrphaned"
 
-	ReasonReady       = "Ready"
-	ReasonBeingDelete = "BeingDeleted"
-	ReasonInUse       = "InUse"
-	ReasonOutsidePool = "AddressesOutsidePool"
-	ReasonNoOrphans   = "NoOrphans"
+	ReasonReady        = "Ready"
+	ReasonBeingDeleted = "BeingDeleted"
+	ReasonInUse        = "InUse"
+	ReasonOutsidePool  = "AddressesOutsidePool"
+	ReasonNoOrphans    = "NoOrphans"
 )
 
 // poolStatus returns the status a pool should have, given its current status
@@ -44,7 +44,7 @@ func poolStatus(cur v1beta1.IPAddressPoolStatus, generation int64, deleting bool
 	case !f.InForce:
 		set(metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: f.Problem.Reason, Message: f.Problem.Message})
 	case deleting:
-		set(metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonBeingDelete,
+		set(metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonBeingDeleted,
 			Message: "the pool is being deleted: it gives out no new address"})
 	default:
 		set(metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonReady, Message: "the pool gives out addresses"})

@@ -11,11 +11,13 @@ import (
 
 // TestRestartKeepsIPsAndIsSilent stops the controller, starts a new one on
 // the same apiserver, and checks that every IP stays put and that the new
-// controller writes nothing at all.
+// controller writes nothing at all: once it has reconciled every Service
+// and pool (the positive signal), and once it has stopped (so that nothing
+// it held back, such as Events, is still to come).
 func TestRestartKeepsIPsAndIsSilent(t *testing.T) {
 	testenv.Require(t, env)
 	ns := newNamespace(t)
-	stop1 := startManager(t, nil)
+	first := startManager(t, nil)
 	createPool(t, "restart", ns, []string{"198.51.100.144/28", "2001:db8:2::/120"})
 	const n = 12
 	for i := range n {
@@ -50,17 +52,21 @@ func TestRestartKeepsIPsAndIsSilent(t *testing.T) {
 		}
 		return nil
 	})
-	stop1()
+	first.stop()
 
 	var writes writeCounter
-	startManager(t, &writes)
-	cleanup(t, ns, "restart")
-	// Give the new controller time to sync, pass its barrier and reconcile
-	// every Service and pool (they are few; this is generous).
-	time.Sleep(3 * time.Second)
+	second := startManager(t, &writes)
+	second.waitCaughtUp(t)
+	names := make([]string, 0, len(before))
+	for name := range before {
+		names = append(names, name)
+	}
+	second.waitReconciled(t, ns, names...)
+	second.stop()
 	if got := writes.n.Load(); got != 0 {
 		t.Errorf("restarted controller made %d writes, want 0:\n%s", got, writes.String())
 	}
+	cleanupAfterStop(t, ns, "restart")
 	for name, ips := range before {
 		after := waitIPs(t, ns, name, len(ips))
 		if fmt.Sprint(after) != fmt.Sprint(ips) {

@@ -3,7 +3,9 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
-	ctrl "sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -28,12 +30,30 @@ const (
 	ReasonAllocationFailed = "AllocationFailed"
 	ReasonAddressOrphaned  = "AddressOrphaned"
 	ReasonIPReleased       = "IPReleased"
+	// ReasonIPReplaced: IPs found in the Service's status were not its to
+	// keep (outside every pool, or held by another Service; see adopt), and
+	// it got new ones.
+	ReasonIPReplaced = "IPReplaced"
 )
 
+// ErrAnnotationNotKept means the apiserver answered a status patch that set
+// or removed the pool annotation without the change: the reconcile fails,
+// and is retried.
+var ErrAnnotationNotKept = errors.New("the apiserver did not keep the pool annotation sent with the status")
+
 // ServiceReconciler gives LoadBalancer Services their IPs.
+//
+// Besides Services, its queue carries requests whose namespace is empty: they
+// ask it to enqueue Services. Name "*" asks for every Service (a term
+// begins); any other name asks for the Services still waiting for an IP in
+// that namespace, or in every namespace when the name is empty (a pool or a
+// namespace's labels changed). Listing in a reconcile rather than in a
+// watch's map function means a failed list is an error that is logged and
+// retried, not an empty result.
 type ServiceReconciler struct {
-	client   ctrl.Client
-	reader   ctrl.Reader // the informer cache
+	client   client.Client
+	reader   client.Reader // the informer cache
+	api      client.Reader // the apiserver itself, for the start-up barrier
 	recorder record.EventRecorder
 	metrics  *metrics.Controller
 	st       *state
@@ -42,187 +62,267 @@ type ServiceReconciler struct {
 	poolDelay time.Duration
 }
 
+// allServices asks the Service reconciler to enqueue every Service.
+const allServices = "*"
+
+// enqueueRequest is a request to enqueue Services (see ServiceReconciler).
+func enqueueRequest(name string) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}
+}
+
 // Reconcile allocates, keeps or releases the IPs of one Service.
 func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	if err := catchUp(ctx, r.st, r.reader, r.recorder, r.class); err != nil {
-		return reconcile.Result{}, err
+	if req.Namespace == "" {
+		return reconcile.Result{}, r.enqueue(ctx, req.Name)
+	}
+	return reconcile.Result{}, r.st.lead(ctx, "service", func(term uint64) error { return r.reconcile(ctx, term, req) })
+}
+
+func (r *ServiceReconciler) reconcile(ctx context.Context, term uint64, req reconcile.Request) error {
+	if err := catchUp(ctx, term, r.st, r.reader, r.api, r.recorder, r.class); err != nil {
+		return err
 	}
 	k := req.String()
 	var svc corev1.Service
-	if err := r.reader.Get(ctx, req.NamespacedName, &svc); err != nil {
-		if apierrors.IsNotFound(err) {
-			if a, ok := r.st.release(k); ok {
-				r.st.enqueuePool(a.Pool, r.poolDelay)
-			}
-			return reconcile.Result{}, nil
+	err := r.reader.Get(ctx, req.NamespacedName, &svc)
+	if apierrors.IsNotFound(err) && r.st.apiOnly(term, k) {
+		// The apiserver has shown it this term, but the cache has not seen
+		// it (see sweep): read it from the apiserver.
+		err = r.api.Get(ctx, req.NamespacedName, &svc)
+	}
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("get service %s: %w", k, err)
 		}
-		return reconcile.Result{}, err
+		a, held, err := r.st.release(term, k)
+		if err != nil {
+			return err
+		}
+		if held {
+			r.st.enqueuePool(a.Pool, r.poolDelay)
+		}
+		r.st.done(term, kindService, k, "")
+		return nil
 	}
 	if r.st.stale(k, svc.ResourceVersion) {
 		// Our own last write is not in the cache yet; its event will bring
 		// the Service back.
-		return reconcile.Result{}, nil
+		return nil
 	}
-	if !r.class.Handles(&svc) || svc.DeletionTimestamp != nil {
-		return reconcile.Result{}, r.letGo(ctx, &svc)
+	if err := r.serve(ctx, term, &svc); err != nil {
+		return err
 	}
-	var ns corev1.Namespace
-	if err := r.reader.Get(ctx, types.NamespacedName{Name: svc.Namespace}, &ns); err != nil && !apierrors.IsNotFound(err) {
-		return reconcile.Result{}, err
-	}
-	areq, err := config.Request(&svc, ns.Labels)
-	if err != nil {
-		r.fail(&svc, err)
-		return reconcile.Result{}, nil
-	}
-	current := kube.IngressIPs(&svc)
-	if areq.Pool != "" && r.st.closed(areq.Pool) && len(current) == 0 {
-		r.fail(&svc, fmt.Errorf("pool %q is being deleted and gives out no new address: %w", areq.Pool, ipam.ErrPoolNotAllowed))
-		return reconcile.Result{}, nil
-	}
-	a, prevPool, err := r.st.allocate(areq, current)
-	if err != nil {
-		r.fail(&svc, err)
-		return reconcile.Result{}, nil
-	}
-	r.st.enqueuePool(a.Pool, r.poolDelay)
-	if prevPool != a.Pool {
-		r.st.enqueuePool(prevPool, r.poolDelay)
-	}
-	return reconcile.Result{}, r.apply(ctx, &svc, a)
-}
-
-// apply writes the assignment: the status, which is what clients wait for,
-// and the pool annotation. Each is skipped when already in place.
-//
-// The Service status subresource, unlike most, keeps changes to metadata, so
-// one status patch carries both. The patched object says whether the
-// annotation landed; if an apiserver dropped it, a metadata patch follows.
-func (r *ServiceReconciler) apply(ctx context.Context, svc *corev1.Service, a ipam.Assignment) error {
-	want := ingressFor(a.IPs)
-	annotate := a.Pool != "" && svc.Annotations[config.AnnotationAllocatedFromPool] != a.Pool
-	if !sameIngress(svc.Status.LoadBalancer.Ingress, want) {
-		body := map[string]any{"status": map[string]any{"loadBalancer": map[string]any{"ingress": want}}}
-		if annotate {
-			body["metadata"] = annotationPatch(a.Pool)
-		}
-		out, err := r.patch(ctx, svc, body, true)
-		if err != nil {
-			return fmt.Errorf("patch status of service %s: %w", key(svc), err)
-		}
-		annotate = annotate && out.Annotations[config.AnnotationAllocatedFromPool] != a.Pool
-		if !ipam.SameIPs(kube.IngressIPs(svc), a.IPs) {
-			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPAllocated, "Assigned IP %s from pool %q", joinIPs(a), a.Pool)
-		}
-	}
-	if annotate {
-		if _, err := r.patch(ctx, svc, map[string]any{"metadata": annotationPatch(a.Pool)}, false); err != nil {
-			return fmt.Errorf("annotate service %s: %w", key(svc), err)
-		}
-	}
+	r.st.done(term, kindService, k, svc.ResourceVersion)
 	return nil
 }
 
-// annotationPatch sets the pool annotation, or removes it when pool is nil.
-func annotationPatch(pool any) map[string]any {
-	return map[string]any{"annotations": map[string]any{config.AnnotationAllocatedFromPool: pool}}
+// serve brings one cached Service up to date.
+func (r *ServiceReconciler) serve(ctx context.Context, term uint64, svc *corev1.Service) error {
+	if !r.class.Handles(svc) || svc.DeletionTimestamp != nil {
+		return r.letGo(ctx, term, svc)
+	}
+	var ns corev1.Namespace
+	if err := r.reader.Get(ctx, types.NamespacedName{Name: svc.Namespace}, &ns); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("get namespace %s: %w", svc.Namespace, err)
+	}
+	areq, err := config.Request(svc, ns.Labels)
+	if err != nil {
+		// What the Service holds stays held: a bad annotation never takes an
+		// IP away.
+		r.fail(ctx, svc, err)
+		return nil
+	}
+	al, err := r.st.allocate(term, areq, kube.IngressIPs(svc))
+	switch {
+	case errors.Is(err, errNotLeading):
+		return err
+	case err != nil:
+		r.fail(ctx, svc, err)
+		return nil
+	}
+	r.st.enqueuePool(al.Pool, r.poolDelay)
+	if al.PrevPool != al.Pool {
+		r.st.enqueuePool(al.PrevPool, r.poolDelay)
+	}
+	return r.apply(ctx, term, svc, al)
+}
+
+// apply writes the assignment, status and pool annotation together, when
+// they are not in place yet.
+func (r *ServiceReconciler) apply(ctx context.Context, term uint64, svc *corev1.Service, al allocation) error {
+	body := assignPatch(svc, al.Assignment)
+	if body == nil {
+		r.st.settled(term, key(svc))
+		return nil
+	}
+	if _, err := r.patch(ctx, term, svc, body); err != nil {
+		return fmt.Errorf("patch status of service %s: %w", key(svc), err)
+	}
+	r.st.settled(term, key(svc))
+	if _, changed := body["status"]; !changed {
+		return nil
+	}
+	switch {
+	case len(al.Replaced) > 0:
+		r.recorder.Event(svc, corev1.EventTypeWarning, ReasonIPReplaced, replacedMessage(al.Replaced, al.Why, al.Assignment))
+	case !ipam.SameIPs(kube.IngressIPs(svc), al.IPs):
+		r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPAllocated, "Assigned IP %s from pool %q", joinIPs(al.Assignment), al.Pool)
+	}
+	return nil
 }
 
 // letGo releases the IPs of a Service that is no longer ours (deleted, type
 // or class changed) and removes what we wrote to it. A Service we never
-// handled is not written to, and neither is a status that is no longer ours:
-// after a class change, another implementation may already have written its
-// own.
-func (r *ServiceReconciler) letGo(ctx context.Context, svc *corev1.Service) error {
-	a, held := r.st.release(key(svc))
-	if held {
-		r.st.enqueuePool(a.Pool, r.poolDelay)
-	}
+// handled is not written to, and neither is a status that is no longer ours
+// (see statusOurs): after a class change, another implementation may
+// already have written its own. The IPs are released only once the status
+// no longer shows them, so that no other Service gets an IP that a status
+// still shows.
+func (r *ServiceReconciler) letGo(ctx context.Context, term uint64, svc *corev1.Service) error {
+	k := key(svc)
 	if svc.DeletionTimestamp != nil {
-		return nil
+		return r.releaseKey(term, k)
+	}
+	held, wasHeld, err := r.st.lookup(term, k)
+	if err != nil {
+		return err
 	}
 	pool, annotated := svc.Annotations[config.AnnotationAllocatedFromPool]
 	current := kube.IngressIPs(svc)
-	ours := len(current) > 0 && (held && ipam.SameIPs(current, a.IPs) || !held && annotated && r.st.inPool(pool, current))
-	if !ours && !annotated {
-		return nil
-	}
-	if ours {
-		body := map[string]any{"status": map[string]any{"loadBalancer": map[string]any{"ingress": nil}}}
-		if annotated {
-			body["metadata"] = annotationPatch(nil)
-		}
-		out, err := r.patch(ctx, svc, body, true)
-		if err != nil {
-			return fmt.Errorf("clear status of service %s: %w", key(svc), err)
-		}
-		_, annotated = out.Annotations[config.AnnotationAllocatedFromPool]
-		if held {
-			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPReleased, "Released IP %s: the Service is no longer a LoadBalancer of class %q", strings.Join(ipStrings(kube.IngressIPs(svc)), ","), r.class.Class)
+	inPool := false
+	if !wasHeld && annotated && len(current) > 0 {
+		if inPool, err = r.st.poolContains(term, pool, current); err != nil {
+			return err
 		}
 	}
-	if annotated {
-		if _, err := r.patch(ctx, svc, map[string]any{"metadata": annotationPatch(nil)}, false); err != nil {
-			return fmt.Errorf("remove annotation of service %s: %w", key(svc), err)
+	ours := statusOurs(current, wasHeld, held.IPs, annotated, inPool)
+	if body := releasePatch(svc, ours); body != nil {
+		if _, err := r.patch(ctx, term, svc, body); err != nil {
+			return fmt.Errorf("clear status of service %s: %w", k, err)
 		}
+		if ours && wasHeld {
+			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPReleased, "Released IP %s: the Service is no longer a LoadBalancer of class %q",
+				strings.Join(ipStrings(current), ","), r.class.Class)
+		}
+	}
+	return r.releaseKey(term, k)
+}
+
+func (r *ServiceReconciler) releaseKey(term uint64, k string) error {
+	a, held, err := r.st.release(term, k)
+	if err != nil {
+		return err
+	}
+	if held {
+		r.st.enqueuePool(a.Pool, r.poolDelay)
 	}
 	return nil
 }
 
-// patch sends a JSON merge patch without resourceVersion, so it never
-// conflicts, and remembers the resourceVersion it produced.
-func (r *ServiceReconciler) patch(ctx context.Context, svc *corev1.Service, body map[string]any, status bool) (*corev1.Service, error) {
-	data, err := json.Marshal(body)
+// patch sends a JSON merge patch to the Service's status subresource,
+// without resourceVersion so that it never conflicts, and remembers the
+// resourceVersion it produced. It writes only while term is in force. The
+// patch carries the Service's UID, which the apiserver refuses to change:
+// a patch computed from a Service that was since deleted and created again
+// under the same name fails, rather than giving the new one the old one's
+// IPs.
+func (r *ServiceReconciler) patch(ctx context.Context, term uint64, svc *corev1.Service, body map[string]any) (*corev1.Service, error) {
+	sent := body
+	if svc.UID != "" {
+		md, _ := body["metadata"].(map[string]any)
+		withUID := map[string]any{"uid": string(svc.UID)}
+		maps.Copy(withUID, md)
+		sent = maps.Clone(body)
+		sent["metadata"] = withUID
+	}
+	data, err := json.Marshal(sent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode patch: %w", err)
+	}
+	if !r.st.leading(term) {
+		return nil, errNotLeading
 	}
 	out := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name}}
-	p := ctrl.RawPatch(types.MergePatchType, data)
-	if status {
-		err = r.client.Status().Patch(ctx, out, p)
-	} else {
-		err = r.client.Patch(ctx, out, p)
-	}
-	if err != nil {
+	if err := r.client.Status().Patch(ctx, out, client.RawPatch(types.MergePatchType, data)); err != nil {
 		return nil, err
 	}
-	r.st.wrote(key(svc), out.ResourceVersion)
+	r.st.wrote(term, key(svc), out.ResourceVersion)
+	if !keptAnnotation(out, body) {
+		return out, ErrAnnotationNotKept
+	}
 	return out, nil
 }
 
 // fail reports an allocation failure on the Service and in the metrics.
-func (r *ServiceReconciler) fail(svc *corev1.Service, err error) {
+func (r *ServiceReconciler) fail(ctx context.Context, svc *corev1.Service, err error) {
 	reason := ipam.Reason(err)
 	r.metrics.AllocationErrors.WithLabelValues(reason).Inc()
 	r.recorder.Event(svc, corev1.EventTypeWarning, ReasonAllocationFailed, err.Error())
-	log.Log.V(1).Info("allocation failed", "service", key(svc), "reason", reason, "error", err.Error())
+	log.FromContext(ctx).V(1).Info("allocation failed", "reason", reason, "error", err.Error())
 }
 
-// catchUp brings the allocator up to date before either reconciler acts:
-// every assignment loaded once, then pool edits applied, with a warning to
-// each Service an edit orphaned.
-func catchUp(ctx context.Context, st *state, c ctrl.Reader, rec record.EventRecorder, class kube.ClassPolicy) error {
-	if err := st.ensureLoaded(ctx, c, class.Handles); err != nil {
-		return err
+// enqueue adds Services to the queue: every one (name allServices), or the
+// ones still waiting for an IP in namespace name ("" for all).
+func (r *ServiceReconciler) enqueue(ctx context.Context, name string) error {
+	q, _ := r.st.queues()
+	if q == nil {
+		return nil // the controller's own start lists every Service
 	}
-	notes, err := st.syncPools(ctx, c)
-	if err != nil {
-		return err
+	var opts []client.ListOption
+	if name != "" && name != allServices {
+		opts = append(opts, client.InNamespace(name))
 	}
-	warnOrphans(ctx, c, rec, notes)
+	var list corev1.ServiceList
+	if err := r.reader.List(ctx, &list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
+		return fmt.Errorf("list services to reconcile: %w", err)
+	}
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if name == allServices || r.class.Handles(svc) && len(svc.Status.LoadBalancer.Ingress) == 0 {
+			q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(svc)})
+		}
+	}
 	return nil
 }
 
-func warnOrphans(ctx context.Context, c ctrl.Reader, rec record.EventRecorder, notes []orphanNote) {
+// catchUp brings the allocator up to date before either reconciler acts:
+// every assignment loaded once per term from the apiserver (api), then pool
+// edits applied from the cache, with a warning to each Service an edit
+// orphaned.
+func catchUp(ctx context.Context, term uint64, st *state, cache, api client.Reader, rec record.EventRecorder, class kube.ClassPolicy) error {
+	if err := st.ensureLoaded(ctx, term, api, class.Handles); err != nil {
+		return err
+	}
+	notes, err := st.syncPools(ctx, term, cache)
+	if err != nil {
+		return err
+	}
+	notes = append(st.takeUndelivered(term), notes...)
+	left, err := warnOrphans(ctx, cache, rec, notes)
+	st.keepUndelivered(term, left)
+	return err
+}
+
+// warnOrphans sends a warning to each Service a pool edit orphaned. A
+// Service that is gone needs none. It returns the warnings it could not
+// send because the Service could not be read, to be tried again, and why.
+func warnOrphans(ctx context.Context, c client.Reader, rec record.EventRecorder, notes []orphanNote) ([]orphanNote, error) {
+	var left []orphanNote
+	var errs []error
 	for _, n := range notes {
 		ns, name, _ := strings.Cut(n.key, "/")
 		var svc corev1.Service
 		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &svc); err != nil {
+			if !apierrors.IsNotFound(err) {
+				left = append(left, n)
+				errs = append(errs, fmt.Errorf("get service %s to warn that its IP was orphaned: %w", n.key, err))
+			}
 			continue
 		}
 		rec.Eventf(&svc, corev1.EventTypeWarning, ReasonAddressOrphaned,
 			"IP %s is no longer in pool %q after the pool was edited; the Service keeps it, but no pool covers it", strings.Join(ipStrings(n.ips), ","), n.pool)
 	}
+	return left, errors.Join(errs...)
 }
 
 func joinIPs(a ipam.Assignment) string { return strings.Join(ipStrings(a.IPs), ",") }

@@ -146,7 +146,7 @@ func TestDualStack(t *testing.T) {
 func TestClassFiltering(t *testing.T) {
 	testenv.Require(t, env)
 	ns := newNamespace(t)
-	startManager(t, nil)
+	m := startManager(t, nil)
 	cleanup(t, ns, "class")
 	createPool(t, "class", ns, []string{"198.51.100.64/29"})
 
@@ -160,9 +160,11 @@ func TestClassFiltering(t *testing.T) {
 	createService(t, ns, "unset")
 	waitIPs(t, ns, "ours", 1)
 	waitIPs(t, ns, "unset", 1)
-	// Both ours were handled, so the others have been seen too: give any
-	// stray write a moment to land, then check nothing was written.
-	time.Sleep(500 * time.Millisecond)
+	// Every Service has been reconciled at its current version, and the
+	// manager has stopped: any write it made has landed.
+	m.waitReconciled(t, ns, "other", "clusterip", "ours", "unset")
+	m.stop()
+	cleanupAfterStop(t, ns, "class")
 	for _, name := range []string{"other", "clusterip"} {
 		s := getService(t, ns, name)
 		if len(s.Status.LoadBalancer.Ingress) > 0 || s.Annotations[config.AnnotationAllocatedFromPool] != "" {
@@ -209,5 +211,69 @@ func TestForeignStatusIsLeftAlone(t *testing.T) {
 	})
 	if got := getService(t, ns, "moved").Status.LoadBalancer.Ingress; len(got) != 1 || got[0].IP != "203.0.113.99" {
 		t.Errorf("the other implementation's status was changed: %+v", got)
+	}
+}
+
+// TestAdoptStatusIPs: IPs that a Service's status shows although this
+// controller never gave them are kept when they are free addresses of a
+// pool, replaced with an Event when they are outside every pool or held by
+// another Service, and left in place with an Event when they cannot be
+// recorded at all.
+func TestAdoptStatusIPs(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	startManager(t, nil)
+	cleanup(t, ns, "adopt")
+	createPool(t, "adopt", ns, []string{"198.51.100.160/29"})
+	createService(t, ns, "owner")
+	owned := waitIPs(t, ns, "owner", 1)[0]
+
+	// Each Service first fails on a malformed annotation, so that it holds
+	// nothing; then its status is written behind the controller's back, and
+	// the annotation fixed.
+	cases := map[string][]string{
+		"free":    {"198.51.100.165"},
+		"outside": {"203.0.113.99"},
+		"taken":   {owned},
+		"two-v4":  {"198.51.100.166", "198.51.100.167"},
+	}
+	for name, status := range cases {
+		svc := createService(t, ns, name, withAnnotation(config.AnnotationLoadBalancerIPs, "nope"))
+		waitEvent(t, ns, name, ReasonAllocationFailed, `"nope" is not an IP address`)
+		mode := corev1.LoadBalancerIPModeVIP
+		svc = getService(t, ns, name)
+		svc.Status.LoadBalancer.Ingress = nil
+		for _, ip := range status {
+			svc.Status.LoadBalancer.Ingress = append(svc.Status.LoadBalancer.Ingress, corev1.LoadBalancerIngress{IP: ip, IPMode: &mode})
+		}
+		if err := env.Client.Status().Update(context.Background(), svc); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, func() error {
+			s := getService(t, ns, name)
+			delete(s.Annotations, config.AnnotationLoadBalancerIPs)
+			return env.Client.Update(context.Background(), s)
+		})
+	}
+	if got := waitIPs(t, ns, "free", 1)[0]; got != "198.51.100.165" {
+		t.Errorf("a free address of a pool in the status was not kept: %s", got)
+	}
+	waitEvent(t, ns, "outside", ReasonIPReplaced, "IP 203.0.113.99 in the Service's status replaced by 198.51.100.")
+	waitEvent(t, ns, "taken", ReasonIPReplaced, "in use by "+ns+"/owner")
+	for _, name := range []string{"outside", "taken"} {
+		eventually(t, 10*time.Second, func() error {
+			ips := waitIPs(t, ns, name, 1)
+			if ip := netip.MustParseAddr(ips[0]); !netip.MustParsePrefix("198.51.100.160/29").Contains(ip) || ips[0] == owned {
+				return fmt.Errorf("%s has %s, want a free address of the pool", name, ips[0])
+			}
+			return nil
+		})
+	}
+	waitEvent(t, ns, "two-v4", ReasonAllocationFailed, "they are left in place")
+	if got := waitIPs(t, ns, "two-v4", 2); got[0] != "198.51.100.166" || got[1] != "198.51.100.167" {
+		t.Errorf("a status that cannot be recorded was changed: %v", got)
+	}
+	if got := waitIPs(t, ns, "owner", 1)[0]; got != owned {
+		t.Errorf("the owner's IP moved from %s to %s", owned, got)
 	}
 }

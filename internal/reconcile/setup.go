@@ -6,6 +6,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -35,17 +36,30 @@ type Options struct {
 	// PoolStatusDelay is how long pool status writes wait so that a burst of
 	// allocations makes one write. Default 1s.
 	PoolStatusDelay time.Duration
+	// Leader says how replicas elect the one that allocates. The zero value
+	// leads at once: run a single replica then. The manager's own leader
+	// election must be off.
+	Leader LeaderElection
 	// Metrics are the collectors to update; nil means unregistered ones.
 	Metrics *metrics.Controller
 	// Clock stamps condition transitions; nil means the real clock.
 	Clock clock.PassiveClock
+	// Log receives what the reconcilers have to say outside a reconcile;
+	// the zero value means the manager's logger.
+	Log logr.Logger
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
 }
 
-// Setup adds the Service and IPAddressPool reconcilers to mgr. They share
-// one allocator.
+// Setup adds the Service and IPAddressPool reconcilers to mgr, and the
+// leader election that decides when they act. They share one allocator.
 func Setup(mgr ctrl.Manager, o Options) error {
+	_, err := setup(mgr, o)
+	return err
+}
+
+// setup is Setup, returning the shared state for tests to observe.
+func setup(mgr ctrl.Manager, o Options) (*state, error) {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
@@ -58,86 +72,83 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	st := newState()
+	if o.Log.GetSink() == nil {
+		o.Log = mgr.GetLogger()
+	}
+	st := newState(o.Metrics)
 	events := newDeferredEvents(mgr.GetEventRecorderFor("herald-controller"), clock.RealClock{}, defaultEventPace)
 	if err := mgr.Add(events); err != nil {
-		return fmt.Errorf("add event pacer: %w", err)
+		return nil, fmt.Errorf("add event pacer: %w", err)
 	}
 	var rec record.EventRecorder = events
 	svcR := &ServiceReconciler{
-		client: mgr.GetClient(), reader: mgr.GetCache(), recorder: rec, metrics: o.Metrics,
+		client: mgr.GetClient(), reader: mgr.GetCache(), api: mgr.GetAPIReader(), recorder: rec, metrics: o.Metrics,
 		st: st, class: o.Class, poolDelay: o.PoolStatusDelay,
+	}
+	pending := func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{enqueueRequest("")}
+	}
+	pendingIn := func(_ context.Context, ns client.Object) []reconcile.Request {
+		return []reconcile.Request{enqueueRequest(ns.GetName())}
 	}
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("service").
 		For(&corev1.Service{}).
-		Watches(&v1beta1.IPAddressPool{}, handler.EnqueueRequestsFromMapFunc(svcR.pendingServices), builder.WithPredicates(specOrDeletionChanged())).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(svcR.pendingInNamespace), builder.WithPredicates(labelsChanged())).
+		// A pool change may serve Services still waiting for an IP.
+		Watches(&v1beta1.IPAddressPool{}, handler.EnqueueRequestsFromMapFunc(pending), builder.WithPredicates(specOrDeletionChanged())).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(pendingIn), builder.WithPredicates(labelsChanged())).
+		WatchesRawSource(captureQueue(st, false)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: o.Workers, SkipNameValidation: ptr.To(o.SkipNameValidation)}).
 		Complete(svcR)
 	if err != nil {
-		return fmt.Errorf("set up service controller: %w", err)
+		return nil, fmt.Errorf("set up service controller: %w", err)
 	}
 	poolR := &PoolReconciler{
-		client: mgr.GetClient(), reader: mgr.GetCache(), recorder: rec, metrics: o.Metrics,
+		client: mgr.GetClient(), reader: mgr.GetCache(), api: mgr.GetAPIReader(), recorder: rec, metrics: o.Metrics,
 		st: st, class: o.Class, clock: o.Clock,
 	}
+	all := func(context.Context, client.Object) []reconcile.Request { return []reconcile.Request{{}} }
 	err = ctrl.NewControllerManagedBy(mgr).
 		Named("ipaddresspool").
 		// Our own status writes do not come back as work: status is
 		// refreshed through the delayed queue (see enqueuePool).
 		For(&v1beta1.IPAddressPool{}, builder.WithPredicates(specOrDeletionChanged())).
 		// A change to one pool can change the overlap verdict of another.
-		Watches(&v1beta1.IPAddressPool{}, handler.EnqueueRequestsFromMapFunc(poolR.allPools), builder.WithPredicates(specOrDeletionChanged())).
-		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-			st.qmu.Lock()
-			defer st.qmu.Unlock()
-			st.poolQ = q
-			return nil
-		})).
+		Watches(&v1beta1.IPAddressPool{}, handler.EnqueueRequestsFromMapFunc(all), builder.WithPredicates(specOrDeletionChanged())).
+		WatchesRawSource(captureQueue(st, true)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 2, SkipNameValidation: ptr.To(o.SkipNameValidation)}).
 		Complete(poolR)
 	if err != nil {
-		return fmt.Errorf("set up pool controller: %w", err)
+		return nil, fmt.Errorf("set up pool controller: %w", err)
 	}
-	return nil
-}
-
-// pendingServices maps a pool change to the Services still waiting for an
-// IP: they may be served now.
-func (r *ServiceReconciler) pendingServices(ctx context.Context, _ client.Object) []reconcile.Request {
-	return r.pending(ctx)
-}
-
-func (r *ServiceReconciler) pendingInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
-	return r.pending(ctx, client.InNamespace(ns.GetName()))
-}
-
-func (r *ServiceReconciler) pending(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
-	var list corev1.ServiceList
-	if err := r.reader.List(ctx, &list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range list.Items {
-		svc := &list.Items[i]
-		if r.class.Handles(svc) && len(svc.Status.LoadBalancer.Ingress) == 0 {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(svc)})
+	onTerm := func(ctx context.Context, term uint64) {
+		svcQ, poolQ := st.queues()
+		if svcQ != nil {
+			svcQ.Add(enqueueRequest(allServices))
 		}
+		if poolQ != nil {
+			poolQ.Add(reconcile.Request{})
+		}
+		// A queue not started yet lists everything when it starts.
+		svcR.sweep(ctx, term, clock.RealClock{}, sweepEvery)
 	}
-	return out
+	lead, err := newLeadership(mgr.GetConfig(), o.Leader, st, o.Log.WithName("leader"), onTerm)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(lead); err != nil {
+		return nil, fmt.Errorf("add leader election: %w", err)
+	}
+	return st, nil
 }
 
-func (r *PoolReconciler) allPools(ctx context.Context, _ client.Object) []reconcile.Request {
-	var list v1beta1.IPAddressPoolList
-	if err := r.reader.List(ctx, &list); err != nil {
+// captureQueue is a source that only records a controller's queue, so that
+// the reconcilers can add work to each other's queues.
+func captureQueue(st *state, pool bool) source.TypedSource[reconcile.Request] {
+	return source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		st.setQueue(pool, q)
 		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Name: list.Items[i].Name}})
-	}
-	return out
+	})
 }
 
 // specOrDeletionChanged passes creations, deletions, and updates that change

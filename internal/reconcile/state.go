@@ -1,8 +1,8 @@
 package reconcile
 
 import (
-	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -14,41 +14,90 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/config"
 	"github.com/heraldlb/herald/internal/ipam"
-	"github.com/heraldlb/herald/internal/kube"
+	"github.com/heraldlb/herald/internal/metrics"
+)
+
+// errNotLeading means the work belongs to a leadership term that has ended
+// (or never began): it is dropped, because the next leader starts over from
+// what the apiserver holds.
+var errNotLeading = errors.New("this replica does not lead")
+
+// Kinds tracked while catching up.
+const (
+	kindService = "Service"
+	kindPool    = "IPAddressPool"
 )
 
 // state is what the reconcilers share: the allocator and what the
-// controller knows about its own writes. Every field is guarded by mu.
+// controller knows about its own writes. It lives for one leadership term
+// at a time: beginTerm starts from nothing, and every method refuses work
+// from another term. Every field is guarded by mu.
 type state struct {
-	mu     sync.Mutex
+	mu      sync.Mutex
+	metrics *metrics.Controller
+	// term is the leadership term in force; 0 while this replica does not
+	// lead. lastTerm numbers them.
+	term, lastTerm uint64
+	// work counts the units of work of the current term that are running,
+	// so that a replica stepping down can let them finish first.
+	work *sync.WaitGroup
+
 	alloc  *ipam.Allocator
 	loaded bool
+	// loading is closed when the barrier that is being loaded finishes.
+	loading chan struct{}
 	// poolsFP identifies the pool objects cfg was built from.
 	poolsFP string
 	cfg     config.Config
 	// orphans are the keys whose IPs were outside their pool after the last
 	// pool change, so that the next change warns only about new ones.
 	orphans map[string]bool
+	// undelivered are orphan warnings whose Service could not be read; the
+	// next catch-up sends them.
+	undelivered []orphanNote
 	// lastWrite is, per Service key, the resourceVersion returned by our
 	// last write to it. A cached object older than that is stale: the watch
 	// event of our write will trigger another reconcile.
 	lastWrite map[string]uint64
+	// pending holds, per kind, the objects that existed at the barrier and
+	// have not been reconciled in this term yet.
+	pending map[string]map[string]bool
+	// swept are the Services a sweep found missing from the cache.
+	swept map[string]bool
+	// reconciled is, per Service key, the resourceVersion this term last
+	// reconciled: what tests wait for before they assert that nothing more
+	// happens.
+	reconciled map[string]string
 
-	qmu   sync.Mutex
-	poolQ workqueue.TypedRateLimitingInterface[reconcile.Request]
+	qmu         sync.Mutex
+	poolQ, svcQ workqueue.TypedRateLimitingInterface[reconcile.Request]
 }
 
-func newState() *state {
-	return &state{
-		alloc:     ipam.New(),
-		orphans:   map[string]bool{},
-		lastWrite: map[string]uint64{},
+func newState(m *metrics.Controller) *state {
+	s := &state{metrics: m}
+	s.resetLocked()
+	return s
+}
+
+// resetLocked forgets everything a term learned.
+func (s *state) resetLocked() {
+	s.alloc = ipam.New()
+	s.loaded, s.loading = false, nil
+	s.poolsFP, s.cfg = "", config.Config{}
+	s.orphans = map[string]bool{}
+	s.undelivered = nil
+	s.lastWrite = map[string]uint64{}
+	s.pending = map[string]map[string]bool{}
+	s.reconciled = map[string]string{}
+	s.swept = map[string]bool{}
+	s.work = &sync.WaitGroup{}
+	for _, k := range []string{kindService, kindPool} {
+		s.metrics.CatchUpPending.WithLabelValues(k).Set(0)
 	}
 }
 
@@ -59,86 +108,31 @@ type orphanNote struct {
 	ips  []netip.Addr
 }
 
-// ensureLoaded is the start-up barrier: the first call loads the pools, then
-// every assignment recorded in the status of the Services we handle, oldest
-// Service first. Later calls return at once. No event or write is made.
-func (s *state) ensureLoaded(ctx context.Context, c client.Reader, ours func(*corev1.Service) bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.loaded {
-		return nil
-	}
-	var pools v1beta1.IPAddressPoolList
-	if err := c.List(ctx, &pools); err != nil {
-		return fmt.Errorf("list pools: %w", err)
-	}
-	s.setPoolsLocked(pools.Items)
-	var svcs corev1.ServiceList
-	if err := c.List(ctx, &svcs, client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("list services: %w", err)
-	}
-	var nss corev1.NamespaceList
-	if err := c.List(ctx, &nss, client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("list namespaces: %w", err)
-	}
-	nsLabels := map[string]map[string]string{}
-	for i := range nss.Items {
-		nsLabels[nss.Items[i].Name] = nss.Items[i].Labels
-	}
-	items := slices.Clone(svcs.Items)
-	slices.SortFunc(items, func(a, b corev1.Service) int {
-		return cmp.Or(a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time),
-			cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
-	logger := log.FromContext(ctx)
-	n := 0
-	for i := range items {
-		svc := &items[i]
-		ips := kube.IngressIPs(svc)
-		if !ours(svc) || svc.DeletionTimestamp != nil || len(ips) == 0 {
-			continue
-		}
-		req, err := config.Request(svc, nsLabels[svc.Namespace])
-		if err != nil {
-			// Keep the IP all the same: a bad annotation never takes it away.
-			req = ipam.Request{Key: key(svc), Namespace: svc.Namespace, SharingKey: svc.Annotations[config.AnnotationAllowSharedIP]}
-		}
-		if _, err := s.alloc.Assign(req, ips); err != nil {
-			logger.Info("not restoring assignment: it conflicts with an older Service's; it will be reallocated", "service", req.Key, "ips", ips, "error", err.Error())
-			continue
-		}
-		n++
-	}
-	for _, k := range s.alloc.Orphans() {
-		s.orphans[k] = true
-	}
-	s.loaded = true
-	logger.Info("start-up barrier passed: existing assignments loaded", "pools", len(s.cfg.Pools), "services", n)
-	return nil
-}
-
 // syncPools brings the allocator's pools up to date with the cached pool
 // objects. It returns the Services that the change orphaned.
-func (s *state) syncPools(ctx context.Context, c client.Reader) ([]orphanNote, error) {
+func (s *state) syncPools(ctx context.Context, term uint64, c client.Reader) ([]orphanNote, error) {
 	var pools v1beta1.IPAddressPoolList
 	if err := c.List(ctx, &pools); err != nil {
 		return nil, fmt.Errorf("list pools: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.setPoolsLocked(pools.Items), nil
+	if s.term != term {
+		return nil, errNotLeading
+	}
+	fp := poolsFingerprint(pools.Items)
+	if fp == s.poolsFP {
+		return nil, nil
+	}
+	return s.setPoolsLocked(fp, config.Pools(pools.Items))
 }
 
-func (s *state) setPoolsLocked(items []v1beta1.IPAddressPool) []orphanNote {
-	fp := poolsFingerprint(items)
-	if fp == s.poolsFP {
-		return nil
-	}
-	cfg := config.Pools(items)
+// setPoolsLocked puts cfg, built from pool objects with fingerprint fp, in
+// force. If the allocator refuses it, the last good set stays in force and
+// the error says why: the reconcile fails, is logged and retried.
+func (s *state) setPoolsLocked(fp string, cfg config.Config) ([]orphanNote, error) {
 	if err := s.alloc.SetPools(cfg.Pools); err != nil {
-		// config only passes parsed pools with unique names; keep the last
-		// good set if that ever fails.
-		return nil
+		return nil, fmt.Errorf("apply pools (the last good set stays in force): %w", err)
 	}
 	s.cfg, s.poolsFP = cfg, fp
 	var notes []orphanNote
@@ -146,12 +140,34 @@ func (s *state) setPoolsLocked(items []v1beta1.IPAddressPool) []orphanNote {
 	for _, k := range s.alloc.Orphans() {
 		now[k] = true
 		if !s.orphans[k] && s.loaded {
-			a, _ := s.alloc.Lookup(k)
-			notes = append(notes, orphanNote{key: k, pool: a.Pool, ips: a.IPs})
+			if a, ok := s.alloc.Lookup(k); ok {
+				notes = append(notes, orphanNote{key: k, pool: a.Pool, ips: a.IPs})
+			}
 		}
 	}
 	s.orphans = now
-	return notes
+	return notes, nil
+}
+
+// takeUndelivered returns the orphan warnings left from earlier attempts.
+func (s *state) takeUndelivered(term uint64) []orphanNote {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term != term {
+		return nil
+	}
+	out := s.undelivered
+	s.undelivered = nil
+	return out
+}
+
+// keepUndelivered stores orphan warnings that could not be sent yet.
+func (s *state) keepUndelivered(term uint64, notes []orphanNote) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term == term {
+		s.undelivered = append(s.undelivered, notes...)
+	}
 }
 
 // poolsFingerprint changes whenever a pool's spec or deletion state does.
@@ -165,61 +181,108 @@ func poolsFingerprint(items []v1beta1.IPAddressPool) string {
 	return strings.Join(parts, ";")
 }
 
+// allocation is the outcome of allocate.
+type allocation struct {
+	ipam.Assignment
+	// PrevPool is the pool the Service held before ("" if none).
+	PrevPool string
+	// Replaced are IPs found in the Service's status that it does not keep,
+	// and Why says why (see adopt).
+	Replaced []netip.Addr
+	Why      string
+}
+
 // allocate serves req. If the Service holds nothing yet but has IPs in its
-// status (written before this controller saw it), they are recorded first so
-// that they are kept if they still satisfy req. It returns the new
-// assignment and the pool the Service held before ("" if none).
-func (s *state) allocate(req ipam.Request, current []netip.Addr) (ipam.Assignment, string, error) {
+// status (written before this term saw it), adopt decides whether it keeps
+// them.
+func (s *state) allocate(term uint64, req ipam.Request, current []netip.Addr) (allocation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.term != term {
+		return allocation{}, errNotLeading
+	}
+	var out allocation
 	prev, had := s.alloc.Lookup(req.Key)
 	if !had && len(current) > 0 {
-		if _, err := s.alloc.Assign(req, current); err == nil {
-			prev, _ = s.alloc.Lookup(req.Key)
+		pool, inPool := s.alloc.PoolFor(current)
+		var assignErr error
+		if inPool {
+			_, assignErr = s.alloc.Assign(req, current)
+		}
+		v := adopt(inPool, assignErr)
+		switch v.Action {
+		case adoptKeep:
+			prev = ipam.Assignment{Pool: pool, IPs: current}
+		case adoptReplace:
+			out.Replaced, out.Why = current, v.Why
+		case adoptRefuse:
+			return allocation{}, v.Err
 		}
 	}
-	a, err := s.alloc.Allocate(req)
+	// IPs the status shows and the Service moves off stay taken until
+	// settled says the status shows the new ones: no other Service may be
+	// given an IP a status still shows.
+	a, err := s.alloc.AllocateRetaining(req, current)
 	if err != nil {
-		return ipam.Assignment{}, prev.Pool, err
+		return allocation{PrevPool: prev.Pool}, err
 	}
-	return a, prev.Pool, nil
+	out.Assignment, out.PrevPool = a, prev.Pool
+	return out, nil
 }
 
-// release frees what key holds and returns its pool ("" if nothing).
-func (s *state) release(key string) (ipam.Assignment, bool) {
+// settled records that the status of key shows its assignment: the IPs it
+// moved off, if any, are free.
+func (s *state) settled(term uint64, key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.term == term {
+		s.alloc.ReleaseRetained(key)
+	}
+}
+
+// release frees what key holds. It reports what was held.
+func (s *state) release(term uint64, key string) (ipam.Assignment, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term != term {
+		return ipam.Assignment{}, false, errNotLeading
+	}
+	delete(s.lastWrite, key)
+	delete(s.orphans, key)
 	a, ok := s.alloc.Lookup(key)
 	if !ok {
-		return ipam.Assignment{}, false
+		return ipam.Assignment{}, false, nil
 	}
 	s.alloc.Release(key)
-	delete(s.orphans, key)
-	delete(s.lastWrite, key)
-	return a, true
+	return a, true, nil
 }
 
-// inPool reports whether every one of ips lies in the named pool.
-func (s *state) inPool(pool string, ips []netip.Addr) bool {
+// lookup returns what key holds.
+func (s *state) lookup(term uint64, key string) (ipam.Assignment, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range s.cfg.Pools {
-		if p.Name == pool {
-			return p.ContainsAll(ips)
-		}
+	if s.term != term {
+		return ipam.Assignment{}, false, errNotLeading
 	}
-	return false
+	a, ok := s.alloc.Lookup(key)
+	return a, ok, nil
 }
 
-// closed reports whether pool is being deleted.
-func (s *state) closed(pool string) bool {
+// poolContains reports whether ips are addresses of the named pool, in the
+// one meaning the allocator gives it (ipam.Allocator.PoolContains).
+func (s *state) poolContains(term uint64, pool string, ips []netip.Addr) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cfg.Closed[pool]
+	if s.term != term {
+		return false, errNotLeading
+	}
+	return s.alloc.PoolContains(pool, ips), nil
 }
 
 // stale reports whether a cached Service at resourceVersion rv predates our
-// last write to it.
+// last write to it. A resourceVersion that is not a number (it is opaque by
+// contract; etcd's are numbers) makes nothing stale: the reconcile then runs
+// on what it reads, and at worst repeats a write that changes nothing.
 func (s *state) stale(key, rv string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -235,16 +298,65 @@ func (s *state) stale(key, rv string) bool {
 	return true
 }
 
-func (s *state) wrote(key, rv string) {
+// wrote records the resourceVersion our write to key produced (see stale).
+func (s *state) wrote(term uint64, key, rv string) {
 	n, err := strconv.ParseUint(rv, 10, 64)
-	if err != nil {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.term != term {
+		return
+	}
+	if err != nil {
+		delete(s.lastWrite, key) // see stale
+		return
+	}
 	if n > s.lastWrite[key] {
 		s.lastWrite[key] = n
 	}
+}
+
+// done records that term reconciled the object of kind and key, at
+// resourceVersion rv ("" once it is gone), for the catch-up gauge and for
+// tests.
+func (s *state) done(term uint64, kind, key, rv string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term != term {
+		return
+	}
+	if kind == kindService {
+		delete(s.swept, key)
+		if rv == "" {
+			delete(s.reconciled, key)
+		} else {
+			s.reconciled[key] = rv
+		}
+	}
+	if p := s.pending[kind]; p[key] {
+		delete(p, key)
+		s.notePendingLocked()
+	}
+}
+
+func (s *state) notePendingLocked() {
+	for _, k := range []string{kindService, kindPool} {
+		s.metrics.CatchUpPending.WithLabelValues(k).Set(float64(len(s.pending[k])))
+	}
+}
+
+// isLoaded reports whether the barrier of the current term has passed.
+func (s *state) isLoaded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.term != 0 && s.loaded
+}
+
+// reconciledAt returns the resourceVersion at which this term last
+// reconciled the Service key.
+func (s *state) reconciledAt(key string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reconciled[key]
 }
 
 // poolFacts is what the pool status is computed from.
@@ -258,9 +370,12 @@ type poolFacts struct {
 	Users, Orphans int
 }
 
-func (s *state) poolFacts(name string) poolFacts {
+func (s *state) poolFacts(term uint64, name string) (poolFacts, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.term != term {
+		return poolFacts{}, errNotLeading
+	}
 	f := poolFacts{}
 	if p, ok := s.cfg.Problems[name]; ok {
 		f.Problem = p
@@ -268,7 +383,25 @@ func (s *state) poolFacts(name string) poolFacts {
 		f.InForce, f.Stats = true, st
 	}
 	f.Users, f.Orphans = s.alloc.Users(name)
-	return f
+	return f, nil
+}
+
+// setQueue records the work queues of the two controllers, once they
+// start.
+func (s *state) setQueue(pool bool, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if pool {
+		s.poolQ = q
+	} else {
+		s.svcQ = q
+	}
+}
+
+func (s *state) queues() (svc, pool workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return s.svcQ, s.poolQ
 }
 
 // enqueuePool asks the pool reconciler to refresh pool's status after
@@ -277,13 +410,11 @@ func (s *state) enqueuePool(pool string, delay time.Duration) {
 	if pool == "" {
 		return
 	}
-	s.qmu.Lock()
-	q := s.poolQ
-	s.qmu.Unlock()
-	if q == nil {
-		return // the pool controller has not started; it will list every pool
+	if _, q := s.queues(); q != nil {
+		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: pool}}, delay)
 	}
-	q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: pool}}, delay)
+	// Otherwise the pool controller has not started; it will list every
+	// pool when it does.
 }
 
 func key(svc *corev1.Service) string { return svc.Namespace + "/" + svc.Name }

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -14,8 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -88,6 +92,12 @@ type Env struct {
 	BinDir string
 
 	env *envtest.Environment
+	// restClient checks readiness after an outage.
+	restClient rest.Interface
+	// restarted are the servers Outage started again; wrapDir holds the
+	// parent-death wrappers.
+	restarted []*exec.Cmd
+	wrapDir   string
 }
 
 // Start starts etcd and kube-apiserver and installs the CRDs in
@@ -107,6 +117,11 @@ func Start(opts Options) (*Env, error) {
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
+	wrapDir, wrappers, err := deathWrappers(bin)
+	if err != nil {
+		return nil, err
+	}
+	useDeathWrappers(env, wrappers)
 	api := env.ControlPlane.GetAPIServer()
 	if opts.ListenAddress != "" {
 		// envtest replaces an address given without a port by 127.0.0.1.
@@ -128,16 +143,22 @@ func Start(opts Options) (*Env, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
-		return nil, fmt.Errorf("start apiserver and etcd from %s: %w", bin, err)
-	}
-	e := &Env{Config: cfg, BinDir: bin, env: env}
-	if e.Client, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
-		_ = env.Stop()
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	if e.Kubeconfig, err = e.writeKubeconfig(); err != nil {
-		_ = env.Stop()
+		// envtest leaves etcd and the apiserver running when, say, a CRD
+		// is refused: stop them, or they outlive the test.
+		err = errors.Join(fmt.Errorf("start apiserver and etcd from %s: %w", bin, err), env.Stop(), os.RemoveAll(wrapDir))
 		return nil, err
+	}
+	e := &Env{Config: cfg, BinDir: bin, env: env, wrapDir: wrapDir}
+	if e.Client, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
+		return nil, errors.Join(fmt.Errorf("client: %w", err), e.Stop())
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("clientset: %w", err), e.Stop())
+	}
+	e.restClient = cs.Discovery().RESTClient()
+	if e.Kubeconfig, err = e.writeKubeconfig(); err != nil {
+		return nil, errors.Join(err, e.Stop())
 	}
 	return e, nil
 }
@@ -166,7 +187,13 @@ func (e *Env) AddAdmin(name string) (kubeconfig string, cfg *rest.Config, err er
 }
 
 // Stop stops the apiserver and etcd and removes their data.
-func (e *Env) Stop() error { return e.env.Stop() }
+func (e *Env) Stop() error {
+	err := errors.Join(e.stopRestarted(), e.env.Stop())
+	if e.wrapDir != "" {
+		err = errors.Join(err, os.RemoveAll(e.wrapDir))
+	}
+	return err
+}
 
 // TempDirs are the directories the control plane writes to; Stop removes
 // them, and a caller that may crash can record them to remove them later.
@@ -232,5 +259,21 @@ func Require(tb testing.TB, e *Env) {
 	tb.Helper()
 	if e == nil {
 		tb.Skip(ErrNotBuilt.Error())
+	}
+}
+
+// Eventually calls f every 50 ms until it returns nil, and fails the test
+// with f's last error once timeout has passed. It is the one polling helper
+// of Herald's tests: they wait for a positive signal with it, never for a
+// fixed time. Call it from the test's own goroutine only.
+func Eventually(tb testing.TB, timeout time.Duration, f func() error) {
+	tb.Helper()
+	last := errors.New("never checked")
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		last = f()
+		return last == nil, nil
+	})
+	if err != nil {
+		tb.Fatalf("after %v: %v", timeout, last)
 	}
 }

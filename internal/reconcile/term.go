@@ -1,0 +1,101 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// beginTerm starts a leadership term from nothing: the first unit of work
+// will load every assignment from the apiserver again.
+func (s *state) beginTerm() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetLocked()
+	s.lastTerm++
+	s.term = s.lastTerm
+	s.metrics.Leader.Set(1)
+	s.metrics.LeaderTerms.Inc()
+	return s.term
+}
+
+// endTerm stops the current term, if any: no new work starts, and work in
+// flight gets up to grace to finish (its writes check the term first, but
+// one may already be on the wire). It reports whether a term was in force,
+// and whether all of its work finished.
+func (s *state) endTerm(grace time.Duration) (wasLeading, finished bool) {
+	s.mu.Lock()
+	wg, was := s.work, s.term != 0
+	s.term = 0
+	s.metrics.Leader.Set(0)
+	s.mu.Unlock()
+	if !was {
+		return false, true
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true, true
+	case <-t.C:
+		return true, false
+	}
+}
+
+// enter starts a unit of leader work. It returns the term and a function to
+// call when the work is over; ok is false when this replica does not lead.
+func (s *state) enter() (term uint64, exit func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term == 0 {
+		return 0, nil, false
+	}
+	wg := s.work
+	wg.Add(1)
+	return s.term, wg.Done, true
+}
+
+// lead runs f as a unit of leader work in the current term, counts its
+// outcome, and returns the error to retry. Outside a term it does nothing:
+// a standby drops its work, and the next term enqueues everything. Work of
+// a term that ended meanwhile is dropped too: the next leader starts over.
+func (s *state) lead(ctx context.Context, controller string, f func(term uint64) error) (err error) {
+	term, exit, ok := s.enter()
+	if !ok {
+		s.metrics.Reconciles.WithLabelValues(controller, "standby").Inc()
+		return nil
+	}
+	defer exit()
+	defer func() {
+		// A panic is a failed reconcile: counted, logged and retried like
+		// one, not a crash.
+		if p := recover(); p != nil {
+			s.metrics.Reconciles.WithLabelValues(controller, "error").Inc()
+			err = fmt.Errorf("reconcile panicked: %v", p)
+		}
+	}()
+	switch err := f(term); {
+	case err == nil:
+		s.metrics.Reconciles.WithLabelValues(controller, "success").Inc()
+		return nil
+	case errors.Is(err, errNotLeading):
+		s.metrics.Reconciles.WithLabelValues(controller, "standby").Inc()
+		log.FromContext(ctx).V(1).Info("dropped: leadership ended during the reconcile")
+		return nil
+	default:
+		s.metrics.Reconciles.WithLabelValues(controller, "error").Inc()
+		return err
+	}
+}
+
+// leading reports whether term is still in force.
+func (s *state) leading(term uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return term != 0 && s.term == term
+}
