@@ -23,7 +23,8 @@ func outageLength() time.Duration {
 // TestAPIServerOutage stops etcd and the apiserver for a minute while a
 // client keeps creating Services, then starts them again on the same data.
 // The controller must resync without restarting, converge (every Service
-// allocated, pool counts exact), allocate nothing twice and move nothing.
+// allocated, pool counts exact), allocate nothing twice and move nothing,
+// and release every IP once the Services are deleted.
 func TestAPIServerOutage(t *testing.T) {
 	testenv.Require(t, env)
 	ns := newNamespace(t, "outage")
@@ -113,4 +114,15 @@ func TestAPIServerOutage(t *testing.T) {
 	if m := o.moved(func(string) bool { return false }); len(m) > 0 {
 		t.Errorf("IPs moved:\n%v", m)
 	}
+
+	// Services deleted now, while the informers may still wait to list
+	// again, give their IPs back: those the cache shows once it lists
+	// again (client-go waits up to a minute), and those the leader only
+	// ever read from the apiserver, whose deletion raises no event, at the
+	// next sweep.
+	deleted := time.Now()
+	deleteServices(t, ns)
+	eventually(t, 2*time.Minute, func() error { return checkPoolCounts(ctx, ns, []string{"outage"}) })
+	t.Logf("every IP released %v after the Services were deleted, %v after the apiserver was back",
+		time.Since(deleted).Round(time.Millisecond), time.Since(back).Round(time.Millisecond))
 }

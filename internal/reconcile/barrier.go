@@ -156,22 +156,44 @@ func (s *state) loadLocked(ctx context.Context, snap snapshot, ours func(*corev1
 
 // apiOnly reports whether the Service key is one the apiserver has shown
 // this term and the cache may lack: listed by the barrier and not
-// reconciled since, or found by a sweep. A cache miss for it is read from
-// the apiserver instead.
+// reconciled since, or read from the apiserver before. A cache miss for it
+// is read from the apiserver instead.
 func (s *state) apiOnly(term uint64, key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.term == term && (s.pending[kindService][key] || s.swept[key])
+	return s.term == term && (s.pending[kindService][key] || s.uncached[key])
 }
 
-// markAPIOnly records Services a sweep found missing from the cache.
-func (s *state) markAPIOnly(term uint64, keys []client.ObjectKey) {
+// markUncached records Services the apiserver has and the cache lacks.
+func (s *state) markUncached(term uint64, keys ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.term != term {
 		return
 	}
 	for _, k := range keys {
-		s.swept[k.String()] = true
+		s.uncached[k] = true
 	}
+}
+
+// checkUncached forgets the uncached Services the cache now shows, whose
+// deletions its events will bring, and returns those that neither the
+// cache nor the apiserver has: deleted before the cache saw them, so no
+// event will ever say so. left counts the uncached Services that remain.
+func (s *state) checkUncached(term uint64, inCache, inAPI func(string) bool) (gone []string, left int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term != term {
+		return nil, 0
+	}
+	for k := range s.uncached {
+		switch {
+		case inCache(k):
+			delete(s.uncached, k)
+		case !inAPI(k):
+			gone = append(gone, k)
+		}
+	}
+	slices.Sort(gone)
+	return gone, len(s.uncached)
 }

@@ -87,8 +87,11 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, term uint64, req reco
 	err := r.reader.Get(ctx, req.NamespacedName, &svc)
 	if apierrors.IsNotFound(err) && r.st.apiOnly(term, k) {
 		// The apiserver has shown it this term, but the cache has not seen
-		// it (see sweep): read it from the apiserver.
-		err = r.api.Get(ctx, req.NamespacedName, &svc)
+		// it (see sweep): read it from the apiserver, and let the sweep
+		// watch for its deletion until the cache shows it.
+		if err = r.api.Get(ctx, req.NamespacedName, &svc); err == nil {
+			r.st.markUncached(term, k)
+		}
 	}
 	if err != nil {
 		if !apierrors.IsNotFound(err) {

@@ -67,8 +67,10 @@ type state struct {
 	// pending holds, per kind, the objects that existed at the barrier and
 	// have not been reconciled in this term yet.
 	pending map[string]map[string]bool
-	// swept are the Services a sweep found missing from the cache.
-	swept map[string]bool
+	// uncached are the Services this term read from the apiserver because
+	// the cache lacked them. Until the cache shows one, its deletion raises
+	// no event, so the sweep checks them against the apiserver.
+	uncached map[string]bool
 	// reconciled is, per Service key, the resourceVersion this term last
 	// reconciled: what tests wait for before they assert that nothing more
 	// happens.
@@ -94,7 +96,7 @@ func (s *state) resetLocked() {
 	s.lastWrite = map[string]uint64{}
 	s.pending = map[string]map[string]bool{}
 	s.reconciled = map[string]string{}
-	s.swept = map[string]bool{}
+	s.uncached = map[string]bool{}
 	s.work = &sync.WaitGroup{}
 	for _, k := range []string{kindService, kindPool} {
 		s.metrics.CatchUpPending.WithLabelValues(k).Set(0)
@@ -325,9 +327,9 @@ func (s *state) done(term uint64, kind, key, rv string) {
 		return
 	}
 	if kind == kindService {
-		delete(s.swept, key)
 		if rv == "" {
 			delete(s.reconciled, key)
+			delete(s.uncached, key)
 		} else {
 			s.reconciled[key] = rv
 		}
