@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	"github.com/heraldlb/herald/internal/testenv"
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/apiutil"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
@@ -222,20 +223,15 @@ func (r *router) established(addr string) bool {
 	return r.peerState(addr).GetState().GetSessionState() == api.PeerState_ESTABLISHED
 }
 
-// eventually polls cond until it returns nil or timeout passes.
+// eventually polls cond until it returns nil (see testenv.Eventually).
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
+	testenv.Eventually(t, timeout, func() error {
+		if err := cond(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %s: %v", what, timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // logLines collects what the speaker logs, and prints it if the test

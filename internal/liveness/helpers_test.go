@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	"github.com/heraldlb/herald/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"k8s.io/utils/clock"
@@ -193,17 +194,15 @@ func (n *testNode) names() []string { return memberNames(n.l.Members()) }
 
 func (n *testNode) sees(name string) bool { return slices.Contains(n.names(), name) }
 
-// waitFor polls cond every few milliseconds until it holds, and fails the
-// test if it does not within limit.
+// waitFor polls cond until it holds (see testenv.Eventually).
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
+	testenv.Eventually(t, limit, func() error {
+		if !cond() {
+			return fmt.Errorf("waiting for %s", what)
 		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // waitMembers waits until every one of nodes sees exactly want.

@@ -18,7 +18,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	testingclock "k8s.io/utils/clock/testing"
@@ -238,17 +237,15 @@ func service(t *testing.T, ns, name, ip string, opts func(*corev1.Service), on .
 	}
 }
 
+// waitFor polls cond until it holds (see testenv.Eventually).
 func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	var last string
-	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
-		ok, why := cond()
-		last = why
-		return ok, nil
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if ok, why := cond(); !ok {
+			return fmt.Errorf("waiting for %s: %s", what, why)
+		}
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("waiting for %s: %v (last: %s)", what, err, last)
-	}
 }
 
 func (h *harness) waitApplied(want []layer2.Announcement) {
