@@ -10,6 +10,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/heraldlb/herald/api/v1beta1"
 )
 
 // DemoNamespace holds the demo Services.
@@ -139,8 +141,23 @@ func (l *Lab) Summary(ctx context.Context, w io.Writer, svcs []*corev1.Service) 
 		return
 	}
 	fmt.Fprintf(w, "\nFRR (%s, AS %d) neighbors, nodes in AS %d:\n", RouterNS, RouterASN, NodeASN)
+	// The router waits for sessions from every node address, IPv4 and
+	// IPv6; a family no BGPPeer uses stays down, and says why.
+	peered := map[bool]bool{}
+	var peers v1beta1.BGPPeerList
+	if err := l.Env.Client.List(ctx, &peers); err == nil {
+		for _, p := range peers.Items {
+			if a, err := netip.ParseAddr(p.Spec.PeerAddress); err == nil {
+				peered[a.Is4()] = true
+			}
+		}
+	}
 	for _, n := range neighbors {
-		fmt.Fprintf(w, "  %-18s %-12s %d prefixes received\n", n.Address, n.State, n.Received)
+		note := ""
+		if !peered[n.Address.Is4()] {
+			note = " (no BGPPeer of this family)"
+		}
+		fmt.Fprintf(w, "  %-18s %-12s %d prefixes received%s\n", n.Address, n.State, n.Received, note)
 	}
 	fmt.Fprintf(w, "\nthe router's kernel routes from BGP (ip route show proto bgp):\n")
 	for _, fam := range []string{"-4", "-6"} {
