@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -62,7 +62,7 @@ func (r *ServiceReconciler) sweep(ctx context.Context, term uint64, clk clock.Cl
 		}
 		if q, _ := r.st.queues(); q != nil {
 			for _, k := range slices.Concat(d.missing, d.gone) {
-				ns, name, _ := strings.Cut(k, "/")
+				ns, name, _ := cache.SplitMetaNamespaceKey(k)
 				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
 			}
 		}
