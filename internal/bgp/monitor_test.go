@@ -76,3 +76,26 @@ func TestPassiveMonitorWaits(t *testing.T) {
 		t.Errorf("LastError %q", got)
 	}
 }
+
+// TestRefusedSessionKeepsItsReason: after we reset a session ourselves,
+// the connection errors that follow say nothing new, so the refusal stays
+// the reason, logged once, until a session is accepted.
+func TestRefusedSessionKeepsItsReason(t *testing.T) {
+	log, lines := newLog(t, 1)
+	m := newMonitor(validSession("tor"), clocktesting.NewFakePassiveClock(time.Time{}), log, NewMetrics())
+	m.refuse("wrong ASN")
+	m.failure("the router closed the TCP connection")
+	m.peerState("idle", nil)
+	m.refuse("wrong ASN")
+	if st := m.status(); st.Established || st.LastError != "wrong ASN" {
+		t.Errorf("refused: %+v, want not established, LastError wrong ASN", st)
+	}
+	if n := len(lines.matching("BGP session not up")); n != 1 {
+		t.Errorf("%d log lines about the failure, want 1", n)
+	}
+	m.peerState("established", []Family{IPv4Unicast})
+	m.failure("timeout")
+	if st := m.status(); st.LastError != "timeout" {
+		t.Errorf("after an accepted session: LastError %q, want timeout", st.LastError)
+	}
+}
