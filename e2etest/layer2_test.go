@@ -25,26 +25,7 @@ func TestLayer2(t *testing.T) {
 	lab.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	l, err := lab.Up(ctx, lab.Options{Log: t.Output()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, p := range l.Speakers.Procs {
-				t.Logf("%s log:\n%s", p.Name, p.LogTail(40))
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Errorf("close lab: %v", err)
-		}
-	})
-	if !l.Controller.Running || !l.Speakers.Running {
-		t.Fatalf("controller: %s; speakers: %s", l.Controller.Why, l.Speakers.Why)
-	}
-	if _, err := l.ApplySamples(ctx); err != nil {
-		t.Fatal(err)
-	}
+	l := upWithSamples(ctx, t)
 	if err := createEth1Pool(ctx, l); err != nil {
 		t.Fatal(err)
 	}
