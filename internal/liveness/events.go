@@ -31,8 +31,8 @@ type events struct {
 	// stopped is set when memberlist is shut down, after which late
 	// callbacks from its goroutines are ignored.
 	stopped bool
-	// leaving holds, until when, the speakers that said they are leaving.
-	leaving map[string]time.Time
+	// leaving holds the speakers that said they are leaving.
+	leaving map[string]*leaver
 	self    string
 	now     func() time.Time
 }
@@ -41,7 +41,20 @@ var _ memberlist.EventDelegate = (*events)(nil)
 
 func newEvents(log logr.Logger, m *Metrics, self string, now func() time.Time) *events {
 	return &events{log: log, metrics: m, changes: make(chan struct{}, 1), members: map[string]Member{},
-		leaving: map[string]time.Time{}, self: self, now: now}
+		leaving: map[string]*leaver{}, self: self, now: now}
+}
+
+// leaver is a speaker that said it is leaving.
+type leaver struct {
+	// until is when it counts as gone no longer, if memberlist never
+	// reports its leave.
+	until time.Time
+	// meta is its meta when it said so. A report with other meta is from
+	// a new life: the speaker restarted under the same name.
+	meta []byte
+	// latest is what memberlist last reported of it meanwhile, restored
+	// when until passes.
+	latest *Member
 }
 
 // NotifyJoin is called for a new speaker, one back from the dead (a refute
@@ -75,10 +88,16 @@ func (e *events) record(n *memberlist.Node, alive bool, kind string) {
 		delete(e.leaving, n.Name)
 	case e.isLeaving(n.Name):
 		// A speaker that said it is leaving is gone for this speaker until
-		// memberlist says so too; what memberlist reports of it meanwhile
-		// is from before.
-		e.mu.Unlock()
-		return
+		// memberlist says so too, or until it restarts: what memberlist
+		// reports of it meanwhile with the same meta is from before.
+		m, l := memberOf(n), e.leaving[n.Name]
+		if bytes.Equal(m.Meta, l.meta) {
+			l.latest = &m
+			e.mu.Unlock()
+			return
+		}
+		delete(e.leaving, n.Name)
+		e.members[n.Name] = m
 	default:
 		e.members[n.Name] = memberOf(n)
 	}
@@ -102,8 +121,15 @@ func (e *events) left(name string) {
 		e.mu.Unlock()
 		return
 	}
-	e.leaving[name] = e.now().Add(leavingFor)
+	l := &leaver{until: e.now().Add(leavingFor)}
+	if m, ok := e.members[name]; ok {
+		l.meta, l.latest = m.Meta, &m
+	}
+	e.leaving[name] = l
 	delete(e.members, name)
+	// If memberlist never reports the leave, the speaker comes back when
+	// the window ends, and the shell must hear of it.
+	time.AfterFunc(leavingFor, func() { e.expire(name) })
 	e.metrics.Members.Set(float64(len(e.members)))
 	e.mu.Unlock()
 	e.log.Info("member is leaving", "member", name)
@@ -111,14 +137,31 @@ func (e *events) left(name string) {
 	e.signal()
 }
 
-// isLeaving reports whether name said it is leaving, recently. e.mu is held.
+// isLeaving reports whether name said it is leaving, recently. Once the
+// window has passed, the speaker is restored as memberlist last reported
+// it. e.mu is held.
 func (e *events) isLeaving(name string) bool {
-	until, ok := e.leaving[name]
-	if ok && !e.now().Before(until) {
+	l, ok := e.leaving[name]
+	if ok && !e.now().Before(l.until) {
 		delete(e.leaving, name)
+		if l.latest != nil {
+			e.members[name] = *l.latest
+		}
 		return false
 	}
 	return ok
+}
+
+// expire ends a leaving window that memberlist never closed.
+func (e *events) expire(name string) {
+	e.mu.Lock()
+	if e.stopped || e.leaving[name] == nil || e.isLeaving(name) {
+		e.mu.Unlock()
+		return
+	}
+	e.metrics.Members.Set(float64(len(e.members)))
+	e.mu.Unlock()
+	e.signal()
 }
 
 // memberOf copies what the shell needs of n.

@@ -137,3 +137,38 @@ func TestLeavingMessage(t *testing.T) {
 		t.Errorf("a message naming this speaker changed the members: %v", got)
 	}
 }
+
+// A speaker that said it is leaving, and restarts before memberlist
+// reports its leave, is back at once: its new life gossips other meta.
+// One whose leave never comes is back, as last reported, when the window
+// ends, and the shell hears of it.
+func TestLeaverWithoutLeave(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	e := newEvents(logr.Discard(), NewMetrics(), "self", func() time.Time { return now })
+	ready := &memberlist.Node{Name: "b", Addr: []byte{198, 51, 100, 12}, Port: 7946, Meta: []byte("ready")}
+	e.NotifyJoin(ready)
+	e.left("b")
+	e.NotifyUpdate(ready)
+	if got := memberNames(e.snapshot()); len(got) != 0 {
+		t.Fatalf("a stale update brought b back: %v", got)
+	}
+	settling := &memberlist.Node{Name: "b", Addr: []byte{198, 51, 100, 12}, Port: 7946, Meta: []byte("settling")}
+	e.NotifyUpdate(settling)
+	if got := e.snapshot(); len(got) != 1 || string(got[0].Meta) != "settling" {
+		t.Errorf("b restarted, but members are %+v", got)
+	}
+
+	e.left("b")
+	<-e.changes
+	e.NotifyUpdate(settling)
+	now = now.Add(leavingFor)
+	e.expire("b")
+	select {
+	case <-e.changes:
+	default:
+		t.Error("the window ended without a signal")
+	}
+	if got := e.snapshot(); len(got) != 1 || string(got[0].Meta) != "settling" {
+		t.Errorf("b not restored when the window ended: %+v", got)
+	}
+}
