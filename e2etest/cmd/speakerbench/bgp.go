@@ -73,30 +73,13 @@ func benchBGP(ctx context.Context, l *lab.Lab, r *report, trials, services int) 
 // it cost the speakers, and how long the routes take to come back after
 // every speaker restarts.
 func manyBGP(ctx context.Context, l *lab.Lab, r *report, n int) error {
-	c := l.Env.Client
-	pool := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bench-bgp"},
-		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{v1beta1.AddressRange(lab.BenchBGPPool6.String())}}}
 	adv := &v1beta1.BGPAdvertisement{ObjectMeta: metav1.ObjectMeta{Name: "bench-bgp"},
 		Spec: v1beta1.BGPAdvertisementSpec{IPAddressPools: []string{"bench-bgp"}, Peers: []string{"tor"}}}
-	if err := c.Create(ctx, pool); err != nil {
-		return err
-	}
-	if err := c.Create(ctx, adv); err != nil {
-		return err
-	}
-	before, err := speakerStats(l)
+	ld, err := loadServices(ctx, l, "bench-bgp", lab.BenchBGPPool6, adv, "bgp-many", n, 10*time.Minute)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	if err := createMany(ctx, l, "bgp-many", "bench-bgp", n, lab.IPv6Only()); err != nil {
-		return err
-	}
-	created := time.Since(start)
-	if err := waitAllIPs(ctx, l, "bgp-many", n, 10*time.Minute); err != nil {
-		return err
-	}
-	allocated := time.Since(start)
+	before, start, created, allocated := ld.before, ld.start, ld.created, ld.allocated
 	if err := waitRoutes(ctx, l, n, 10*time.Minute); err != nil {
 		return err
 	}

@@ -128,30 +128,13 @@ func announceTime(ctx context.Context, l *lab.Lab, r *report, n int) error {
 // reports how long until the speakers announce them all, and what that
 // cost them.
 func manyL2(ctx context.Context, l *lab.Lab, r *report, n int) error {
-	c := l.Env.Client
-	pool := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "bench-l2"},
-		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{v1beta1.AddressRange(lab.BenchL2Pool6.String())}}}
 	adv := &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "bench-l2"},
 		Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"bench-l2"}}}
-	if err := c.Create(ctx, pool); err != nil {
-		return err
-	}
-	if err := c.Create(ctx, adv); err != nil {
-		return err
-	}
-	before, err := speakerStats(l)
+	ld, err := loadServices(ctx, l, "bench-l2", lab.BenchL2Pool6, adv, "l2-many", n, 5*time.Minute)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	if err := createMany(ctx, l, "l2-many", "bench-l2", n, lab.IPv6Only()); err != nil {
-		return err
-	}
-	created := time.Since(start)
-	if err := waitAllIPs(ctx, l, "l2-many", n, 5*time.Minute); err != nil {
-		return err
-	}
-	allocated := time.Since(start)
+	before, start, created, allocated := ld.before, ld.start, ld.created, ld.allocated
 	err = lab.PollUntil(ctx, 500*time.Millisecond, 5*time.Minute, func() (bool, error) {
 		total := 0
 		for _, node := range l.Nodes {

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/e2etest/lab"
 )
 
@@ -68,4 +71,41 @@ func waitAllIPs(ctx context.Context, l *lab.Lab, ns string, n int, timeout time.
 		}
 		return with >= n, nil
 	})
+}
+
+// load is what loadServices measured.
+type load struct {
+	// before is the speakers' usage before the first create.
+	before []procStat
+	// start is the first create; created and allocated are the times
+	// from it until the last create returned and the last IP was seen.
+	start              time.Time
+	created, allocated time.Duration
+}
+
+// loadServices creates pool over prefix and adv, then n IPv6 Services in
+// namespace ns, and waits until every one has its IP.
+func loadServices(ctx context.Context, l *lab.Lab, pool string, prefix netip.Prefix, adv client.Object, ns string, n int, timeout time.Duration) (load, error) {
+	p := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: pool},
+		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{v1beta1.AddressRange(prefix.String())}}}
+	for _, o := range []client.Object{p, adv} {
+		if err := l.Env.Client.Create(ctx, o); err != nil {
+			return load{}, err
+		}
+	}
+	var ld load
+	var err error
+	if ld.before, err = speakerStats(l); err != nil {
+		return load{}, err
+	}
+	ld.start = time.Now()
+	if err := createMany(ctx, l, ns, pool, n, lab.IPv6Only()); err != nil {
+		return load{}, err
+	}
+	ld.created = time.Since(ld.start)
+	if err := waitAllIPs(ctx, l, ns, n, timeout); err != nil {
+		return load{}, err
+	}
+	ld.allocated = time.Since(ld.start)
+	return ld, nil
 }
