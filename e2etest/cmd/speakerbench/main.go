@@ -7,7 +7,9 @@
 //     with many Layer 2 Services;
 //   - BGP: the time from a Service's creation to its route in the router's
 //     kernel table, and how long the router takes to have the routes of
-//     thousands of Services, with the speakers' memory and CPU.
+//     thousands of Services, with the speakers' memory and CPU;
+//   - the switch-over of a migration: the probes a client loses while Layer
+//     2 announcing moves from MetalLB's speakers to Herald's.
 //
 // It prints every round first, then each figure's median, p99 and maximum
 // against its target, and exits with status 1 when a target is missed. The
@@ -28,7 +30,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "all", "what to measure: l2, bgp or all")
+	mode := flag.String("mode", "all", "what to measure: l2, bgp, switch (the switch-over from MetalLB) or all")
 	trials := flag.Int("trials", 10, "rounds of each failover measurement")
 	announceTrials := flag.Int("announce-trials", 20, "rounds of the create-to-answer and create-to-route measurements")
 	l2Services := flag.Int("l2-services", 1000, "Layer 2 Services for the cost measurement")
@@ -48,6 +50,9 @@ func main() {
 	}
 	if err == nil && (*mode == "bgp" || *mode == "all") {
 		err = withLab(ctx, func(l *lab.Lab) error { return benchBGP(ctx, l, r, *announceTrials, *bgpServices) })
+	}
+	if err == nil && (*mode == "switch" || *mode == "all") {
+		err = withLab(ctx, func(l *lab.Lab) error { return benchSwitch(ctx, l, r, *trials) })
 	}
 	r.print(os.Stdout)
 	switch {
