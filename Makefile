@@ -22,12 +22,13 @@ generate:
 ## manifests: render manifests/herald.yaml from config/default.
 manifests: generate
 	$(KUSTOMIZE) build config/default > manifests/herald.yaml
+	rm -f charts/herald/crds/*.yaml && cp config/crd/bases/*.yaml charts/herald/crds/
 
 ## verify-manifests: fail if the generated files are stale (CI: the checked-in copies).
 verify-manifests:
-	@snap=$$(mktemp -d) && cp -r api config manifests "$$snap"/ && \
+	@snap=$$(mktemp -d) && cp -r api config manifests charts "$$snap"/ && \
 	$(MAKE) --no-print-directory manifests >/dev/null && \
-	diff -r "$$snap"/api api && diff -r "$$snap"/config config && diff -r "$$snap"/manifests manifests && rm -rf "$$snap" || \
+	diff -r "$$snap"/api api && diff -r "$$snap"/config config && diff -r "$$snap"/manifests manifests && diff -r "$$snap"/charts charts && rm -rf "$$snap" || \
 	{ echo "generated files were stale and have been regenerated: review and commit them ('make manifests')" >&2; exit 1; }
 
 ## kube-bins: build kube-apiserver, etcd and kubectl once per machine (about 8 minutes the first time).
