@@ -151,12 +151,7 @@ func (a *Announcer) Set(desired []Announcement) error {
 			a.closeLocked(k, l)
 		}
 	}
-	keys := make([]key, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y key) int { return x.compare(y) })
-	for _, k := range keys {
+	for _, k := range sortedKeys(want) {
 		l := a.listeners[k]
 		if l == nil {
 			s, err := a.open(k)
@@ -173,11 +168,8 @@ func (a *Announcer) Set(desired []Announcement) error {
 			a.closeLocked(k, l)
 		}
 	}
-	after := a.appliedLocked()
-	a.dropBurstsLocked(after)
-	for _, p := range newPairs(before, after) {
-		a.startBurstLocked(p)
-	}
+	a.dropBurstsLocked(a.appliedLocked())
+	a.startBurstsLocked(before)
 	return errors.Join(errs...)
 }
 
@@ -230,6 +222,17 @@ func (a *Announcer) closeLocked(k key, l *listener) {
 		a.log.Error(err, "Closing a listener")
 	}
 	delete(a.listeners, k)
+}
+
+// sortedKeys returns m's keys in key order, so that sockets open and
+// bursts start in the same order every time.
+func sortedKeys[V any](m map[key]V) []key {
+	keys := make([]key, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y key) int { return x.compare(y) })
+	return keys
 }
 
 func (k key) compare(o key) int {

@@ -95,17 +95,36 @@ func (a *Announcer) announceLocked(e Gratuitous) error {
 	return err
 }
 
-// startBurstLocked starts a takeover burst for a pair that just came into
-// effect. A failed first round is logged and counted, not returned: the
-// pair is in effect all the same, and clients that missed the packet still
-// get answers when they ask.
-func (a *Announcer) startBurstLocked(p Announcement) {
-	k := key{iface: p.Interface, proto: protocolOf(p.IP)}
-	l := a.liveLocked(k)
-	if err := a.sendLocked(l, p.IP, l.link.mac); err != nil {
-		l.log.Error(err, "Sending the first gratuitous round failed", "ip", p.IP)
+// startBurstsLocked starts a takeover burst for each pair that came into
+// effect since before. The pairs are read from the listeners that hold
+// them, so each burst starts on the listener it names: a listener whose
+// reader fails meanwhile makes the round fail, not the caller crash.
+func (a *Announcer) startBurstsLocked(before []Announcement) {
+	for _, k := range sortedKeys(a.listeners) {
+		l := a.listeners[k]
+		if l.failed.Load() {
+			continue
+		}
+		var held []Announcement
+		for _, ip := range l.ownedSet().sorted() {
+			held = append(held, Announcement{IP: ip, Interface: k.iface})
+		}
+		for _, p := range newPairs(before, held) {
+			a.startBurstLocked(l, p.IP)
+		}
 	}
-	a.scheduleLocked(burstKey{key: k, ip: p.IP})
+}
+
+// startBurstLocked starts a takeover burst for ip, which just came into
+// effect on l. A failed first round is logged and counted, not returned:
+// the pair is in effect all the same, and clients that missed the packet
+// still get answers when they ask; if l failed, the next round finds it
+// gone and ends the burst.
+func (a *Announcer) startBurstLocked(l *listener, ip netip.Addr) {
+	if err := a.sendLocked(l, ip, l.link.mac); err != nil {
+		l.log.Error(err, "Sending the first gratuitous round failed", "ip", ip)
+	}
+	a.scheduleLocked(burstKey{key: l.key, ip: ip})
 }
 
 // scheduleLocked queues the rounds after the first.

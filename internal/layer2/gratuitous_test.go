@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -164,4 +165,39 @@ func TestAnnounceHandover(t *testing.T) {
 	if len(a.net.groupEvents("eth0")) != 0 {
 		t.Fatal("the handover joined a group")
 	}
+}
+
+// TestBurstStartSurvivesFailingListener: a listener whose reader fails
+// while Set is sending the first rounds of its new pairs (here: during the
+// first write) does not crash Set; the pair is simply not in effect
+// afterwards, and the next Set reopens it.
+func TestBurstStartSurvivesFailingListener(t *testing.T) {
+	a, n, _ := newTestAnnouncer(t, Options{})
+	start(t, a)
+	// Set starts readers only once Run is running.
+	waitUntil(t, "Run is running", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.state == running
+	})
+	var once sync.Once
+	n.onWrite = func(c *fakeConn, _ []byte) {
+		once.Do(func() {
+			// The reader sees a read error, marks the listener failed
+			// and closes it; wait for that before the write goes on.
+			c.errs <- errInjected
+			select {
+			case <-c.closed:
+			case <-time.After(waitFor):
+				t.Error("the reader did not close the failed listener")
+			}
+		})
+	}
+	if err := a.Set(pairs(vip4, "eth0", vip4b, "eth0")); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	wantApplied(t, a, nil)
+	n.onWrite = nil
+	mustSet(t, a, pairs(vip4, "eth0", vip4b, "eth0"))
+	wantApplied(t, a, pairs(vip4, "eth0", vip4b, "eth0"))
 }

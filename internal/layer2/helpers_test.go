@@ -202,6 +202,8 @@ type fakeConn struct {
 	out    chan written
 	closed chan struct{}
 	once   sync.Once
+	// onWrite, if set, runs before each write, with the frame.
+	onWrite func(c *fakeConn, frame []byte)
 }
 
 type written struct {
@@ -230,6 +232,9 @@ func (c *fakeConn) ReadFrom(b []byte) (int, net.Addr, error) {
 }
 
 func (c *fakeConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if c.onWrite != nil {
+		c.onWrite(c, b)
+	}
 	if c.isClosed() {
 		return 0, net.ErrClosed
 	}
@@ -349,6 +354,7 @@ type fakeNet struct {
 	conns     map[key]*fakeConn
 	groups    map[key]*fakeGroups
 	opens     map[key]int
+	onWrite   func(c *fakeConn, frame []byte) // given to each new socket
 }
 
 func newFakeNet() *fakeNet {
@@ -363,6 +369,7 @@ func (n *fakeNet) open(k key) (sockets, error) {
 	}
 	n.opens[k]++
 	c := newFakeConn()
+	c.onWrite = n.onWrite
 	n.conns[k] = c
 	s := sockets{link: link{mac: ourMAC}, frames: c}
 	if k.proto == protoNDP {
