@@ -47,25 +47,61 @@ type Verdict struct {
 }
 
 // TieLease is the tie-breaker Lease as a speaker sees it: its holder, the
-// side (alive speakers) the holder recorded, and its timing. A zero TieLease
-// is free.
+// side (alive speakers) the holder recorded, its duration, its version (the
+// object's resourceVersion), and when this speaker first saw that version,
+// on its own clock. A zero TieLease is free.
+//
+// The Lease's renewTime is deliberately not here: the holder wrote it with
+// its own clock, and comparing it with another node's clock lets a few
+// seconds of skew make both sides of a tie answer. Every judgement below
+// measures time since Seen instead, so it rests only on this speaker's own
+// observations.
 type TieLease struct {
 	Holder   string
 	Side     []string
-	Renewed  time.Time
+	Version  string
 	Duration time.Duration
+	// Seen is when this speaker first saw Version; Inherited says it first
+	// saw it when it started, so Seen says nothing about when it was
+	// written.
+	Seen      time.Time
+	Inherited bool
 }
 
-// fresh reports whether the holder's claim stands at now.
-func (t TieLease) fresh(now time.Time) bool {
-	return t.Holder != "" && now.Before(t.Renewed.Add(t.Duration))
+// ObserveTie returns cur, the Lease just read, stamped with when this
+// speaker first saw its version: prev's stamp while the version is the one
+// prev saw, else now. prev is nil before the first observation; what is
+// seen then is inherited from before this speaker started.
+func ObserveTie(prev *TieLease, cur TieLease, now time.Time) TieLease {
+	switch {
+	case prev == nil:
+		cur.Seen, cur.Inherited = now, true
+	case prev.Version == cur.Version:
+		cur.Seen, cur.Inherited = prev.Seen, prev.Inherited
+	default:
+		cur.Seen, cur.Inherited = now, false
+	}
+	return cur
+}
+
+// fresh reports whether the holder's claim stands at now, for self. A hold
+// of its own that self inherited does not stand: self cannot tell how old
+// it is, and must renew it first.
+func (t TieLease) fresh(self string, now time.Time) bool {
+	if t.Holder == "" || (t.Holder == self && t.Inherited) {
+		return false
+	}
+	return now.Before(t.Seen.Add(t.Duration))
 }
 
 // takeable reports whether another speaker may take the Lease at now. It
-// waits a quarter of the duration past expiry, so that the old holder's side,
-// whose clocks may run a little slow, has stopped claiming first.
+// waits a quarter of the duration past expiry as this speaker measures it,
+// so that the holder's side, whose caches may have seen the same version a
+// little later, has stopped claiming first. That quarter bounds how far
+// apart two speakers' caches may see one write; no clock is compared
+// across nodes.
 func (t TieLease) takeable(now time.Time) bool {
-	return t.Holder == "" || !now.Before(t.Renewed.Add(t.Duration+t.Duration/4))
+	return t.Holder == "" || !now.Before(t.Seen.Add(t.Duration+t.Duration/4))
 }
 
 // Decide returns whether self may claim IPs, given the known speakers, the
@@ -90,7 +126,7 @@ func Decide(self string, known, alive []string, tie TieLease, now time.Time) Ver
 		v.Claim = true
 	case 2*v.Alive == v.Known:
 		v.Tie = true
-		v.Claim = tie.fresh(now) && a[tie.Holder]
+		v.Claim = tie.fresh(self, now) && a[tie.Holder]
 	}
 	return v
 }
@@ -132,7 +168,8 @@ func (a TieAction) String() string {
 
 // NextTieAction returns what self must do with the tie-breaker Lease: in a
 // tie, take it when it is free or long expired, and renew it every third of
-// its duration while holding it; out of a tie, release it if held. A speaker
+// its duration while holding it (at once if the hold is inherited); out of
+// a tie, release it if held. A speaker
 // never takes it from a fresh holder. The side written with each acquire or
 // renew is for people reading the Lease; the verdict does not depend on it.
 func NextTieAction(self string, v Verdict, tie TieLease, now time.Time) TieAction {
@@ -142,7 +179,7 @@ func NextTieAction(self string, v Verdict, tie TieLease, now time.Time) TieActio
 		return TieRelease
 	case !v.Tie:
 		return TieNone
-	case mine && !now.Before(tie.Renewed.Add(tie.Duration/3)):
+	case mine && (tie.Inherited || !now.Before(tie.Seen.Add(tie.Duration/3))):
 		return TieRenew
 	case !mine && tie.takeable(now):
 		return TieAcquire

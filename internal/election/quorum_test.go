@@ -37,7 +37,7 @@ func TestKnown(t *testing.T) {
 
 func TestDecide(t *testing.T) {
 	held := func(holder string, ago time.Duration) TieLease {
-		return TieLease{Holder: holder, Renewed: t0.Add(-ago), Duration: 4 * time.Second}
+		return TieLease{Holder: holder, Seen: t0.Add(-ago), Duration: 4 * time.Second}
 	}
 	tests := []struct {
 		name         string
@@ -56,6 +56,7 @@ func TestDecide(t *testing.T) {
 		{"tie, lease free", []string{"a"}, nil, TieLease{}, false, true},
 		{"tie, self holds", []string{"a"}, nil, held("self", time.Second), true, true},
 		{"tie, self holds but expired", []string{"a"}, nil, held("self", 5*time.Second), false, true},
+		{"tie, self held it before this start", []string{"a"}, nil, TieLease{Holder: "self", Seen: t0, Duration: 4 * time.Second, Inherited: true}, false, true},
 		{"tie, the other side holds", []string{"a"}, nil, held("a", time.Second), false, true},
 		{"tie of four, my side holds", []string{"a", "b", "c"}, []string{"a"}, held("a", time.Second), true, true},
 		{"tie of four, other side holds", []string{"a", "b", "c"}, []string{"a"}, held("b", time.Second), false, true},
@@ -70,6 +71,23 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestObserveTie(t *testing.T) {
+	v1 := TieLease{Holder: "a", Version: "1", Duration: 4 * time.Second}
+	v2 := TieLease{Holder: "a", Version: "2", Duration: 4 * time.Second}
+	first := ObserveTie(nil, v1, t0)
+	if first.Seen != t0 || !first.Inherited {
+		t.Fatalf("first observation = %+v, want seen at t0 and inherited", first)
+	}
+	same := ObserveTie(&first, v1, t0.Add(time.Second))
+	if same.Seen != t0 || !same.Inherited {
+		t.Fatalf("same version later = %+v, want the first stamp kept", same)
+	}
+	next := ObserveTie(&same, v2, t0.Add(2*time.Second))
+	if next.Seen != t0.Add(2*time.Second) || next.Inherited {
+		t.Fatalf("new version = %+v, want seen now and not inherited", next)
+	}
+}
+
 func TestNextTieAction(t *testing.T) {
 	tie := Verdict{Tie: true}
 	majority := Verdict{Claim: true}
@@ -81,13 +99,15 @@ func TestNextTieAction(t *testing.T) {
 		want  TieAction
 	}{
 		{"no tie, not holding", majority, TieLease{}, TieNone},
-		{"no tie, holding: release", majority, TieLease{Holder: "self", Renewed: t0, Duration: d}, TieRelease},
+		{"no tie, holding: release", majority, TieLease{Holder: "self", Seen: t0, Duration: d}, TieRelease},
 		{"tie, free: acquire", tie, TieLease{}, TieAcquire},
-		{"tie, holding, fresh", tie, TieLease{Holder: "self", Renewed: t0.Add(-time.Second), Duration: d}, TieNone},
-		{"tie, holding, a third gone: renew", tie, TieLease{Holder: "self", Renewed: t0.Add(-2 * time.Second), Duration: d}, TieRenew},
-		{"tie, other holds, fresh", tie, TieLease{Holder: "a", Renewed: t0.Add(-time.Second), Duration: d}, TieNone},
-		{"tie, other holds, just expired: wait for its side to stop", tie, TieLease{Holder: "a", Renewed: t0.Add(-d - time.Millisecond), Duration: d}, TieNone},
-		{"tie, other holds, long expired: acquire", tie, TieLease{Holder: "a", Renewed: t0.Add(-d - d/4), Duration: d}, TieAcquire},
+		{"tie, holding, fresh", tie, TieLease{Holder: "self", Seen: t0.Add(-time.Second), Duration: d}, TieNone},
+		{"tie, holding, a third gone: renew", tie, TieLease{Holder: "self", Seen: t0.Add(-2 * time.Second), Duration: d}, TieRenew},
+		{"tie, other holds, fresh", tie, TieLease{Holder: "a", Seen: t0.Add(-time.Second), Duration: d}, TieNone},
+		{"tie, other holds, just expired: wait for its side to stop", tie, TieLease{Holder: "a", Seen: t0.Add(-d - time.Millisecond), Duration: d}, TieNone},
+		{"tie, other holds, long expired: acquire", tie, TieLease{Holder: "a", Seen: t0.Add(-d - d/4), Duration: d}, TieAcquire},
+		{"tie, holding since before this start: renew at once", tie, TieLease{Holder: "self", Seen: t0, Duration: d, Inherited: true}, TieRenew},
+		{"tie, other holds since before this start: wait a whole duration", tie, TieLease{Holder: "a", Seen: t0, Duration: d, Inherited: true}, TieNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +125,7 @@ func TestEvenSplitNeverClaimsTwice(t *testing.T) {
 	known := []string{"a", "b", "c", "d"}
 	for _, holder := range []string{"", "a", "b", "c", "d"} {
 		for _, ago := range []time.Duration{0, time.Second, 3 * time.Second, 4 * time.Second, 10 * time.Second} {
-			tie := TieLease{Holder: holder, Renewed: t0.Add(-ago), Duration: 4 * time.Second}
+			tie := TieLease{Holder: holder, Seen: t0.Add(-ago), Duration: 4 * time.Second}
 			claims := 0
 			for _, side := range sides {
 				v := Decide(side[0], known, side, tie, t0)

@@ -163,7 +163,7 @@ func (s *scenario) view(n string) (Inputs, election.Verdict) {
 	if a := election.NextTieAction(n, v, s.tie, s.now); a == election.TieAcquire || a == election.TieRenew {
 		// The first speaker to ask gets the Lease, as the apiserver's
 		// optimistic concurrency would have it.
-		s.tie = election.TieLease{Holder: n, Side: alive, Renewed: s.now, Duration: 4 * time.Second}
+		s.tie = election.TieLease{Holder: n, Side: alive, Seen: s.now, Duration: 4 * time.Second}
 		v = election.Decide(n, known, alive, s.tie, s.now)
 	} else if a == election.TieRelease {
 		s.tie = election.TieLease{}

@@ -35,7 +35,8 @@ type snapshot struct {
 	// leases are the speakers' Leases, peers their memberlist addresses.
 	leases []election.SpeakerLease
 	peers  []netip.AddrPort
-	// tie is the tie-breaker Lease, and tieObj the object itself (nil when
+	// tie is the tie-breaker Lease, stamped by sync with when this speaker
+	// first saw its version, and tieObj the object itself (nil when
 	// it does not exist), for optimistic updates.
 	tie    election.TieLease
 	tieObj *coordinationv1.Lease
@@ -158,7 +159,7 @@ func tieOf(l *coordinationv1.Lease) election.TieLease {
 		return election.TieLease{}
 	}
 	sl := speakerLeaseOf(l)
-	t := election.TieLease{Holder: sl.Node, Renewed: sl.Renewed, Duration: sl.Duration}
+	t := election.TieLease{Holder: sl.Node, Version: l.ResourceVersion, Duration: sl.Duration}
 	if side := l.Annotations[AnnotationSide]; side != "" {
 		t.Side = strings.Split(side, ",")
 	}

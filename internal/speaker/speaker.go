@@ -54,6 +54,9 @@ type state struct {
 	macs     map[string]map[string]net.HardwareAddr
 	settling map[string]bool
 	snap     snapshot
+	// tieSeen is the tie-breaker Lease as last observed (nil before the
+	// first plan), so that its age is measured on this node's clock.
+	tieSeen *election.TieLease
 	// ownRenew is when this node's Lease was last renewed successfully,
 	// firstRenew the first time. readySince is when the speaker last became
 	// ready (zero while it is not): it claims Handoff after that.
@@ -248,8 +251,10 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 		log.Error(err, "cannot plan; keeping what is announced")
 		return false
 	}
-	st.snap = snap
 	now := s.opts.Clock.Now()
+	snap.tie = election.ObserveTie(st.tieSeen, snap.tie, now)
+	st.tieSeen = &snap.tie
+	st.snap = snap
 
 	var members []plan.Member
 	var alive []string
