@@ -49,38 +49,44 @@ type flags struct {
 }
 
 func main() {
-	var f flags
-	d := liveness.DefaultTimings()
-	flag.StringVar(&f.node, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
-	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":7472", "address the metrics endpoint binds to; 0 disables it")
-	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":7473", "address the health probes bind to; 0 disables them")
-	flag.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to announce (as the controller's)")
-	flag.BoolVar(&f.defaultClass, "default-lb-class", true, "also announce LoadBalancer Services that set no loadBalancerClass (as the controller)")
-	flag.StringVar(&f.mlBind, "memberlist-bind-address", "0.0.0.0", "address memberlist listens on")
-	flag.IntVar(&f.mlPort, "memberlist-port", 7946, "memberlist's TCP and UDP port")
-	flag.StringVar(&f.mlAdvertise, "memberlist-advertise-address", "", "address the other speakers reach this one at (default: the Node's InternalIP)")
-	flag.StringVar(&f.mlSecret, "memberlist-secret", "herald-memberlist", "Secret in "+kube.Namespace+" whose key "+speaker.MemberlistSecretKey+" encrypts the gossip; the speaker refuses to start without it")
-	flag.DurationVar(&f.timings.ProbeInterval, "memberlist-probe-interval", d.ProbeInterval, "how often each speaker probes another; detection takes a few intervals")
-	flag.DurationVar(&f.timings.ProbeTimeout, "memberlist-probe-timeout", d.ProbeTimeout, "how long a probe waits for its ack before asking others to probe indirectly")
-	flag.IntVar(&f.timings.SuspicionMult, "memberlist-suspicion-mult", d.SuspicionMult, "a suspected speaker is declared dead after this many probe intervals (scaled by log10 of the cluster size)")
-	flag.DurationVar(&f.timings.GossipInterval, "memberlist-gossip-interval", d.GossipInterval, "how often news (deaths, joins) is gossiped")
-	flag.DurationVar(&f.timings.PushPullInterval, "memberlist-push-pull-interval", d.PushPullInterval, "how often a full state exchange is made")
-	flag.DurationVar(&f.timings.RejoinInterval, "memberlist-rejoin-interval", d.RejoinInterval, "how often speakers known from Leases but not members are joined again, which heals partitions")
-	flag.DurationVar(&f.leaseDuration, "lease-duration", 30*time.Second, "how long this speaker's Lease lasts unrenewed; a speaker that dies without leaving stops counting for quorum after it")
-	flag.DurationVar(&f.renew, "lease-renew-interval", 10*time.Second, "how often the Lease is renewed")
-	flag.DurationVar(&f.tieBreaker, "tiebreaker-duration", 4*time.Second, "duration of the tie-breaker Lease that settles an even split (such as a two-node cluster losing a node)")
-	flag.IntVar(&f.burstCount, "gratuitous-count", 3, "gratuitous ARP / unsolicited NA rounds sent when this node takes an IP over")
-	flag.DurationVar(&f.burstInterval, "gratuitous-interval", 250*time.Millisecond, "time between those rounds")
-	flag.IntVar(&f.bgpListenPort, "bgp-listen-port", 0, "TCP port for passive BGP sessions (those the router opens), on each session's sourceAddress; 0: never listen, every session dials out (the default, so the speaker can live beside a CNI that speaks BGP on 179)")
+	f := register(flag.CommandLine)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
-	if err := run(f); err != nil {
+	if err := run(*f); err != nil {
 		ctrl.Log.WithName("setup").Error(err, "speaker failed")
 		os.Exit(1)
 	}
+}
+
+// register declares the command line on fs, into the flags it returns.
+func register(fs *flag.FlagSet) *flags {
+	var f flags
+	d := liveness.DefaultTimings()
+	fs.StringVar(&f.node, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":7472", "address the metrics endpoint binds to; 0 disables it")
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":7473", "address the health probes bind to; 0 disables them")
+	fs.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to announce (as the controller's)")
+	fs.BoolVar(&f.defaultClass, "default-lb-class", true, "also announce LoadBalancer Services that set no loadBalancerClass (as the controller)")
+	fs.StringVar(&f.mlBind, "memberlist-bind-address", "", "address memberlist listens on (default: :: when the advertise address is IPv6 or the host has no IPv4, else 0.0.0.0)")
+	fs.IntVar(&f.mlPort, "memberlist-port", 7946, "memberlist's TCP and UDP port")
+	fs.StringVar(&f.mlAdvertise, "memberlist-advertise-address", "", "address the other speakers reach this one at (default: the Node's InternalIP)")
+	fs.StringVar(&f.mlSecret, "memberlist-secret", "herald-memberlist", "Secret in "+kube.Namespace+" whose key "+speaker.MemberlistSecretKey+" encrypts the gossip; the speaker refuses to start without it")
+	fs.DurationVar(&f.timings.ProbeInterval, "memberlist-probe-interval", d.ProbeInterval, "how often each speaker probes another; detection takes a few intervals")
+	fs.DurationVar(&f.timings.ProbeTimeout, "memberlist-probe-timeout", d.ProbeTimeout, "how long a probe waits for its ack before asking others to probe indirectly")
+	fs.IntVar(&f.timings.SuspicionMult, "memberlist-suspicion-mult", d.SuspicionMult, "a suspected speaker is declared dead after this many probe intervals (scaled by log10 of the cluster size)")
+	fs.DurationVar(&f.timings.GossipInterval, "memberlist-gossip-interval", d.GossipInterval, "how often news (deaths, joins) is gossiped")
+	fs.DurationVar(&f.timings.PushPullInterval, "memberlist-push-pull-interval", d.PushPullInterval, "how often a full state exchange is made")
+	fs.DurationVar(&f.timings.RejoinInterval, "memberlist-rejoin-interval", d.RejoinInterval, "how often speakers known from Leases but not members are joined again, which heals partitions")
+	fs.DurationVar(&f.leaseDuration, "lease-duration", 30*time.Second, "how long this speaker's Lease lasts unrenewed; a speaker that dies without leaving stops counting for quorum after it")
+	fs.DurationVar(&f.renew, "lease-renew-interval", 10*time.Second, "how often the Lease is renewed")
+	fs.DurationVar(&f.tieBreaker, "tiebreaker-duration", 4*time.Second, "duration of the tie-breaker Lease that settles an even split (such as a two-node cluster losing a node)")
+	fs.IntVar(&f.burstCount, "gratuitous-count", 3, "gratuitous ARP / unsolicited NA rounds sent when this node takes an IP over")
+	fs.DurationVar(&f.burstInterval, "gratuitous-interval", 250*time.Millisecond, "time between those rounds")
+	fs.IntVar(&f.bgpListenPort, "bgp-listen-port", 0, "TCP port for passive BGP sessions (those the router opens), on each session's sourceAddress; 0: never listen, every session dials out (the default, so the speaker can live beside a CNI that speaks BGP on 179)")
+	return &f
 }
 
 func run(f flags) error {
@@ -121,9 +127,9 @@ func run(f flags) error {
 	if err != nil {
 		return err
 	}
-	bind, err := netip.ParseAddr(f.mlBind)
+	bind, err := bindAddr(f, advertise, liveness.HostHasIPv4())
 	if err != nil {
-		return fmt.Errorf("--memberlist-bind-address: %w", err)
+		return err
 	}
 	mm, lm, sm, bm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics(), bgp.NewMetrics()
 	for _, m := range []interface {
@@ -183,4 +189,17 @@ func advertiseAddr(ctx context.Context, mgr manager.Manager, f flags) (netip.Add
 		return a, nil
 	}
 	return speaker.NodeAddress(ctx, mgr.GetAPIReader(), f.node)
+}
+
+// bindAddr is --memberlist-bind-address, or else the unspecified address
+// of the advertised family (see liveness.BindAddrFor).
+func bindAddr(f flags, advertise netip.Addr, hostHasIPv4 bool) (netip.Addr, error) {
+	if f.mlBind == "" {
+		return liveness.BindAddrFor(advertise, hostHasIPv4), nil
+	}
+	bind, err := netip.ParseAddr(f.mlBind)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("--memberlist-bind-address: %w", err)
+	}
+	return bind, nil
 }

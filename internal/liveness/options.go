@@ -66,10 +66,7 @@ func (o Options) normalize() (Options, error) {
 	}
 	o.AdvertiseAddr = o.AdvertiseAddr.Unmap()
 	if !o.BindAddr.IsValid() {
-		o.BindAddr = netip.IPv4Unspecified()
-		if o.AdvertiseAddr.Is6() {
-			o.BindAddr = netip.IPv6Unspecified()
-		}
+		o.BindAddr = BindAddrFor(o.AdvertiseAddr, true)
 	}
 	if o.BindPort == 0 {
 		o.BindPort = DefaultPort
