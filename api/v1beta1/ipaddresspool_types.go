@@ -53,6 +53,15 @@ type IPAddressPoolSpec struct {
 	// +optional
 	AvoidBuggyIPs bool `json:"avoidBuggyIPs,omitempty"`
 
+	// AllowSubnetRouterAnycast lets the pool hand out the first address of
+	// each IPv6 CIDR in addresses (2001:db8:: of 2001:db8::/64). By default
+	// it does not: that is the Subnet-Router anycast address (RFC 4291
+	// section 2.6.1), which the routers of the subnet answer. CIDRs of /127
+	// and /128, and a-b ranges, are never affected.
+	// +kubebuilder:default=false
+	// +optional
+	AllowSubnetRouterAnycast bool `json:"allowSubnetRouterAnycast,omitempty"`
+
 	// ServiceAllocation restricts which Services may receive addresses from
 	// this pool, and how the pool ranks against others when several match.
 	// +optional

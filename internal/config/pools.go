@@ -99,6 +99,9 @@ func pool(item *v1beta1.IPAddressPool) (ipam.Pool, Problem, bool) {
 			}
 		}
 		p.Ranges = append(p.Ranges, r)
+		if ip, ok := ipam.SubnetRouterAnycast(string(a)); ok && !item.Spec.AllowSubnetRouterAnycast {
+			p.Excluded = append(p.Excluded, ip)
+		}
 	}
 	if sa := item.Spec.ServiceAllocation; sa != nil {
 		p.Priority = int(sa.Priority)

@@ -226,3 +226,17 @@ func TestDeletingPoolKeepsHoldersButGivesNothing(t *testing.T) {
 		t.Errorf("a deleting pool auto-assigned: %v, want ErrNoPoolMatches", err)
 	}
 }
+
+// TestPoolsSubnetRouterAnycast: an IPv6 CIDR's first address is excluded
+// unless allowSubnetRouterAnycast is set; ranges and IPv4 never are.
+func TestPoolsSubnetRouterAnycast(t *testing.T) {
+	p := mkPool("p", 1, []string{"2001:db8::/64", "2001:db8:1::1-2001:db8:1::9", "198.51.100.0/24"})
+	got := Pools([]v1beta1.IPAddressPool{p}).Pools[0]
+	if len(got.Excluded) != 1 || got.Excluded[0].String() != "2001:db8::" {
+		t.Errorf("excluded = %v, want only 2001:db8::", got.Excluded)
+	}
+	p.Spec.AllowSubnetRouterAnycast = true
+	if got := Pools([]v1beta1.IPAddressPool{p}).Pools[0]; len(got.Excluded) != 0 {
+		t.Errorf("with allowSubnetRouterAnycast, excluded = %v, want none", got.Excluded)
+	}
+}

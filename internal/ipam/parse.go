@@ -74,3 +74,18 @@ func MustParseRange(s string) netipx.IPRange {
 	}
 	return r
 }
+
+// SubnetRouterAnycast returns the Subnet-Router anycast address of the IPv6
+// CIDR s (its first address, RFC 4291 §2.6.1), which routers answer and a
+// Service must not take; false for IPv4, for an a-b range, and for a /127
+// or /128, where RFC 6164 lets the first address be used.
+func SubnetRouterAnycast(s string) (netip.Addr, bool) {
+	if strings.Contains(s, "-") {
+		return netip.Addr{}, false
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Bits() > 126 {
+		return netip.Addr{}, false
+	}
+	return p.Masked().Addr(), true
+}

@@ -22,6 +22,11 @@ type Pool struct {
 	AutoAssign bool
 	// AvoidBuggyIPs skips IPv4 addresses whose last octet is 0 or 255.
 	AvoidBuggyIPs bool
+	// Excluded are addresses of Ranges the pool never hands out and does
+	// not count, such as the Subnet-Router anycast address of an IPv6 CIDR
+	// (see SubnetRouterAnycast). A Service that already holds one keeps it,
+	// as an orphan.
+	Excluded []netip.Addr
 	// Deleting: the pool is being deleted. Services keep the addresses they
 	// hold, and those addresses are counted, but the pool gives out no new
 	// address, not even when asked for by name or by IP.
@@ -101,11 +106,15 @@ func newPoolState(p Pool) (*poolState, error) {
 		}
 		b.AddRange(r)
 	}
+	for _, ip := range p.Excluded {
+		b.Remove(ip)
+	}
 	set, err := b.IPSet()
 	if err != nil {
 		return nil, errorf(ErrInvalidPool, "pool %q: %v", p.Name, err)
 	}
 	p.Ranges = slices.Clone(p.Ranges)
+	p.Excluded = slices.Clone(p.Excluded)
 	ps := &poolState{Pool: p, set: set}
 	for i := range 2 {
 		ps.free[i] = newFreeSet(p.AvoidBuggyIPs)

@@ -126,7 +126,7 @@ func TestDualStack(t *testing.T) {
 	ns := newNamespace(t)
 	startManager(t, nil)
 	cleanup(t, ns, "dual")
-	createPool(t, "dual", ns, []string{"198.51.100.48/29", "2001:db8:1::/64"})
+	createPool(t, "dual", ns, []string{"198.51.100.48/29", "2001:db8:1::/64"}) // 2^64 less the Subnet-Router anycast
 
 	createService(t, ns, "ds", dualStack)
 	ips := waitIPs(t, ns, "ds", 2)
@@ -136,7 +136,7 @@ func TestDualStack(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, func() error {
 		p := getPool(t, "dual")
-		if p.Status.AssignedIPv6 != "1" || p.Status.AvailableIPv6 != "18446744073709551615" || p.Status.InUse != "2" {
+		if p.Status.AssignedIPv6 != "1" || p.Status.AvailableIPv6 != "18446744073709551614" || p.Status.InUse != "2" {
 			return fmt.Errorf("pool status = %+v", p.Status)
 		}
 		return nil
