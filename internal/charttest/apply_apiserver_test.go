@@ -2,6 +2,7 @@ package charttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -105,18 +106,29 @@ func resource(t *testing.T, dyn dynamic.Interface, mapper *restmapper.DeferredDi
 
 func waitEstablished(ctx context.Context, t *testing.T) {
 	t.Helper()
-	testenv.Eventually(t, 30*time.Second, func() error {
-		l, err := crdClient().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
+	testenv.Eventually(t, 30*time.Second, func() error { return chartCRDsEstablished(ctx, t) })
+}
+
+// chartCRDsEstablished says which CRD of the chart's crds/ is missing, not
+// established or being deleted, if any.
+func chartCRDsEstablished(ctx context.Context, t *testing.T) error {
+	t.Helper()
+	var errs []error
+	for _, f := range loadChart(t).CRDObjects() {
+		name := crdName(t, f.File.Data)
+		crd, err := crdClient().Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("CRD %s: %w", name, err))
+		case !established(*crd):
+			errs = append(errs, fmt.Errorf("CRD %s is not established", name))
+		case crd.DeletionTimestamp != nil:
+			// helm uninstall does not wait: a deleted CRD is still
+			// established while it terminates.
+			errs = append(errs, fmt.Errorf("CRD %s is being deleted", name))
 		}
-		for _, crd := range l.Items {
-			if !established(crd) {
-				return fmt.Errorf("%s not established", crd.Name)
-			}
-		}
-		return nil
-	})
+	}
+	return errors.Join(errs...)
 }
 
 func crdClient() apiextclient.CustomResourceDefinitionInterface {

@@ -37,7 +37,7 @@ func TestInstallUpgradeUninstallKeepsCRDs(t *testing.T) {
 	if _, err := in.RunWithContext(ctx, c, nil); err != nil {
 		t.Fatalf("helm install: %v", err)
 	}
-	crds := wantCRDs(ctx, t, "after install")
+	wantCRDs(ctx, t, "after install")
 	pool := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "kept"},
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.51.100.224/28"}}}
 	if err := env.Client.Create(ctx, pool); err != nil {
@@ -56,11 +56,9 @@ func TestInstallUpgradeUninstallKeepsCRDs(t *testing.T) {
 	if _, err := un.Run("herald"); err != nil {
 		t.Fatalf("helm uninstall: %v", err)
 	}
-	if n := len(wantCRDs(ctx, t, "after uninstall")); n != len(crds) {
-		t.Errorf("%d CRDs after uninstall, %d after install", n, len(crds))
-	}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pool), pool); err != nil {
-		t.Errorf("pool %q after uninstall: %v", pool.Name, err)
+	wantCRDs(ctx, t, "after uninstall")
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pool), pool); err != nil || pool.DeletionTimestamp != nil {
+		t.Errorf("pool %q after uninstall: %v, deleted at %v", pool.Name, err, pool.DeletionTimestamp)
 	}
 }
 
@@ -98,19 +96,11 @@ func removeCRDs(ctx context.Context, t *testing.T) {
 }
 
 // wantCRDs fails unless every CRD of the chart exists and is established.
-func wantCRDs(ctx context.Context, t *testing.T, when string) []string {
+func wantCRDs(ctx context.Context, t *testing.T, when string) {
 	t.Helper()
-	var names []string
-	for _, f := range loadChart(t).CRDObjects() {
-		name := crdName(t, f.File.Data)
-		crd, err := crdClient().Get(ctx, name, metav1.GetOptions{})
-		if err != nil || !established(*crd) {
-			t.Errorf("%s: CRD %s: %v", when, name, err)
-			continue
-		}
-		names = append(names, name)
+	if err := chartCRDsEstablished(ctx, t); err != nil {
+		t.Errorf("%s: %v", when, err)
 	}
-	return names
 }
 
 func crdName(t *testing.T, data []byte) string {

@@ -80,10 +80,7 @@ func MustParseRange(s string) netipx.IPRange {
 // Service must not take; false for IPv4, for an a-b range, and for a /127
 // or /128, where RFC 6164 lets the first address be used.
 func SubnetRouterAnycast(s string) (netip.Addr, bool) {
-	if strings.Contains(s, "-") {
-		return netip.Addr{}, false
-	}
-	p, err := netip.ParsePrefix(s)
+	p, err := netip.ParsePrefix(s) // an a-b range is not a prefix
 	if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Bits() > 126 {
 		return netip.Addr{}, false
 	}
