@@ -21,8 +21,9 @@ type Controller struct {
 	// AllocationErrors counts failed allocations by reason (ipam.Reason).
 	AllocationErrors *prometheus.CounterVec
 	// Reconciles counts finished reconciles by controller ("service",
-	// "ipaddresspool") and result ("success", "error", or "standby" when
-	// this replica did not lead).
+	// "ipaddresspool") and result ("success", "error", "conflict" when a
+	// write lost an optimistic lock to a newer version and is retried, or
+	// "standby" when this replica did not lead).
 	Reconciles *prometheus.CounterVec
 	// Leader is 1 while this replica leads and allocates, else 0.
 	Leader prometheus.Gauge

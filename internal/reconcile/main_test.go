@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,40 @@ func (w *writeCounter) String() string {
 	return strings.Join(w.paths, "\n")
 }
 
+// errorLog keeps what a manager logs as errors, so that a test which finds a
+// failed reconcile can say which error it was.
+type errorLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (e *errorLog) logger() logr.Logger { return logr.New(errorSink{e, nil}) }
+
+func (e *errorLog) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return strings.Join(e.msgs, "\n")
+}
+
+type errorSink struct {
+	log *errorLog
+	kv  []any
+}
+
+func (errorSink) Init(logr.RuntimeInfo)          {}
+func (errorSink) Enabled(int) bool               { return false }
+func (errorSink) Info(int, string, ...any)       {}
+func (s errorSink) WithName(string) logr.LogSink { return s }
+func (s errorSink) WithValues(kv ...any) logr.LogSink {
+	return errorSink{s.log, append(slices.Clone(s.kv), kv...)}
+}
+
+func (s errorSink) Error(err error, msg string, kv ...any) {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	s.log.msgs = append(s.log.msgs, fmt.Sprintf("%s: %v %v", msg, err, append(slices.Clone(s.kv), kv...)))
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
@@ -86,7 +121,9 @@ func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options))
 	if err != nil {
 		t.Fatal(err)
 	}
+	var errs errorLog
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Logger:                 errs.logger(),
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -126,7 +163,7 @@ func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options))
 			// recovers it), is retried and may go unnoticed otherwise.
 			for _, c := range []string{"service", "ipaddresspool"} {
 				if n := testutil.ToFloat64(m.Reconciles.WithLabelValues(c, "error")); n > 0 {
-					t.Errorf("%v %s reconciles failed", n, c)
+					t.Errorf("%v %s reconciles failed; errors logged:\n%s", n, c, errs.String())
 				}
 			}
 		})

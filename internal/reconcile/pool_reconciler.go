@@ -45,7 +45,7 @@ func (r *PoolReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	if req.Name == "" {
 		return reconcile.Result{}, r.enqueueAll(ctx)
 	}
-	return reconcile.Result{}, r.st.lead(ctx, "ipaddresspool", func(term uint64) error { return r.reconcile(ctx, term, req) })
+	return result(r.st.lead(ctx, "ipaddresspool", func(term uint64) error { return r.reconcile(ctx, term, req) }))
 }
 
 func (r *PoolReconciler) reconcile(ctx context.Context, term uint64, req reconcile.Request) error {
@@ -125,6 +125,9 @@ func (r *PoolReconciler) setFinalizer(ctx context.Context, term uint64, pool *v1
 	}
 	out := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: pool.Name}}
 	if err := r.client.Patch(ctx, out, client.RawPatch(types.MergePatchType, data)); err != nil {
+		if apierrors.IsConflict(err) {
+			return fmt.Errorf("set finalizer of pool %s at version %s: %w", pool.Name, pool.ResourceVersion, errStale)
+		}
 		return client.IgnoreNotFound(fmt.Errorf("set finalizer of pool %s: %w", pool.Name, err))
 	}
 	pool.ResourceVersion, pool.Finalizers = out.ResourceVersion, out.Finalizers

@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/testenv"
 )
@@ -127,5 +129,36 @@ func TestPoolEditOrphans(t *testing.T) {
 	createService(t, ns, "fresh")
 	if got := waitIPs(t, ns, "fresh", 1)[0]; got != "198.51.100.136" {
 		t.Errorf("new service got %s, want 198.51.100.136", got)
+	}
+}
+
+// TestStaleFinalizerWriteIsRetriedNotFailed: the informer cache can lag the
+// apiserver, so the finalizer is sometimes written from an older version of
+// the pool and loses its optimistic lock. That is retried soon, counted as a
+// conflict, and never reported as a failed reconcile.
+func TestStaleFinalizerWriteIsRetriedNotFailed(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	cleanup(t, ns, "stale")
+	stale := createPool(t, "stale", ns, []string{"198.51.100.232/29"})
+	fresh := getPool(t, "stale")
+	fresh.Labels = map[string]string{"touched": "yes"}
+	if err := env.Client.Update(context.Background(), fresh); err != nil {
+		t.Fatal(err)
+	}
+	st, term := leadingState(t)
+	r := &PoolReconciler{client: env.Client, metrics: st.metrics, st: st}
+	err := st.lead(context.Background(), "ipaddresspool", func(uint64) error { return r.setFinalizer(context.Background(), term, stale, true) })
+	res, rerr := result(err)
+	if rerr != nil || res.RequeueAfter == 0 {
+		t.Errorf("a stale finalizer write gave %+v, %v; want a quiet retry", res, rerr)
+	}
+	for outcome, want := range map[string]float64{"conflict": 1, "error": 0} {
+		if n := testutil.ToFloat64(st.metrics.Reconciles.WithLabelValues("ipaddresspool", outcome)); n != want {
+			t.Errorf("%v %s reconciles counted, want %v", n, outcome, want)
+		}
+	}
+	if slices.Contains(getPool(t, "stale").Finalizers, FinalizerPoolProtection) {
+		t.Error("the stale write went through")
 	}
 }

@@ -75,7 +75,7 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if req.Namespace == "" {
 		return reconcile.Result{}, r.enqueue(ctx, req.Name)
 	}
-	return reconcile.Result{}, r.st.lead(ctx, "service", func(term uint64) error { return r.reconcile(ctx, term, req) })
+	return result(r.st.lead(ctx, "service", func(term uint64) error { return r.reconcile(ctx, term, req) }))
 }
 
 func (r *ServiceReconciler) reconcile(ctx context.Context, term uint64, req reconcile.Request) error {

@@ -27,6 +27,12 @@ import (
 // what the apiserver holds.
 var errNotLeading = errors.New("this replica does not lead")
 
+// errStale marks a write refused because it was computed from an older
+// version of the object than the apiserver holds (the informer cache had
+// not caught up yet). It is an expected outcome, not a failure: the
+// reconcile is retried, and then reads the newer version.
+var errStale = errors.New("computed from a stale version")
+
 // Kinds tracked while catching up.
 const (
 	kindService = "Service"

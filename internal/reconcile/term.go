@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // beginTerm starts a leadership term from nothing: the first unit of work
@@ -87,6 +88,10 @@ func (s *state) lead(ctx context.Context, controller string, f func(term uint64)
 		s.metrics.Reconciles.WithLabelValues(controller, "standby").Inc()
 		log.FromContext(ctx).V(1).Info("dropped: leadership ended during the reconcile")
 		return nil
+	case errors.Is(err, errStale):
+		s.metrics.Reconciles.WithLabelValues(controller, "conflict").Inc()
+		log.FromContext(ctx).V(1).Info("retrying: the cache was behind the apiserver", "reason", err.Error())
+		return err
 	default:
 		s.metrics.Reconciles.WithLabelValues(controller, "error").Inc()
 		return err
@@ -98,4 +103,18 @@ func (s *state) leading(term uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return term != 0 && s.term == term
+}
+
+// staleRetry is how soon a reconcile whose write lost to a newer version
+// runs again: the informer cache usually catches up within milliseconds.
+const staleRetry = 100 * time.Millisecond
+
+// result turns the outcome of lead into what controller-runtime expects. A
+// stale write is retried soon and quietly, since it is no failure: the
+// error path would log it as one and back off exponentially.
+func result(err error) (reconcile.Result, error) {
+	if errors.Is(err, errStale) {
+		return reconcile.Result{RequeueAfter: staleRetry}, nil
+	}
+	return reconcile.Result{}, err
 }
