@@ -26,6 +26,8 @@ func FuzzRequest(f *testing.F) {
 	f.Add(" ", "nope", " ", "", byte(1), byte(1), int32(0))
 	f.Add("p", "fe80::1%eth0", "k", "198.51.100", byte(2), byte(9), int32(-1))
 	f.Add("p", "", "k", "::ffff:198.51.100.1", byte(0), byte(0), int32(65535))
+	f.Add("blue", "198.51.100.7", "k", "", byte(8|7), byte(0), int32(80))     // metallb.io/
+	f.Add("blue", "2001:db8::7", "k", "", byte(16|32|7), byte(1), int32(443)) // metallb.universe.tf/ and heraldlb.io/
 	pools := []ipam.Pool{
 		{Name: "p", AutoAssign: true, Ranges: []netipx.IPRange{ipam.MustParseRange("198.51.100.0/28"), ipam.MustParseRange("2001:db8::/124")}},
 		{Name: "blue", Ranges: []netipx.IPRange{ipam.MustParseRange("203.0.113.0/30")}},
@@ -35,9 +37,16 @@ func FuzzRequest(f *testing.F) {
 			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", Annotations: map[string]string{}},
 			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerIP: specIP},
 		}
+		// Bits 3-4 of fam pick the prefix (Herald's or MetalLB's); bit 5
+		// sets the same value under Herald's prefix too, which must agree.
+		prefix := annotationPrefixes[int(fam>>3)%len(annotationPrefixes)]
 		for i, v := range []string{pool, ips, share} {
 			if v != "" || fam&(1<<i) != 0 {
-				svc.Annotations[[]string{AnnotationAddressPool, AnnotationLoadBalancerIPs, AnnotationAllowSharedIP}[i]] = v
+				name := strings.TrimPrefix([]string{AnnotationAddressPool, AnnotationLoadBalancerIPs, AnnotationAllowSharedIP}[i], annotationPrefixes[0])
+				svc.Annotations[prefix+name] = v
+				if fam&(1<<5) != 0 {
+					svc.Annotations[annotationPrefixes[0]+name] = v
+				}
 			}
 		}
 		switch fam % 4 {

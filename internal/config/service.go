@@ -27,6 +27,54 @@ const (
 	AnnotationAllocatedFromPool = "heraldlb.io/ip-allocated-from-pool"
 )
 
+// annotationPrefixes are the prefixes under which a Service's annotations
+// are read, Herald's first: MetalLB's current and older prefixes are read
+// too, so that Services keep their meaning after a migration without being
+// edited.
+var annotationPrefixes = []string{"heraldlb.io/", "metallb.io/", "metallb.universe.tf/"}
+
+// annotation reads the annotation named by Herald's key under every prefix.
+// Where several are set they must agree, because silently preferring one
+// would hand a Service an IP or pool its owner did not mean; the error
+// names each key and value.
+func annotation(ann map[string]string, key string) (string, string, bool, error) {
+	name := strings.TrimPrefix(key, annotationPrefixes[0])
+	var val, from string
+	found := false
+	for _, p := range annotationPrefixes {
+		v, ok := ann[p+name]
+		switch {
+		case !ok:
+		case !found:
+			val, from, found = v, p+name, true
+		case strings.TrimSpace(v) != strings.TrimSpace(val):
+			return "", "", false, invalid("annotations %s %q and %s %q disagree: keep one of them", from, val, p+name, v)
+		}
+	}
+	return val, from, found, nil
+}
+
+// AllocatedFromPool is the pool an annotation says a Service's IPs came
+// from: Herald's own, or the one MetalLB wrote before a migration.
+func AllocatedFromPool(svc *corev1.Service) string {
+	for _, p := range annotationPrefixes {
+		if v, ok := svc.Annotations[p+"ip-allocated-from-pool"]; ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// SharingKey is the Service's allow-shared-ip key under any prefix ("" if
+// none, or if the prefixes disagree, which Request reports).
+func SharingKey(svc *corev1.Service) string {
+	v, _, _, err := annotation(svc.Annotations, AnnotationAllowSharedIP)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(v)
+}
+
 // ErrInvalidService means a Service's annotations or spec cannot be turned
 // into a request. Such errors also match ipam.ErrInvalidRequest, so that
 // ipam.Reason names them InvalidRequest.
@@ -51,24 +99,16 @@ func Request(svc *corev1.Service, nsLabels map[string]string) (ipam.Request, err
 		NamespaceLabels: nsLabels,
 		ServiceLabels:   svc.Labels,
 	}
-	ann := svc.Annotations
-	if v, ok := ann[AnnotationAddressPool]; ok {
-		req.Pool = strings.TrimSpace(v)
-		if req.Pool == "" {
-			return ipam.Request{}, invalid("annotation %s is empty: set it to the name of an IPAddressPool, or remove it", AnnotationAddressPool)
-		}
-	}
-	if v, ok := ann[AnnotationAllowSharedIP]; ok {
-		req.SharingKey = strings.TrimSpace(v)
-		if req.SharingKey == "" {
-			return ipam.Request{}, invalid("annotation %s is empty: set it to a sharing key, or remove it", AnnotationAllowSharedIP)
-		}
-	}
-	ips, err := requestedIPs(svc)
-	if err != nil {
+	var err error
+	if req.Pool, err = nonEmpty(svc.Annotations, AnnotationAddressPool, "the name of an IPAddressPool"); err != nil {
 		return ipam.Request{}, err
 	}
-	req.RequestedIPs = ips
+	if req.SharingKey, err = nonEmpty(svc.Annotations, AnnotationAllowSharedIP, "a sharing key"); err != nil {
+		return ipam.Request{}, err
+	}
+	if req.RequestedIPs, err = requestedIPs(svc); err != nil {
+		return ipam.Request{}, err
+	}
 	for _, f := range svc.Spec.IPFamilies {
 		switch f {
 		case corev1.IPv4Protocol:
@@ -105,6 +145,18 @@ func Request(svc *corev1.Service, nsLabels map[string]string) (ipam.Request, err
 	return req, nil
 }
 
+// nonEmpty reads an annotation that, when present, must have a value.
+func nonEmpty(ann map[string]string, key, what string) (string, error) {
+	v, from, ok, err := annotation(ann, key)
+	if err != nil || !ok {
+		return "", err
+	}
+	if v = strings.TrimSpace(v); v == "" {
+		return "", invalid("annotation %s is empty: set it to %s, or remove it", from, what)
+	}
+	return v, nil
+}
+
 // requestedIPs reads spec.loadBalancerIP and the loadBalancerIPs annotation;
 // setting both is an error, unless they agree.
 func requestedIPs(svc *corev1.Service) ([]netip.Addr, error) {
@@ -116,24 +168,24 @@ func requestedIPs(svc *corev1.Service) ([]netip.Addr, error) {
 		}
 		out = append(out, ip.Unmap())
 	}
-	v, ok := svc.Annotations[AnnotationLoadBalancerIPs]
-	if !ok {
-		return out, nil
+	v, from, ok, err := annotation(svc.Annotations, AnnotationLoadBalancerIPs)
+	if err != nil || !ok {
+		return out, err
 	}
 	var ann []netip.Addr
 	for _, f := range strings.Split(v, ",") {
 		f = strings.TrimSpace(f)
 		ip, err := netip.ParseAddr(f)
 		if err != nil || ip.Zone() != "" {
-			return nil, invalid("annotation %s: %q is not an IP address (want a comma-separated list such as 198.51.100.7,2001:db8::7)", AnnotationLoadBalancerIPs, f)
+			return nil, invalid("annotation %s: %q is not an IP address (want a comma-separated list such as 198.51.100.7,2001:db8::7)", from, f)
 		}
 		ann = append(ann, ip.Unmap())
 	}
 	if len(ann) > 2 || (len(ann) == 2 && ann[0].Is4() == ann[1].Is4()) {
-		return nil, invalid("annotation %s %q: want at most one IPv4 and one IPv6 address", AnnotationLoadBalancerIPs, v)
+		return nil, invalid("annotation %s %q: want at most one IPv4 and one IPv6 address", from, v)
 	}
 	if len(out) > 0 && !(len(ann) == 1 && ann[0] == out[0]) {
-		return nil, invalid("spec.loadBalancerIP %s and annotation %s %q disagree: set only one of them", out[0], AnnotationLoadBalancerIPs, v)
+		return nil, invalid("spec.loadBalancerIP %s and annotation %s %q disagree: set only one of them", out[0], from, v)
 	}
 	return ann, nil
 }

@@ -103,6 +103,25 @@ func TestRequest(t *testing.T) {
 		{name: "spec and annotation disagree", svc: mkSvc(lbIP("198.51.100.7"), ann(AnnotationLoadBalancerIPs, "198.51.100.8")), wantErr: "disagree"},
 		{name: "empty pool", svc: mkSvc(ann(AnnotationAddressPool, " ")), wantErr: "heraldlb.io/address-pool is empty"},
 		{name: "empty sharing key", svc: mkSvc(ann(AnnotationAllowSharedIP, "")), wantErr: "heraldlb.io/allow-shared-ip is empty"},
+		{
+			name: "MetalLB's annotations",
+			svc:  mkSvc(ann("metallb.io/address-pool", "blue"), ann("metallb.io/allow-shared-ip", "k"), ann("metallb.io/loadBalancerIPs", "198.51.100.7")),
+			want: ipam.Request{Key: "ns/web", Namespace: "ns", Pool: "blue", SharingKey: "k", RequestedIPs: []netip.Addr{netip.MustParseAddr("198.51.100.7")}},
+		},
+		{
+			name: "MetalLB's older annotations",
+			svc:  mkSvc(ann("metallb.universe.tf/address-pool", "blue"), ann("metallb.universe.tf/allow-shared-ip", "k"), ann("metallb.universe.tf/loadBalancerIPs", "2001:db8::7")),
+			want: ipam.Request{Key: "ns/web", Namespace: "ns", Pool: "blue", SharingKey: "k", RequestedIPs: []netip.Addr{netip.MustParseAddr("2001:db8::7")}},
+		},
+		{
+			name: "prefixes that agree",
+			svc:  mkSvc(ann(AnnotationAddressPool, "blue"), ann("metallb.io/address-pool", "blue "), ann("metallb.universe.tf/address-pool", "blue")),
+			want: ipam.Request{Key: "ns/web", Namespace: "ns", Pool: "blue"},
+		},
+		{name: "prefixes that disagree", svc: mkSvc(ann(AnnotationAddressPool, "blue"), ann("metallb.io/address-pool", "red")), wantErr: `annotations heraldlb.io/address-pool "blue" and metallb.io/address-pool "red" disagree`},
+		{name: "older prefix disagrees", svc: mkSvc(ann("metallb.io/allow-shared-ip", "a"), ann("metallb.universe.tf/allow-shared-ip", "b")), wantErr: "metallb.universe.tf/allow-shared-ip"},
+		{name: "bad MetalLB IP", svc: mkSvc(ann("metallb.universe.tf/loadBalancerIPs", "nope")), wantErr: `metallb.universe.tf/loadBalancerIPs: "nope" is not an IP address`},
+		{name: "empty MetalLB pool", svc: mkSvc(ann("metallb.io/address-pool", "")), wantErr: "metallb.io/address-pool is empty"},
 		{name: "zone", svc: mkSvc(ann(AnnotationLoadBalancerIPs, "fe80::1%eth0")), wantErr: "is not an IP address"},
 	}
 	for _, tt := range tests {
@@ -133,5 +152,26 @@ func TestRequestKeepsLabels(t *testing.T) {
 	got, err := Request(svc, map[string]string{"team": "a"})
 	if err != nil || got.ServiceLabels["app"] != "x" || got.NamespaceLabels["team"] != "a" {
 		t.Errorf("Request() = %+v, %v", got, err)
+	}
+}
+
+func TestAllocatedFromPoolAndSharingKey(t *testing.T) {
+	tests := []struct {
+		svc       *corev1.Service
+		pool, key string
+	}{
+		{svc: mkSvc()},
+		{svc: mkSvc(ann(AnnotationAllocatedFromPool, "a"), ann("metallb.io/ip-allocated-from-pool", "b")), pool: "a"},
+		{svc: mkSvc(ann("metallb.universe.tf/ip-allocated-from-pool", "c")), pool: "c"},
+		{svc: mkSvc(ann("metallb.io/allow-shared-ip", " k ")), key: "k"},
+		{svc: mkSvc(ann("metallb.io/allow-shared-ip", "k"), ann(AnnotationAllowSharedIP, "j"))}, // disagree: Request says so
+	}
+	for i, tt := range tests {
+		if got := AllocatedFromPool(tt.svc); got != tt.pool {
+			t.Errorf("%d: AllocatedFromPool = %q, want %q", i, got, tt.pool)
+		}
+		if got := SharingKey(tt.svc); got != tt.key {
+			t.Errorf("%d: SharingKey = %q, want %q", i, got, tt.key)
+		}
 	}
 }

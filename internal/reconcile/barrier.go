@@ -125,12 +125,12 @@ func (s *state) loadLocked(ctx context.Context, snap snapshot, ours func(*corev1
 		req, err := config.Request(svc, snap.namespaces[svc.Namespace])
 		if err != nil {
 			// Keep the IP all the same: a bad annotation never takes it away.
-			req = ipam.Request{Key: key(svc), Namespace: svc.Namespace, SharingKey: svc.Annotations[config.AnnotationAllowSharedIP]}
+			req = ipam.Request{Key: key(svc), Namespace: svc.Namespace, SharingKey: config.SharingKey(svc)}
 		}
 		if req.Pool == "" {
 			// An IP a pool edit left outside its pool stays that pool's
 			// orphan, as it was before the restart.
-			req.Pool = svc.Annotations[config.AnnotationAllocatedFromPool]
+			req.Pool = config.AllocatedFromPool(svc)
 		}
 		if _, err := s.alloc.Assign(req, ips); err != nil {
 			// The Service's own reconcile decides, and says with an Event,
