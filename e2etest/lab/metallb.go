@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,26 +15,11 @@ import (
 // MetalLB install puts it.
 const MetalLBNamespace = "metallb-system"
 
-// metallbTool runs internal/tools/metallb/build.sh, which builds MetalLB's
-// speaker from the release pinned there (once per machine) and knows where
-// its CRDs are.
-func metallbTool(ctx context.Context, args ...string) (string, error) {
-	script := filepath.Join(testenv.RepoRoot(), "internal", "tools", "metallb", "build.sh")
-	out, err := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...).Output()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return "", fmt.Errorf("%s %v: %w: %s", script, args, err, strings.TrimSpace(string(ee.Stderr)))
-		}
-		return "", fmt.Errorf("%s %v: %w", script, args, err)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
 // InstallMetalLB applies MetalLB's own CRDs and a MetalLB IPAddressPool
 // named pool, of addrs, with an L2Advertisement on iface: the configuration
 // of a cluster that MetalLB serves in Layer 2 mode before a migration.
 func (l *Lab) InstallMetalLB(ctx context.Context, pool string, addrs []string, iface string) error {
-	crds, err := metallbTool(ctx, "--crds")
+	crds, err := testenv.MetalLBTool(ctx, "--crds")
 	if err != nil {
 		return err
 	}
@@ -99,7 +83,7 @@ spec:
 // candidate, which in the lab, where every node runs a speaker, elects as
 // memberlist would. Its metrics port is moved off Herald's.
 func (l *Lab) StartMetalLBSpeakers(ctx context.Context) ([]*Proc, error) {
-	bin, err := metallbTool(ctx)
+	bin, err := testenv.MetalLBTool(ctx)
 	if err != nil {
 		return nil, err
 	}

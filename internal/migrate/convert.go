@@ -89,6 +89,9 @@ type kind struct {
 	// unsupported are the spec fields Herald does not have, with what
 	// dropping them means.
 	unsupported map[string]string
+	// same are unsupported fields whose value, when it is this one, asks
+	// for what Herald does anyway: dropping them changes nothing.
+	same map[string]any
 	// check adds what differs between MetalLB and Herald for a spec.
 	check func(obj *unstructured.Unstructured, spec map[string]any, into Object, r *Result)
 }
@@ -107,8 +110,9 @@ var kinds = map[string]kind{
 			"vrf":                    "Herald does not open sessions in a VRF: the session would use the default VRF, so the peer is not migrated",
 			"interface":              "Herald does not peer unnumbered over an interface's link-local address: the peer is not migrated",
 			"disableMP":              "Herald always uses multiprotocol BGP: each session carries IPv4 and IPv6 unicast",
-			"dualStackAddressFamily": "Herald always advertises IPv4 and IPv6 prefixes on every session: with true this matches, with false the session also carries the other family",
+			"dualStackAddressFamily": "MetalLB advertised only the session's own address family on this peer; Herald advertises IPv4 and IPv6 prefixes on every session",
 		},
+		same:  map[string]any{"disableMP": false, "dualStackAddressFamily": true},
 		check: checkPeer,
 	},
 }
@@ -166,8 +170,14 @@ func convert(obj *unstructured.Unstructured, k kind, r *Result) Object {
 	keep := map[string]any{}
 	for field, v := range spec {
 		why, bad := k.unsupported[field]
-		if !bad {
+		switch same, ok := k.same[field]; {
+		case !bad:
 			keep[field] = v
+			continue
+		case ok && v == same:
+			continue
+		case field == "dualStackAddressFamily":
+			r.add(Differs, obj, "spec."+field, why)
 			continue
 		}
 		r.add(Unsupported, obj, "spec."+field, why)
@@ -213,7 +223,7 @@ func checkPeer(obj *unstructured.Unstructured, spec map[string]any, into Object,
 		r.add(Action, obj, "spec.passwordSecret", fmt.Sprintf("Herald's speaker reads Secrets only in %s: the Secret %s is copied to %s", HeraldNamespace, from, to))
 	}
 	if _, set := spec["dualStackAddressFamily"]; !set && obj.GroupVersionKind().Version == "v1beta2" {
-		r.add(Differs, obj, "spec", "MetalLB advertised only the session's own address family on this peer; Herald advertises IPv4 and IPv6 prefixes on every session")
+		r.add(Differs, obj, "spec.dualStackAddressFamily", "unset, so MetalLB advertised only the session's own address family on this peer; Herald advertises IPv4 and IPv6 prefixes on every session")
 	}
 }
 

@@ -99,7 +99,7 @@ metadata: {name: unrelated, namespace: metallb-system}`)
 	want := []string{
 		"Unsupported BGPPeer/metallb-system/tor spec.bfdProfile",
 		"Action BGPPeer/metallb-system/tor spec.passwordSecret",
-		"Differs BGPPeer/metallb-system/tor spec",
+		"Differs BGPPeer/metallb-system/tor spec.dualStackAddressFamily",
 		"Unsupported BFDProfile/metallb-system/fast ",
 	}
 	if !slices.Equal(got, want) {
@@ -130,6 +130,30 @@ func TestConvertRefuses(t *testing.T) {
 				t.Errorf("findings %q, want %q among them", got, tt.finding)
 			}
 		})
+	}
+}
+
+// TestConvertFamilyFields: MetalLB's per-family session options are dropped
+// without a word only where Herald does the same.
+func TestConvertFamilyFields(t *testing.T) {
+	tests := []struct {
+		spec string
+		want []string
+	}{
+		{"disableMP: false, dualStackAddressFamily: true", nil},
+		{"disableMP: true, dualStackAddressFamily: true", []string{"Unsupported spec.disableMP"}},
+		{"disableMP: false, dualStackAddressFamily: false", []string{"Differs spec.dualStackAddressFamily"}},
+		{"disableMP: false", []string{"Differs spec.dualStackAddressFamily"}},
+	}
+	for _, tt := range tests {
+		r := Convert(metallb(t, `{apiVersion: metallb.io/v1beta2, kind: BGPPeer, metadata: {name: p, namespace: m}, spec: {myASN: 1, peerASN: 2, peerAddress: 198.51.100.1, `+tt.spec+`}}`))
+		var got []string
+		for _, f := range r.Findings {
+			got = append(got, string(f.Severity)+" "+f.Field)
+		}
+		if len(r.Objects) != 1 || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %d objects, findings %q, want %q", tt.spec, len(r.Objects), got, tt.want)
+		}
 	}
 }
 
