@@ -27,6 +27,11 @@ type MigrateOptions struct {
 	Namespace string
 	// DryRun prints what would be done and changes nothing.
 	DryRun bool
+	// HoldAdvertisements leaves out the L2Advertisements and
+	// BGPAdvertisements: Herald then adopts the IPs but announces none,
+	// while MetalLB's speakers still do. A second run, once MetalLB's
+	// speakers are stopped, creates them: that is the switch-over.
+	HoldAdvertisements bool
 }
 
 func migrateCommand(flags *genericclioptions.ConfigFlags) *cobra.Command {
@@ -47,6 +52,7 @@ silently. Run with --dry-run first; see docs/migration.md for the runbook.`,
 	}
 	cmd.Flags().StringVar(&o.Namespace, "metallb-namespace", "metallb-system", "the namespace of MetalLB's configuration")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the Herald objects, the changes and what is not migrated; change nothing")
+	cmd.Flags().BoolVar(&o.HoldAdvertisements, "hold-advertisements", false, "leave out L2Advertisements and BGPAdvertisements, so that Herald announces nothing yet; run again without it to switch announcing to Herald")
 	return cmd
 }
 
@@ -65,6 +71,9 @@ func RunMigrate(ctx context.Context, flags *genericclioptions.ConfigFlags, o Mig
 		return err
 	}
 	res := migrate.Convert(objs)
+	if o.HoldAdvertisements {
+		res.Objects = holdAdvertisements(res.Objects, out)
+	}
 	res.Findings = append(res.Findings, controllerRunning(ctx, c, o.Namespace)...)
 	var svcs corev1.ServiceList
 	if err := c.List(ctx, &svcs); err != nil {
@@ -139,6 +148,19 @@ func controllerRunning(ctx context.Context, c client.Client, ns string) []migrat
 		Object:   "Deployment/" + ns + "/controller",
 		Message:  fmt.Sprintf("MetalLB's controller runs: scale it to 0 (kubectl -n %s scale deployment/controller --replicas=0) before Herald's controller starts, or both write Services' status", ns),
 	}}
+}
+
+func holdAdvertisements(objs []migrate.Object, out io.Writer) []migrate.Object {
+	var keep []migrate.Object
+	for _, o := range objs {
+		switch o.(type) {
+		case *v1beta1.L2Advertisement, *v1beta1.BGPAdvertisement:
+			fmt.Fprintf(out, "# held back: %s/%s (Herald announces nothing until it exists)\n", o.GetObjectKind().GroupVersionKind().Kind, o.GetName())
+		default:
+			keep = append(keep, o)
+		}
+	}
+	return keep
 }
 
 func pools(objs []migrate.Object) []v1beta1.IPAddressPool {

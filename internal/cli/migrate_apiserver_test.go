@@ -258,6 +258,20 @@ func TestMigrateFromMetalLB(t *testing.T) {
 	checkDryRun(t, dry.String(), n)
 
 	var out bytes.Buffer
+	if err := RunMigrate(ctx, flagsFor(), MigrateOptions{Namespace: "metallb-system", HoldAdvertisements: true}, &out); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out.String())
+	}
+	var l2 v1beta1.L2AdvertisementList
+	if err := env.Client.List(ctx, &l2); err != nil || len(l2.Items) != 0 || !strings.Contains(out.String(), "held back: L2Advertisement/l2") {
+		t.Errorf("advertisements not held back: %d, %v\n%s", len(l2.Items), err, out.String())
+	}
+	// The runbook's order: Herald's controller adopts the Services while
+	// MetalLB's speakers still announce, then the advertisements switch
+	// announcing over.
+	start := time.Now()
+	startController(t)
+	testenv.Eventually(t, 2*time.Minute, func() error { return adopted(ctx, want) })
+	t.Logf("Herald's controller adopted %d Services in %v, 0 IPs moved", n, time.Since(start).Round(time.Millisecond))
 	if err := RunMigrate(ctx, flagsFor(), MigrateOptions{Namespace: "metallb-system"}, &out); err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out.String())
 	}
@@ -272,11 +286,9 @@ func TestMigrateFromMetalLB(t *testing.T) {
 	if err := RunMigrate(ctx, flagsFor(), MigrateOptions{Namespace: "metallb-system", DryRun: true}, &again); err != nil || regexp.MustCompile(`\n(create|update|refused) `).MatchString(again.String()) {
 		t.Errorf("a dry run after the migration wants changes (%v):\n%s", err, again.String())
 	}
-
-	start := time.Now()
-	startController(t)
-	testenv.Eventually(t, 2*time.Minute, func() error { return adopted(ctx, want) })
-	t.Logf("Herald's controller adopted %d Services in %v, 0 IPs moved", n, time.Since(start).Round(time.Millisecond))
+	if err := adopted(ctx, want); err != nil {
+		t.Errorf("after the advertisements: %v", err)
+	}
 }
 
 // checkDryRun checks what a dry run printed, and that it created nothing.
