@@ -147,8 +147,12 @@ func (a *Announcer) Set(desired []Announcement) error {
 	}
 	before := a.appliedLocked()
 	for k, l := range a.listeners {
-		if _, wanted := want[k]; !wanted || l.failed.Load() {
+		_, wanted := want[k]
+		if !wanted || l.failed.Load() {
 			a.closeLocked(k, l)
+		}
+		if !wanted {
+			a.metrics.forget(k)
 		}
 	}
 	for _, k := range sortedKeys(want) {
@@ -166,6 +170,7 @@ func (a *Announcer) Set(desired []Announcement) error {
 		errs = append(errs, l.update(want[k])...)
 		if len(l.ownedSet()) == 0 {
 			a.closeLocked(k, l)
+			a.metrics.forget(k)
 		}
 	}
 	a.dropBurstsLocked(a.appliedLocked())

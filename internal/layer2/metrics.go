@@ -68,3 +68,13 @@ func (m *Metrics) forKey(k key) linkCounters {
 		errors:     m.Errors.WithLabelValues(lv...),
 	}
 }
+
+// forget drops the series of a listener that is gone for good, so that
+// the series follow the interfaces in use rather than every one ever seen.
+// A reader still counting on the dropped counters counts into nothing.
+func (m *Metrics) forget(k key) {
+	lv := []string{k.iface, k.proto.String()}
+	for _, c := range []*prometheus.CounterVec{m.Requests, m.Ignored, m.Replies, m.Gratuitous, m.Errors} {
+		c.DeleteLabelValues(lv...)
+	}
+}

@@ -1,10 +1,13 @@
 package layer2
 
 import (
+	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestMetricsRegister(t *testing.T) {
@@ -43,5 +46,32 @@ func TestMetricsRegister(t *testing.T) {
 	}
 	if !slices.Equal(names, want) {
 		t.Fatalf("metrics %v, want %v", names, want)
+	}
+}
+
+// TestSeriesOfAGoneInterfaceAreDropped: an interface that stops carrying
+// announcements (or goes away) takes its series with it, so that the
+// number of series is bounded by the interfaces in use, not by every one
+// ever seen, such as the veths pods come and go with.
+func TestSeriesOfAGoneInterfaceAreDropped(t *testing.T) {
+	m := NewMetrics()
+	a, _, _ := newTestAnnouncer(t, Options{Metrics: m})
+	start(t, a)
+	ip := netip.MustParseAddr("198.51.100.7")
+	for i := range 50 {
+		if err := a.Set([]Announcement{{IP: ip, Interface: fmt.Sprintf("eth%d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := testutil.CollectAndCount(m.Gratuitous); n != 1 {
+		t.Errorf("%d gratuitous series after moving over 50 interfaces, want 1 (eth49)", n)
+	}
+	if err := a.Set(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*prometheus.CounterVec{m.Requests, m.Ignored, m.Replies, m.Gratuitous, m.Errors} {
+		if n := testutil.CollectAndCount(c); n != 0 {
+			t.Errorf("%d series left with nothing announced, want 0", n)
+		}
 	}
 }
