@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,7 @@ import (
 	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/layer2"
+	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
 	"github.com/heraldlb/herald/internal/speaker"
 )
@@ -46,6 +48,8 @@ type flags struct {
 	burstCount             int
 	burstInterval          time.Duration
 	bgpListenPort          int
+	ifaceInclude           string
+	ifaceExclude           string
 }
 
 func main() {
@@ -85,6 +89,8 @@ func register(fs *flag.FlagSet) *flags {
 	fs.DurationVar(&f.tieBreaker, "tiebreaker-duration", 4*time.Second, "duration of the tie-breaker Lease that settles an even split (such as a two-node cluster losing a node)")
 	fs.IntVar(&f.burstCount, "gratuitous-count", 3, "gratuitous ARP / unsolicited NA rounds sent when this node takes an IP over")
 	fs.DurationVar(&f.burstInterval, "gratuitous-interval", 250*time.Millisecond, "time between those rounds")
+	fs.StringVar(&f.ifaceInclude, "interfaces", "", "comma-separated regular expressions: Layer 2 answers only on interfaces whose name matches one (default: any name)")
+	fs.StringVar(&f.ifaceExclude, "exclude-interfaces", strings.Join(linkfilter.DefaultExclude, ","), "comma-separated regular expressions: Layer 2 never answers on interfaces whose name matches one (the default: CNI, container and tunnel devices); NOARP links and the members of bonds and bridges are never used either")
 	fs.IntVar(&f.bgpListenPort, "bgp-listen-port", 0, "TCP port for passive BGP sessions (those the router opens), on each session's sourceAddress; 0: never listen, every session dials out (the default, so the speaker can live beside a CNI that speaks BGP on 179)")
 	return &f
 }
@@ -92,6 +98,10 @@ func register(fs *flag.FlagSet) *flags {
 func run(f flags) error {
 	if f.node == "" {
 		return fmt.Errorf("--node-name (or $NODE_NAME) is required")
+	}
+	links, err := linkfilter.New(splitList(f.ifaceInclude), splitList(f.ifaceExclude))
+	if err != nil {
+		return err
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -161,6 +171,7 @@ func run(f flags) error {
 		LeaseDuration:      f.leaseDuration,
 		RenewInterval:      f.renew,
 		TieBreakerDuration: f.tieBreaker,
+		Links:              links,
 		Log:                log,
 		Metrics:            sm,
 	})
@@ -177,6 +188,17 @@ func run(f flags) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// splitList splits a comma-separated flag; empty means an empty list.
+func splitList(v string) []string {
+	out := []string{}
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // advertiseAddr is --memberlist-advertise-address, or the Node's address.

@@ -62,6 +62,7 @@ func valueSets() []valueSet {
 			"speaker": map[string]any{
 				"memberlist": map[string]any{"create": true, "secretName": "gossip", "key": "c2VjcmV0"},
 				"bgp":        map[string]any{"listenPort": 1790},
+				"interfaces": map[string]any{"include": []any{"^eth", "^bond0$"}, "exclude": []any{"^veth"}},
 			},
 		}, check: func(t *testing.T, objs map[string]*unstructured.Unstructured) {
 			s := objs["Secret/herald-system/gossip"]
@@ -69,7 +70,8 @@ func valueSets() []valueSet {
 				t.Fatal("memberlist Secret not rendered")
 			}
 			wantField(t, s.Object, "YzJWamNtVjA=", "data", "secretkey")
-			wantArgs(t, objs["DaemonSet/herald-system/herald-speaker"].Object, "--memberlist-secret=gossip", "--bgp-listen-port=1790")
+			wantArgs(t, objs["DaemonSet/herald-system/herald-speaker"].Object, "--memberlist-secret=gossip", "--bgp-listen-port=1790",
+				"--interfaces=^eth,^bond0$", "--exclude-interfaces=^veth")
 		}},
 	}
 }

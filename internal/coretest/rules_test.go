@@ -29,6 +29,8 @@ var pureCore = map[string][]string{
 	"internal/election": {"k8s.io/", "sigs.k8s.io/"},
 	// plan reads Service, EndpointSlice and Node types, never a client.
 	"internal/plan": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
+	// linkfilter is plain Go: interface names and flags in, a verdict out.
+	"internal/linkfilter": {"k8s.io/", "sigs.k8s.io/"},
 	// migrate turns MetalLB objects into Herald's; the CLI reads and writes.
 	"internal/migrate": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
 }

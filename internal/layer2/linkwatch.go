@@ -22,13 +22,17 @@ type Link struct {
 	Up        bool // administratively up AND has carrier (lower up); a veth whose peer is down is not Up
 	Broadcast bool
 	Loopback  bool
-	Prefixes  []netip.Prefix // its addresses with their prefix lengths (IPv4, and IPv6 including link-local), sorted
+	NoARP     bool // IFF_NOARP
+	// MasterKind is the link type of the link's master ("bond", "bridge",
+	// "vrf", ...), "" if it has none.
+	MasterKind string
+	Prefixes   []netip.Prefix // its addresses with their prefix lengths (IPv4, and IPv6 including link-local), sorted
 }
 
 func (l Link) equal(o Link) bool {
 	return l.Name == o.Name && l.Index == o.Index && bytes.Equal(l.MAC, o.MAC) &&
 		l.Up == o.Up && l.Broadcast == o.Broadcast && l.Loopback == o.Loopback &&
-		slices.Equal(l.Prefixes, o.Prefixes)
+		l.NoARP == o.NoARP && l.MasterKind == o.MasterKind && slices.Equal(l.Prefixes, o.Prefixes)
 }
 
 // Re-subscription backoff: doubling from the minimum to the maximum, and

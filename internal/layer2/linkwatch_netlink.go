@@ -128,6 +128,12 @@ func snapshot(links []netlink.Link, addrs []netlink.Addr) []Link {
 		ones, _ := a.Mask.Size()
 		prefixes[a.LinkIndex] = append(prefixes[a.LinkIndex], netip.PrefixFrom(ip.Unmap(), ones))
 	}
+	kinds := map[int]string{}
+	for _, nl := range links {
+		if at := nl.Attrs(); at != nil {
+			kinds[at.Index] = nl.Type()
+		}
+	}
 	out := make([]Link, 0, len(links))
 	for _, nl := range links {
 		at := nl.Attrs()
@@ -143,7 +149,10 @@ func snapshot(links []netlink.Link, addrs []netlink.Addr) []Link {
 			Up:        at.RawFlags&unix.IFF_UP != 0 && at.RawFlags&unix.IFF_LOWER_UP != 0,
 			Broadcast: at.RawFlags&unix.IFF_BROADCAST != 0,
 			Loopback:  at.RawFlags&unix.IFF_LOOPBACK != 0,
-			Prefixes:  ps,
+			NoARP:     at.RawFlags&unix.IFF_NOARP != 0,
+			// A master is listed too, unless it lives in another namespace.
+			MasterKind: kinds[at.MasterIndex],
+			Prefixes:   ps,
 		})
 	}
 	slices.SortFunc(out, func(x, y Link) int { return strings.Compare(x.Name, y.Name) })

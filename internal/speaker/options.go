@@ -13,6 +13,7 @@ import (
 
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/layer2"
+	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
 )
 
@@ -91,6 +92,9 @@ type Options struct {
 	// planning (default 10ms): a burst of Service creations makes a few
 	// plans, not one per Service.
 	Coalesce time.Duration
+	// Links chooses the interfaces Layer 2 may answer on, beyond those it
+	// never may (see linkfilter). The zero value considers every name.
+	Links linkfilter.Rules
 	// Resync replans on a timer (default 30s), to retry what failed to
 	// apply.
 	Resync time.Duration

@@ -17,6 +17,7 @@ import (
 	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/election"
 	"github.com/heraldlb/herald/internal/layer2"
+	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
 	"github.com/heraldlb/herald/internal/plan"
 )
@@ -293,7 +294,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 	waiting := verdict.Claim && !(ready && !handingOff) // quorum, but settling or handing off
 	verdict.Claim = ready && !handingOff && healthy
 
-	selfLinks, selfMACs := usable(st.links)
+	selfLinks, selfMACs := usable(st.links, s.opts.Links)
 	gossip := plan.Gossip(selfLinks, snap.config)
 	metaBytes, err := encodeMeta(gossip, selfMACs, len(selfLinks) > 0, !ready)
 	if err != nil {
@@ -379,13 +380,17 @@ func (s *Speaker) refreshRecord(st *state, b plan.BGP, dispatch func(write)) {
 	}
 }
 
-// usable returns the links the plan may use: up, broadcast, not loopback;
-// and their MACs.
-func usable(links []layer2.Link) ([]plan.Link, map[string]net.HardwareAddr) {
+// usable returns the links the plan may use: up, broadcast, not loopback,
+// and allowed by rules (never a NOARP link, a bond's or bridge's member, or
+// by default a CNI device); and their MACs.
+func usable(links []layer2.Link, rules linkfilter.Rules) ([]plan.Link, map[string]net.HardwareAddr) {
 	var out []plan.Link
 	macs := map[string]net.HardwareAddr{}
 	for _, l := range links {
 		if !l.Up || !l.Broadcast || l.Loopback {
+			continue
+		}
+		if rules.Why(linkfilter.Link{Name: l.Name, NoARP: l.NoARP, MasterKind: l.MasterKind}) != "" {
 			continue
 		}
 		out = append(out, plan.Link{Name: l.Name, Prefixes: l.Prefixes})

@@ -30,6 +30,7 @@ import (
 	"github.com/heraldlb/herald/internal/election"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/layer2"
+	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
 	"github.com/heraldlb/herald/internal/plan"
 	"github.com/heraldlb/herald/internal/testenv"
@@ -60,7 +61,7 @@ func nodeLinks(i int) []layer2.Link {
 // would gossip.
 func member(t *testing.T, i int, cfg func() []plan.Link) liveness.Member {
 	t.Helper()
-	links, macs := usable(nodeLinks(i))
+	links, macs := usable(nodeLinks(i), linkfilter.Rules{})
 	if cfg != nil {
 		links = cfg()
 	}
@@ -649,5 +650,29 @@ func TestTimingOnAFakeClock(t *testing.T) {
 	h.waitApplied(want)
 	if at := h.ann.claimed().Sub(back); at < handoff || at > handoff+500*time.Millisecond {
 		t.Errorf("claimed again %v after quorum came back on the fake clock, want %v to %v", at, handoff, handoff+500*time.Millisecond)
+	}
+}
+
+// TestUsableSkipsLinksThatMustNotAnswer: a bond's member, a bridge port, a
+// NOARP link and (by default) a pod veth are never offered to the plan,
+// while the bond and the bridge are.
+func TestUsableSkipsLinksThatMustNotAnswer(t *testing.T) {
+	rules, err := linkfilter.New(nil, strings.Split(strings.Join(linkfilter.DefaultExclude, ","), ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := func(name string) layer2.Link {
+		return layer2.Link{Name: name, Up: true, Broadcast: true, MAC: nodeMAC(1)}
+	}
+	links := []layer2.Link{up("bond0"), up("br0"), up("eth0"), up("eth1"), up("eth2"), up("veth12ab"), up("wg0")}
+	links[2].MasterKind, links[3].MasterKind, links[4].MasterKind = "bond", "bond", "bridge"
+	links[6].NoARP = true
+	got, macs := usable(links, rules)
+	var names []string
+	for _, l := range got {
+		names = append(names, l.Name)
+	}
+	if !slices.Equal(names, []string{"bond0", "br0"}) || len(macs) != 2 {
+		t.Errorf("usable = %v (%d MACs), want [bond0 br0]", names, len(macs))
 	}
 }
