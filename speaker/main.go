@@ -29,6 +29,7 @@ import (
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/liveness"
 	"github.com/heraldlb/herald/internal/speaker"
+	"github.com/heraldlb/herald/internal/version"
 )
 
 // flags are the command line, before it becomes options.
@@ -46,6 +47,7 @@ type flags struct {
 	burstCount             int
 	burstInterval          time.Duration
 	bgpListenPort          int
+	version                bool
 }
 
 func main() {
@@ -53,6 +55,10 @@ func main() {
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if f.version {
+		fmt.Println(version.String("herald-speaker"))
+		os.Exit(0)
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
 	if err := run(*f); err != nil {
@@ -86,6 +92,7 @@ func register(fs *flag.FlagSet) *flags {
 	fs.IntVar(&f.burstCount, "gratuitous-count", 3, "gratuitous ARP / unsolicited NA rounds sent when this node takes an IP over")
 	fs.DurationVar(&f.burstInterval, "gratuitous-interval", 250*time.Millisecond, "time between those rounds")
 	fs.IntVar(&f.bgpListenPort, "bgp-listen-port", 0, "TCP port for passive BGP sessions (those the router opens), on each session's sourceAddress; 0: never listen, every session dials out (the default, so the speaker can live beside a CNI that speaks BGP on 179)")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	return &f
 }
 
