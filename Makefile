@@ -7,7 +7,7 @@ KUSTOMIZE := $(GO) run sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 KUBE_BUILD := internal/tools/kube/build.sh
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build generate manifests verify-manifests kube-bins deps test unit soak lab lab-down bench bench-speaker
+.PHONY: all build generate manifests verify-manifests kube-bins deps test unit soak lab lab-down bench bench-speaker images-oci
 
 all: build
 
@@ -75,3 +75,10 @@ bench: kube-bins
 ## bench-speaker: the speakers on the lab (root): Layer 2 failover, handover and partition heal over ten rounds each, time to announce, and cost with 1,000 Services; BGP time to route, and 5,000 routes.
 bench-speaker: deps kube-bins
 	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) run ./e2etest/cmd/speakerbench
+
+# images-oci builds both images in Go (internal/tools/ociimage): no container
+# runtime, no network; OCI layouts and tarballs under _output/images.
+IMAGE_VERSION := v$(shell cat VERSION)
+IMAGE_REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+images-oci:
+	go run ./internal/tools/ociimage -out _output/images -version $(IMAGE_VERSION) -revision $(IMAGE_REVISION)

@@ -23,6 +23,7 @@ import (
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/metrics"
 	"github.com/heraldlb/herald/internal/reconcile"
+	"github.com/heraldlb/herald/internal/version"
 )
 
 // flags are the command line, before it becomes options.
@@ -39,6 +40,7 @@ type flags struct {
 	qps                               float64
 	burst, workers                    int
 	zap                               zap.Options
+	version                           bool
 }
 
 // parseFlags reads the command line.
@@ -64,6 +66,7 @@ func parseFlags(args []string, errOut io.Writer) (flags, error) {
 	fs.Float64Var(&f.qps, "kube-api-qps", 500, "client-side rate limit of API requests per second")
 	fs.IntVar(&f.burst, "kube-api-burst", 1000, "client-side burst of API requests")
 	fs.IntVar(&f.workers, "workers", 8, "Services reconciled concurrently")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	f.zap.BindFlags(fs)
 	// --kubeconfig, which ctrl.GetConfig reads.
 	ctrlconfig.RegisterFlags(fs)
@@ -122,6 +125,9 @@ func main() {
 		os.Exit(0)
 	case err != nil:
 		os.Exit(2)
+	case f.version:
+		fmt.Println(version.String("herald-controller"))
+		os.Exit(0)
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
 	if err := run(f); err != nil {

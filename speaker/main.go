@@ -31,6 +31,7 @@ import (
 	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
 	"github.com/heraldlb/herald/internal/speaker"
+	"github.com/heraldlb/herald/internal/version"
 )
 
 // flags are the command line, before it becomes options.
@@ -50,6 +51,7 @@ type flags struct {
 	bgpListenPort          int
 	ifaceInclude           string
 	ifaceExclude           string
+	version                bool
 }
 
 func main() {
@@ -57,6 +59,10 @@ func main() {
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if f.version {
+		fmt.Println(version.String("herald-speaker"))
+		os.Exit(0)
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
 	if err := run(*f); err != nil {
@@ -92,6 +98,7 @@ func register(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.ifaceInclude, "interfaces", "", "comma-separated regular expressions: Layer 2 answers only on interfaces whose name matches one (default: any name)")
 	fs.StringVar(&f.ifaceExclude, "exclude-interfaces", strings.Join(linkfilter.DefaultExclude, ","), "comma-separated regular expressions: Layer 2 never answers on interfaces whose name matches one (the default: CNI, container and tunnel devices); NOARP links and the members of bonds and bridges are never used either")
 	fs.IntVar(&f.bgpListenPort, "bgp-listen-port", 0, "TCP port for passive BGP sessions (those the router opens), on each session's sourceAddress; 0: never listen, every session dials out (the default, so the speaker can live beside a CNI that speaks BGP on 179)")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	return &f
 }
 
