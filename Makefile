@@ -7,7 +7,7 @@ KUSTOMIZE := $(GO) run sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 KUBE_BUILD := internal/tools/kube/build.sh
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build generate manifests verify-manifests kube-bins deps test unit soak lab lab-down bench bench-speaker images-oci
+.PHONY: all build generate manifests verify-manifests kube-bins deps test unit soak lab lab-down bench bench-speaker images images-oci
 
 all: build
 
@@ -80,5 +80,10 @@ bench-speaker: deps kube-bins
 # runtime, no network; OCI layouts and tarballs under _output/images.
 IMAGE_VERSION := v$(shell cat VERSION)
 IMAGE_REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# images builds them from the Dockerfiles with docker, podman or buildah,
+# whichever is installed and usable, and says which.
+images:
+	bash internal/tools/images/build.sh $(shell cat VERSION) $(IMAGE_REVISION)
+
 images-oci:
 	go run ./internal/tools/ociimage -out _output/images -version $(IMAGE_VERSION) -revision $(IMAGE_REVISION)
