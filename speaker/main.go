@@ -106,7 +106,7 @@ func run(f flags) error {
 	if f.node == "" {
 		return fmt.Errorf("--node-name (or $NODE_NAME) is required")
 	}
-	links, err := linkfilter.New(splitList(f.ifaceInclude), splitList(f.ifaceExclude))
+	links, err := linkfilter.New(strings.Split(f.ifaceInclude, ","), strings.Split(f.ifaceExclude, ","))
 	if err != nil {
 		return err
 	}
@@ -195,17 +195,6 @@ func run(f flags) error {
 		return err
 	}
 	return mgr.Start(ctx)
-}
-
-// splitList splits a comma-separated flag; empty means an empty list.
-func splitList(v string) []string {
-	out := []string{}
-	for _, e := range strings.Split(v, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // advertiseAddr is --memberlist-advertise-address, or the Node's address.

@@ -190,6 +190,18 @@ func requestedIPs(svc *corev1.Service) ([]netip.Addr, error) {
 	return ann, nil
 }
 
+// IngressIPs returns the IPs in a Service's load-balancer status. Entries
+// that are hostnames or do not parse are skipped.
+func IngressIPs(svc *corev1.Service) []netip.Addr {
+	var out []netip.Addr
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if ip, err := netip.ParseAddr(in.IP); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
 // Backend is the canonical form of a Service's pod selector, which Services
 // sharing an IP under externalTrafficPolicy: Local must have in common.
 func Backend(selector map[string]string) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,5 +174,18 @@ func TestAllocatedFromPoolAndSharingKey(t *testing.T) {
 		if got := SharingKey(tt.svc); got != tt.key {
 			t.Errorf("%d: SharingKey = %q, want %q", i, got, tt.key)
 		}
+	}
+}
+
+func TestIngressIPs(t *testing.T) {
+	svc := &corev1.Service{Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{
+		{IP: "198.51.100.1"}, {Hostname: "lb.example.com"}, {IP: "not-an-ip"}, {IP: "2001:db8::1"},
+	}}}}
+	want := []netip.Addr{netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("2001:db8::1")}
+	if got := IngressIPs(svc); !slices.Equal(got, want) {
+		t.Errorf("IngressIPs = %v, want %v", got, want)
+	}
+	if got := IngressIPs(&corev1.Service{}); len(got) != 0 {
+		t.Errorf("IngressIPs of a Service without status = %v", got)
 	}
 }

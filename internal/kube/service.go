@@ -1,8 +1,6 @@
 package kube
 
 import (
-	"net/netip"
-
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -30,16 +28,4 @@ func (p ClassPolicy) Handles(svc *corev1.Service) bool {
 		return *c == p.Class
 	}
 	return p.Default
-}
-
-// IngressIPs returns the IPs in a Service's load-balancer status. Entries
-// that are hostnames or do not parse are skipped.
-func IngressIPs(svc *corev1.Service) []netip.Addr {
-	var out []netip.Addr
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		if ip, err := netip.ParseAddr(in.IP); err == nil {
-			out = append(out, ip)
-		}
-	}
-	return out
 }

@@ -1,8 +1,6 @@
 package kube
 
 import (
-	"net/netip"
-	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -30,19 +28,6 @@ func TestClassPolicy(t *testing.T) {
 		if got := tt.policy.Handles(tt.svc); got != tt.want {
 			t.Errorf("%s: Handles = %v, want %v", tt.name, got, tt.want)
 		}
-	}
-}
-
-func TestIngressIPs(t *testing.T) {
-	svc := &corev1.Service{Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{
-		{IP: "198.51.100.1"}, {Hostname: "lb.example.com"}, {IP: "not-an-ip"}, {IP: "2001:db8::1"},
-	}}}}
-	want := []netip.Addr{netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("2001:db8::1")}
-	if got := IngressIPs(svc); !slices.Equal(got, want) {
-		t.Errorf("IngressIPs = %v, want %v", got, want)
-	}
-	if got := IngressIPs(&corev1.Service{}); len(got) != 0 {
-		t.Errorf("IngressIPs of a Service without status = %v", got)
 	}
 }
 

@@ -29,7 +29,7 @@ type Link struct {
 // CNI), tunnels and overlays, and IPVS's dummy device.
 var DefaultExclude = []string{
 	`^veth`, `^cali`, `^lxc`, `^cilium_`, `^flannel`, `^cni`, `^cbr`, `^docker`, `^virbr`,
-	`^tunl`, `^vxlan`, `^genev`, `^weave`, `^vethwe`, `^antrea-`, `^ovn-`, `^ovs-`, `^br-int$`,
+	`^tunl`, `^vxlan`, `^genev`, `^weave`, `^antrea-`, `^ovn-`, `^ovs-`, `^br-int$`,
 	`^kube-ipvs`, `^kube-bridge$`, `^nodelocaldns$`, `^dummy`, `^nerdctl`, `^podman`, `^tap`,
 }
 

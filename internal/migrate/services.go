@@ -37,12 +37,7 @@ func Services(svcs []corev1.Service, pools []v1beta1.IPAddressPool) []ServicePla
 	var out []ServicePlan
 	for i := range svcs {
 		svc := &svcs[i]
-		var ips []netip.Addr
-		for _, in := range svc.Status.LoadBalancer.Ingress {
-			if ip, err := netip.ParseAddr(in.IP); err == nil {
-				ips = append(ips, ip)
-			}
-		}
+		ips := config.IngressIPs(svc)
 		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(ips) == 0 {
 			continue
 		}

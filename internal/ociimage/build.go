@@ -11,7 +11,8 @@ import (
 // Pkg is the package path of the version variables the linker sets.
 const Pkg = "github.com/heraldlb/herald/internal/version"
 
-// LDFlags are the linker flags every build uses, the Dockerfiles' too.
+// LDFlags are the linker flags of the images' binaries; the Dockerfiles
+// spell out the same.
 func LDFlags(version, revision string) string {
 	return fmt.Sprintf("-s -w -X %s.Version=%s -X %s.Revision=%s", Pkg, version, Pkg, revision)
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/config"
 	"github.com/heraldlb/herald/internal/ipam"
-	"github.com/heraldlb/herald/internal/kube"
 )
 
 // snapshot is what the barrier loads, read straight from the apiserver.
@@ -118,7 +117,7 @@ func (s *state) loadLocked(ctx context.Context, snap snapshot, ours func(*corev1
 	for i := range items {
 		svc := &items[i]
 		svcs[key(svc)] = true
-		ips := kube.IngressIPs(svc)
+		ips := config.IngressIPs(svc)
 		if !ours(svc) || svc.DeletionTimestamp != nil || len(ips) == 0 {
 			continue
 		}

@@ -135,7 +135,7 @@ func (r *ServiceReconciler) serve(ctx context.Context, term uint64, svc *corev1.
 		r.fail(ctx, svc, err)
 		return nil
 	}
-	al, err := r.st.allocate(term, areq, kube.IngressIPs(svc))
+	al, err := r.st.allocate(term, areq, config.IngressIPs(svc))
 	switch {
 	case errors.Is(err, errNotLeading):
 		return err
@@ -168,7 +168,7 @@ func (r *ServiceReconciler) apply(ctx context.Context, term uint64, svc *corev1.
 	switch {
 	case len(al.Replaced) > 0:
 		r.recorder.Event(svc, corev1.EventTypeWarning, ReasonIPReplaced, replacedMessage(al.Replaced, al.Why, al.Assignment))
-	case !ipam.SameIPs(kube.IngressIPs(svc), al.IPs):
+	case !ipam.SameIPs(config.IngressIPs(svc), al.IPs):
 		r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonIPAllocated, "Assigned IP %s from pool %q", joinIPs(al.Assignment), al.Pool)
 	}
 	return nil
@@ -191,7 +191,7 @@ func (r *ServiceReconciler) letGo(ctx context.Context, term uint64, svc *corev1.
 		return err
 	}
 	pool, annotated := svc.Annotations[config.AnnotationAllocatedFromPool]
-	current := kube.IngressIPs(svc)
+	current := config.IngressIPs(svc)
 	inPool := false
 	if !wasHeld && annotated && len(current) > 0 {
 		if inPool, err = r.st.poolContains(term, pool, current); err != nil {

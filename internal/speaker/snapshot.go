@@ -112,7 +112,7 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	}
 	for i := range svcs.Items {
 		svc := &svcs.Items[i]
-		ips := kube.IngressIPs(svc)
+		ips := config.IngressIPs(svc)
 		if len(ips) == 0 || !s.opts.Class.Handles(svc) {
 			continue
 		}
