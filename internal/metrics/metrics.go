@@ -23,8 +23,14 @@ type Controller struct {
 	// Reconciles counts finished reconciles by controller ("service",
 	// "ipaddresspool") and result ("success", "error", "conflict" when a
 	// write lost an optimistic lock to a newer version and is retried, or
-	// "standby" when this replica did not lead).
+	// "standby" when this replica did not lead, "fenced" when a write fell
+	// outside the time the Lease surely held and is retried).
 	Reconciles *prometheus.CounterVec
+	// FencedWrites counts writes not sent, or cut short, because the
+	// leader's Lease was overdue for renewal: a leader that was paused and
+	// resumed. Each one is a write that could have landed on top of the
+	// next leader's.
+	FencedWrites prometheus.Counter
 	// Leader is 1 while this replica leads and allocates, else 0.
 	Leader prometheus.Gauge
 	// LeaderTerms counts the terms this replica has led.
@@ -52,8 +58,12 @@ func NewController() *Controller {
 		}, []string{"reason"}),
 		Reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "herald", Subsystem: "controller", Name: "reconciles_total",
-			Help: "Finished reconciles, by controller and result (success, error, standby).",
+			Help: "Finished reconciles, by controller and result (success, error, conflict, fenced, standby).",
 		}, []string{"controller", "result"}),
+		FencedWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "herald", Subsystem: "controller", Name: "fenced_writes_total",
+			Help: "Writes not sent, or cut short, because this replica's leader Lease was overdue for renewal.",
+		}),
 		Leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "herald", Subsystem: "controller", Name: "leader",
 			Help: "1 while this replica leads and allocates, else 0.",
@@ -71,7 +81,7 @@ func NewController() *Controller {
 
 // Register registers every collector with reg.
 func (c *Controller) Register(reg prometheus.Registerer) error {
-	for _, col := range []prometheus.Collector{c.AddressesInUse, c.AddressesTotal, c.AllocationErrors, c.Reconciles, c.Leader, c.LeaderTerms, c.CatchUpPending} {
+	for _, col := range []prometheus.Collector{c.AddressesInUse, c.AddressesTotal, c.AllocationErrors, c.Reconciles, c.FencedWrites, c.Leader, c.LeaderTerms, c.CatchUpPending} {
 		if err := reg.Register(col); err != nil {
 			return fmt.Errorf("register collector: %w", err)
 		}

@@ -93,8 +93,10 @@ func newLeadership(restCfg *rest.Config, le LeaderElection, st *state, log logr.
 	if err != nil {
 		return nil, fmt.Errorf("set up leader election lock: %w", err)
 	}
+	fenced := &fencedLock{Interface: lock, window: le.RenewDeadline, now: time.Now}
+	st.lease = fenced
 	l.cfg = leaderelection.LeaderElectionConfig{
-		Lock:            lock,
+		Lock:            fenced,
 		LeaseDuration:   le.LeaseDuration,
 		RenewDeadline:   le.RenewDeadline,
 		RetryPeriod:     le.RetryPeriod,

@@ -108,14 +108,20 @@ type manager struct {
 	metrics *metrics.Controller
 }
 
-// startManager runs a controller manager, leading at once (no Lease),
-// until its stop function is called (also at cleanup).
-func startManager(t *testing.T, counter *writeCounter, tweaks ...func(*Options)) *manager {
+// transportWrapper sees every request a manager sends: writeCounter counts
+// them, pauser holds them.
+type transportWrapper interface {
+	wrap(http.RoundTripper) http.RoundTripper
+}
+
+// startManager runs a controller manager, leading at once unless a tweak
+// sets Options.Leader, until its stop function is called (also at cleanup).
+func startManager(t *testing.T, tw transportWrapper, tweaks ...func(*Options)) *manager {
 	t.Helper()
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = 500, 1000
-	if counter != nil {
-		cfg.WrapTransport = counter.wrap
+	if tw != nil {
+		cfg.WrapTransport = tw.wrap
 	}
 	scheme, err := kube.Scheme()
 	if err != nil {

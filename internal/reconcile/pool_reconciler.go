@@ -95,13 +95,15 @@ func (r *PoolReconciler) update(ctx context.Context, term uint64, pool *v1beta1.
 	if err != nil {
 		return fmt.Errorf("encode status of pool %s: %w", pool.Name, err)
 	}
-	if !r.st.leading(term) {
-		return errNotLeading
+	wctx, cancel, err := r.st.writeCtx(ctx, term)
+	if err != nil {
+		return err
 	}
+	defer cancel()
 	out := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: pool.Name}}
-	if err := r.client.Status().Patch(ctx, out, client.RawPatch(types.MergePatchType, data)); err != nil {
+	if err := r.client.Status().Patch(wctx, out, client.RawPatch(types.MergePatchType, data)); err != nil {
 		// A pool deleted meanwhile needs no status.
-		return client.IgnoreNotFound(fmt.Errorf("patch status of pool %s: %w", pool.Name, err))
+		return client.IgnoreNotFound(r.st.fenced(wctx, ctx, fmt.Errorf("patch status of pool %s: %w", pool.Name, err)))
 	}
 	return nil
 }
@@ -120,15 +122,17 @@ func (r *PoolReconciler) setFinalizer(ctx context.Context, term uint64, pool *v1
 	if err != nil {
 		return fmt.Errorf("encode finalizers of pool %s: %w", pool.Name, err)
 	}
-	if !r.st.leading(term) {
-		return errNotLeading
+	wctx, cancel, err := r.st.writeCtx(ctx, term)
+	if err != nil {
+		return err
 	}
+	defer cancel()
 	out := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: pool.Name}}
-	if err := r.client.Patch(ctx, out, client.RawPatch(types.MergePatchType, data)); err != nil {
+	if err := r.client.Patch(wctx, out, client.RawPatch(types.MergePatchType, data)); err != nil {
 		if apierrors.IsConflict(err) {
 			return fmt.Errorf("set finalizer of pool %s at version %s: %w", pool.Name, pool.ResourceVersion, errStale)
 		}
-		return client.IgnoreNotFound(fmt.Errorf("set finalizer of pool %s: %w", pool.Name, err))
+		return client.IgnoreNotFound(r.st.fenced(wctx, ctx, fmt.Errorf("set finalizer of pool %s: %w", pool.Name, err)))
 	}
 	pool.ResourceVersion, pool.Finalizers = out.ResourceVersion, out.Finalizers
 	return nil

@@ -242,12 +242,14 @@ func (r *ServiceReconciler) patch(ctx context.Context, term uint64, svc *corev1.
 	if err != nil {
 		return nil, fmt.Errorf("encode patch: %w", err)
 	}
-	if !r.st.leading(term) {
-		return nil, errNotLeading
-	}
-	out := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name}}
-	if err := r.client.Status().Patch(ctx, out, client.RawPatch(types.MergePatchType, data)); err != nil {
+	wctx, cancel, err := r.st.writeCtx(ctx, term)
+	if err != nil {
 		return nil, err
+	}
+	defer cancel()
+	out := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name}}
+	if err := r.client.Status().Patch(wctx, out, client.RawPatch(types.MergePatchType, data)); err != nil {
+		return nil, r.st.fenced(wctx, ctx, err)
 	}
 	r.st.wrote(term, key(svc), out.ResourceVersion)
 	if !keptAnnotation(out, body) {

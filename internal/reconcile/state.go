@@ -49,6 +49,10 @@ type state struct {
 	// term is the leadership term in force; 0 while this replica does not
 	// lead. lastTerm numbers them.
 	term, lastTerm uint64
+	// lease bounds every write by the time the leader-election Lease is
+	// surely this replica's; nil without leader election. Set once, before
+	// the manager starts.
+	lease *fencedLock
 	// work counts the units of work of the current term that are running,
 	// so that a replica stepping down can let them finish first.
 	work *sync.WaitGroup

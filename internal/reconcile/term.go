@@ -88,6 +88,10 @@ func (s *state) lead(ctx context.Context, controller string, f func(term uint64)
 		s.metrics.Reconciles.WithLabelValues(controller, "standby").Inc()
 		log.FromContext(ctx).V(1).Info("dropped: leadership ended during the reconcile")
 		return nil
+	case errors.Is(err, errFenced):
+		s.metrics.Reconciles.WithLabelValues(controller, "fenced").Inc()
+		log.FromContext(ctx).V(1).Info("retrying: the write fell outside the lease", "reason", err.Error())
+		return err
 	case errors.Is(err, errStale):
 		s.metrics.Reconciles.WithLabelValues(controller, "conflict").Inc()
 		log.FromContext(ctx).V(1).Info("retrying: the cache was behind the apiserver", "reason", err.Error())
@@ -105,6 +109,39 @@ func (s *state) leading(term uint64) bool {
 	return term != 0 && s.term == term
 }
 
+// writeCtx is the context a write of term goes out under: it ends when the
+// Lease may no longer be this replica's (see fencedLock), so a write is
+// either sent and done within the term or not at all. It fails with
+// errNotLeading when the term is over, and with errFenced when the term is
+// in force but the Lease is overdue for renewal. Every write to the
+// apiserver takes one.
+func (s *state) writeCtx(ctx context.Context, term uint64) (context.Context, context.CancelFunc, error) {
+	if !s.leading(term) {
+		return nil, nil, errNotLeading
+	}
+	if s.lease == nil { // no election: this replica alone leads
+		wctx, cancel := context.WithCancel(ctx)
+		return wctx, cancel, nil
+	}
+	until := s.lease.deadline()
+	if !s.lease.now().Before(until) {
+		s.metrics.FencedWrites.Inc()
+		return nil, nil, errFenced
+	}
+	wctx, cancel := context.WithDeadline(ctx, until)
+	return wctx, cancel, nil
+}
+
+// fenced turns the error of a write sent under wctx into errFenced when the
+// Lease bound cut it short, so that it is retried rather than failed.
+func (s *state) fenced(wctx, ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		s.metrics.FencedWrites.Inc()
+		return fmt.Errorf("%w: %w", errFenced, err)
+	}
+	return err
+}
+
 // staleRetry is how soon a reconcile whose write lost to a newer version
 // runs again: the informer cache usually catches up within milliseconds.
 const staleRetry = 100 * time.Millisecond
@@ -113,7 +150,7 @@ const staleRetry = 100 * time.Millisecond
 // stale write is retried soon and quietly, since it is no failure: the
 // error path would log it as one and back off exponentially.
 func result(err error) (reconcile.Result, error) {
-	if errors.Is(err, errStale) {
+	if errors.Is(err, errStale) || errors.Is(err, errFenced) {
 		return reconcile.Result{RequeueAfter: staleRetry}, nil
 	}
 	return reconcile.Result{}, err
