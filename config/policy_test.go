@@ -242,3 +242,50 @@ func TestControllerDeploymentIsHardened(t *testing.T) {
 		}
 	}
 }
+
+// The speaker needs the host network and NET_RAW; everything else is taken
+// away, and it is not evicted before the workloads it announces.
+func TestSpeakerDaemonSetIsHardened(t *testing.T) {
+	var ds *appsv1.DaemonSet
+	for _, d := range readDocs(t, filepath.Join(testenv.RepoRoot(), "manifests", "herald.yaml")) {
+		if d.kind != "DaemonSet" {
+			continue
+		}
+		var x appsv1.DaemonSet
+		if err := yaml.UnmarshalStrict(d.raw, &x); err != nil {
+			t.Fatal(err)
+		}
+		if x.Name == "herald-speaker" {
+			ds = &x
+		}
+	}
+	if ds == nil {
+		t.Fatal("manifests/herald.yaml has no herald-speaker DaemonSet")
+	}
+	pod := ds.Spec.Template.Spec
+	if psc := pod.SecurityContext; psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod seccomp profile is not RuntimeDefault: %+v", psc)
+	}
+	if pod.PriorityClassName == "" {
+		t.Errorf("no priorityClassName: the speaker could be evicted before the workloads it announces")
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(pod.Containers))
+	}
+	sc := pod.Containers[0].SecurityContext
+	switch {
+	case sc == nil:
+		t.Fatal("container has no securityContext")
+	case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
+		t.Errorf("root filesystem is writable")
+	case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+		t.Errorf("privilege escalation allowed")
+	case sc.Privileged != nil && *sc.Privileged:
+		t.Errorf("privileged")
+	case sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"NET_RAW"}):
+		t.Errorf("capabilities = %+v, want ALL dropped and only NET_RAW added", sc.Capabilities)
+	}
+	if _, ok := pod.Containers[0].Resources.Limits[corev1.ResourceMemory]; !ok {
+		t.Errorf("no memory limit")
+	}
+}
