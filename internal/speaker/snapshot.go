@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -127,19 +126,21 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 			snap.selfAddrs = internalIPs(n)
 		}
 	}
+	var speakers []speakerLease
 	for i := range leases.Items {
 		l := &leases.Items[i]
 		switch {
 		case l.Name == TieBreakerLease:
 			snap.tieObj, snap.tie = l, tieOf(l)
 		case l.Labels[LabelComponent] == componentValue && l.Spec.HolderIdentity != nil:
-			snap.leases = append(snap.leases, speakerLeaseOf(l))
+			sl := speakerLease{SpeakerLease: speakerLeaseOf(l)}
 			if ap, err := netip.ParseAddrPort(l.Annotations[AnnotationMemberlistAddr]); err == nil {
-				snap.peers = append(snap.peers, ap)
+				sl.Addr = ap
 			}
+			speakers = append(speakers, sl)
 		}
 	}
-	slices.SortFunc(snap.peers, netip.AddrPort.Compare)
+	snap.leases, snap.peers = unexpired(speakers, s.opts.Clock.Now())
 	return snap, nil
 }
 

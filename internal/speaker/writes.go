@@ -39,6 +39,7 @@ func (s *Speaker) renewLease(now time.Time) write {
 		},
 	}
 	return write{kind: "lease", do: func(ctx context.Context) error {
+		l.OwnerReferences = s.ownedByNode(ctx)
 		if err := s.deps.Client.Patch(ctx, l, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("renew Lease %s/%s: %w", kube.Namespace, l.Name, err)
 		}
@@ -63,6 +64,20 @@ func (s *Speaker) writeRecord(data map[string]string) write {
 		}
 		return nil
 	}}
+}
+
+// ownedByNode is the owner reference of this node's Lease to its Node, so
+// that the garbage collector deletes the Lease with the Node and no speaker
+// dials a deleted node's address. The Node comes from the informer cache;
+// while it is not there, the Lease is written without an owner and gains
+// one on a later renewal.
+func (s *Speaker) ownedByNode(ctx context.Context) []metav1.OwnerReference {
+	var n corev1.Node
+	if err := s.deps.Cache.Get(ctx, client.ObjectKey{Name: s.opts.Node}, &n); err != nil {
+		s.opts.Log.V(1).Info("this node is not in the cache; its Lease has no owner yet", "error", err.Error())
+		return nil
+	}
+	return []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: n.Name, UID: n.UID}}
 }
 
 // tieWrite carries out a tie-breaker action with an optimistic update on
