@@ -125,7 +125,7 @@ func run(f flags) error {
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
-				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
+				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}, Label: speaker.LeaseSelector()},
 				&corev1.Secret{}:        {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
 			},
 		},

@@ -64,3 +64,44 @@ func TestExpiredLeaseIsNotDialledNorKnown(t *testing.T) {
 		t.Errorf("memberlist peers = %v, want %v", d.Peers, want)
 	}
 }
+
+// The speaker's cache holds the speakers' Leases and the tie-breaker only;
+// an earlier release's Leases, labelled by component alone, are still
+// found, and its unlabelled tie-breaker is labelled at start (issue 16.8).
+func TestCacheSelectsSpeakerLeases(t *testing.T) {
+	setUp(t)
+	ctx := context.Background()
+	now := metav1.NewMicroTime(time.Now())
+	for _, l := range []*coordinationv1.Lease{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: "herald-controller"}, Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("c")}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: TieBreakerLease}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: ObjectName("node2"), Labels: map[string]string{LabelComponent: componentValue}},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("node2"), LeaseDurationSeconds: ptr.To[int32](30), RenewTime: &now}},
+	} {
+		if err := env.Client.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := start(t, "node1", newFakeMembership())
+	waitFor(t, "the speakers' Leases and the tie-breaker in the cache", func() (bool, string) {
+		var list coordinationv1.LeaseList
+		if err := h.cache.List(ctx, &list, client.InNamespace(kube.Namespace)); err != nil {
+			return false, err.Error()
+		}
+		var names []string
+		for _, l := range list.Items {
+			names = append(names, l.Name)
+		}
+		slices.Sort(names)
+		want := []string{TieBreakerLease, ObjectName("node1"), ObjectName("node2")}
+		slices.Sort(want)
+		return slices.Equal(names, want), fmt.Sprint(names)
+	})
+	var own coordinationv1.Lease
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName("node1")}, &own); err != nil {
+		t.Fatal(err)
+	}
+	if own.Labels[LabelName] != "herald" || own.Labels[LabelComponent] != componentValue {
+		t.Errorf("own Lease labels = %v", own.Labels)
+	}
+}

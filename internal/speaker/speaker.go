@@ -83,6 +83,9 @@ type state struct {
 // of their own, so that they outlive ctx until the handover is done.
 func (s *Speaker) Run(ctx context.Context) error {
 	log := s.opts.Log
+	if err := s.labelTieBreaker(ctx); err != nil {
+		return err
+	}
 	if err := s.watch(ctx); err != nil {
 		return err
 	}

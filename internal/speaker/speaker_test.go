@@ -142,7 +142,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 		t.Fatal(err)
 	}
 	ca, err := cache.New(env.Config, cache.Options{Scheme: scheme, ByObject: map[client.Object]cache.ByObject{
-		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
+		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}, Label: LeaseSelector()},
 	}})
 	if err != nil {
 		t.Fatal(err)
