@@ -28,6 +28,8 @@ type Speaker struct {
 	opts Options
 	// kick wakes the loop; informer handlers send to it without blocking.
 	kick chan struct{}
+	// probe is what the health probes read.
+	probe probeState
 }
 
 // New returns a speaker. It starts nothing: Run does.
@@ -162,6 +164,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 	// delay does.
 	var settle, handoff <-chan time.Time
 	for {
+		s.beat()
 		select {
 		case <-ctx.Done():
 			return s.handover(st)
@@ -402,6 +405,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords,
 	})
 	prevMine, mine := st.last.Mine(), p.Mine()
+	s.planned(len(others(s.opts.Node, snap.leases)), max(0, len(alive)-1), mine, p.BGP)
 	if !slices.EqualFunc(prevMine, mine, func(a, b plan.L2) bool { return a.IP == b.IP && slices.Equal(a.Interfaces, b.Interfaces) }) {
 		log.V(1).Info("announcing", "ips", len(mine), "was", len(prevMine))
 	}

@@ -88,6 +88,7 @@ type harness struct {
 	bgp   *fakeRouter
 	mem   *fakeMembership
 	cache cache.Cache
+	sp    *Speaker
 	stop  func() error
 }
 
@@ -169,6 +170,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.sp = sp
 	ctx, cancel := context.WithCancel(context.Background())
 	cacheDone := make(chan struct{})
 	go func() { _ = ca.Start(ctx); close(cacheDone) }()
