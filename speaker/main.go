@@ -19,7 +19,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -110,50 +109,74 @@ func run(f flags) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ctrl.GetConfig()
+	mgr, err := newManager(f)
 	if err != nil {
 		return err
+	}
+	ctx := ctrl.SetupSignalHandler()
+	sp, err := newSpeaker(ctx, mgr, f, links)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(manager.RunnableFunc(sp.Run)); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("loop", sp.LiveCheck); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("announce", sp.ReadyCheck); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+// newManager builds the manager, whose cache holds only the speakers'
+// Leases and the Secrets of Herald's namespace among those kinds.
+func newManager(f flags) (manager.Manager, error) {
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, err
 	}
 	scheme, err := kube.Scheme()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	return ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress: f.probeAddr,
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
-				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
+				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}, Label: speaker.LeaseSelector()},
 				&corev1.Secret{}:        {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
 			},
 		},
 	})
-	if err != nil {
-		return err
-	}
-	ctx := ctrl.SetupSignalHandler()
-	log := ctrl.Log.WithName("speaker")
+}
 
+// newSpeaker builds the speaker and its parts: memberlist, Layer 2, BGP and
+// their metrics.
+func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfilter.Rules) (*speaker.Speaker, error) {
+	log := ctrl.Log.WithName("speaker")
 	key, err := speaker.MemberlistKey(ctx, mgr.GetAPIReader(), f.mlSecret)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	advertise, err := advertiseAddr(ctx, mgr, f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bind, err := bindAddr(f, advertise, liveness.HostHasIPv4())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mm, lm, sm, bm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics(), bgp.NewMetrics()
 	for _, m := range []interface {
 		Register(prometheus.Registerer) error
 	}{mm, lm, sm, bm} {
 		if err := m.Register(ctrlmetrics.Registry); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	members, err := liveness.New(liveness.Options{
@@ -161,9 +184,9 @@ func run(f flags) error {
 		SecretKey: key, Timings: f.timings, Log: log.WithName("memberlist"), Metrics: mm,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sp, err := speaker.New(speaker.Deps{
+	return speaker.New(speaker.Deps{
 		Client:     mgr.GetClient(),
 		Cache:      mgr.GetCache(),
 		Recorder:   mgr.GetEventRecorderFor("herald-speaker"),
@@ -182,19 +205,6 @@ func run(f flags) error {
 		Log:                log,
 		Metrics:            sm,
 	})
-	if err != nil {
-		return err
-	}
-	if err := mgr.Add(manager.RunnableFunc(sp.Run)); err != nil {
-		return err
-	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	return mgr.Start(ctx)
 }
 
 // advertiseAddr is --memberlist-advertise-address, or the Node's address.

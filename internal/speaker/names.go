@@ -3,6 +3,9 @@ package speaker
 import (
 	"crypto/sha256"
 	"encoding/hex"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 )
 
 // Object names in Herald's namespace.
@@ -12,6 +15,10 @@ const (
 	// LabelComponent marks the speakers' Leases and records.
 	LabelComponent = "app.kubernetes.io/component"
 	componentValue = "speaker"
+	// tieBreakerComponent is the tie-breaker Lease's component.
+	tieBreakerComponent = "speaker-tiebreaker"
+	// LabelName names Herald on the speakers' Leases.
+	LabelName = "app.kubernetes.io/name"
 	// AnnotationMemberlistAddr on a speaker's Lease is its memberlist
 	// address, host:port.
 	AnnotationMemberlistAddr = "heraldlb.io/memberlist-address"
@@ -33,4 +40,22 @@ func ObjectName(node string) string {
 	sum := sha256.Sum256([]byte(node))
 	h := hex.EncodeToString(sum[:8])
 	return name[:253-len(h)-1] + "-" + h
+}
+
+// leaseLabels are the labels of a speaker Lease of component c.
+func leaseLabels(c string) map[string]string {
+	return map[string]string{LabelComponent: c, LabelName: "herald"}
+}
+
+// LeaseSelector selects the Leases the speaker's cache holds: the speakers'
+// and the tie-breaker, not others in Herald's namespace, such as the
+// controller's leader election. It selects by component only, which
+// speakers of earlier releases already set on their Leases, so that their
+// Leases are found during an upgrade.
+func LeaseSelector() labels.Selector {
+	r, err := labels.NewRequirement(LabelComponent, selection.In, []string{componentValue, tieBreakerComponent})
+	if err != nil {
+		panic(err) // constant, valid arguments
+	}
+	return labels.NewSelector().Add(*r)
 }

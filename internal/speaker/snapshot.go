@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -128,19 +127,29 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 		}
 	}
 	for i := range leases.Items {
-		l := &leases.Items[i]
-		switch {
-		case l.Name == TieBreakerLease:
+		if l := &leases.Items[i]; l.Name == TieBreakerLease {
 			snap.tieObj, snap.tie = l, tieOf(l)
-		case l.Labels[LabelComponent] == componentValue && l.Spec.HolderIdentity != nil:
-			snap.leases = append(snap.leases, speakerLeaseOf(l))
-			if ap, err := netip.ParseAddrPort(l.Annotations[AnnotationMemberlistAddr]); err == nil {
-				snap.peers = append(snap.peers, ap)
-			}
 		}
 	}
-	slices.SortFunc(snap.peers, netip.AddrPort.Compare)
+	snap.leases, snap.peers = unexpired(speakerLeases(leases.Items), s.opts.Clock.Now())
 	return snap, nil
+}
+
+// speakerLeases are the speakers' Leases among leases, in their order.
+func speakerLeases(leases []coordinationv1.Lease) []speakerLease {
+	var out []speakerLease
+	for i := range leases {
+		l := &leases[i]
+		if l.Name == TieBreakerLease || l.Labels[LabelComponent] != componentValue || l.Spec.HolderIdentity == nil {
+			continue
+		}
+		sl := speakerLease{SpeakerLease: speakerLeaseOf(l)}
+		if ap, err := netip.ParseAddrPort(l.Annotations[AnnotationMemberlistAddr]); err == nil {
+			sl.Addr = ap
+		}
+		out = append(out, sl)
+	}
+	return out
 }
 
 func speakerLeaseOf(l *coordinationv1.Lease) election.SpeakerLease {
@@ -178,4 +187,14 @@ func internalIPs(n *corev1.Node) []netip.Addr {
 		}
 	}
 	return out
+}
+
+// liveLeases are the speakers' unexpired Leases in the cache at now.
+func (s *Speaker) liveLeases(now time.Time) ([]election.SpeakerLease, error) {
+	var list coordinationv1.LeaseList
+	if err := s.deps.Cache.List(context.Background(), &list, client.InNamespace(kube.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list Leases from the cache: %w", err)
+	}
+	live, _ := unexpired(speakerLeases(list.Items), now)
+	return live, nil
 }

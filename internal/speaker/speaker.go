@@ -28,6 +28,8 @@ type Speaker struct {
 	opts Options
 	// kick wakes the loop; informer handlers send to it without blocking.
 	kick chan struct{}
+	// probe is what the health probes read.
+	probe probeState
 }
 
 // New returns a speaker. It starts nothing: Run does.
@@ -44,7 +46,9 @@ func New(deps Deps, opts Options) (*Speaker, error) {
 
 // state is everything the loop owns. Only Run's goroutine touches it.
 type state struct {
-	links []layer2.Link
+	// expiryStop cancels the wake at the next Lease expiry.
+	expiryStop chan struct{}
+	links      []layer2.Link
 	// last is the last plan applied, and alive the members it saw.
 	last    plan.Plan
 	alive   []string
@@ -81,21 +85,11 @@ type state struct {
 // of their own, so that they outlive ctx until the handover is done.
 func (s *Speaker) Run(ctx context.Context) error {
 	log := s.opts.Log
-	for _, obj := range watched() {
-		inf, err := s.deps.Cache.GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("watch %T: %w", obj, err)
-		}
-		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { s.wake() },
-			UpdateFunc: func(any, any) { s.wake() },
-			DeleteFunc: func(any) { s.wake() },
-		}); err != nil {
-			return fmt.Errorf("watch %T: %w", obj, err)
-		}
+	if err := s.labelTieBreaker(ctx); err != nil {
+		return err
 	}
-	if !s.deps.Cache.WaitForCacheSync(ctx) {
-		return errors.New("speaker: the informer cache did not sync")
+	if err := s.watch(ctx); err != nil {
+		return err
 	}
 
 	inner, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -170,6 +164,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 	// delay does.
 	var settle, handoff <-chan time.Time
 	for {
+		s.beat()
 		select {
 		case <-ctx.Done():
 			return s.handover(st)
@@ -204,11 +199,14 @@ func (s *Speaker) Run(ctx context.Context) error {
 			if r.kind != "lease" {
 				continue
 			}
-			if st.firstRenew.IsZero() {
-				st.firstRenew = r.at
-				settle = s.opts.Clock.After(s.opts.Settle)
-			}
 			st.ownRenew = r.at
+			if !st.firstRenew.IsZero() {
+				// A renewal changes no plan: the speakers counted are
+				// those unexpired now, which ownRenew cannot add to.
+				continue
+			}
+			st.firstRenew = r.at
+			settle = s.opts.Clock.After(s.opts.Settle)
 		case <-tie:
 			tie = nil
 		case <-settle:
@@ -231,6 +229,88 @@ func (s *Speaker) Run(ctx context.Context) error {
 		}
 		schedule(s.opts.Coalesce)
 	}
+}
+
+// watch wakes the loop on every change to what it plans from, except
+// speaker Lease renewals that change nothing the plan reads, and waits for
+// the cache to sync.
+func (s *Speaker) watch(ctx context.Context) error {
+	for _, obj := range watched() {
+		inf, err := s.deps.Cache.GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("watch %T: %w", obj, err)
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc: func(any) { s.wake() },
+			UpdateFunc: func(old, next any) {
+				if replans(old, next, s.opts.Clock.Now()) {
+					s.wake()
+				}
+			},
+			DeleteFunc: func(any) { s.wake() },
+		}); err != nil {
+			return fmt.Errorf("watch %T: %w", obj, err)
+		}
+	}
+	if !s.deps.Cache.WaitForCacheSync(ctx) {
+		return errors.New("speaker: the informer cache did not sync")
+	}
+	return nil
+}
+
+// wakeAtExpiry wakes the loop when a speaker Lease the last plan counted
+// expires, for renewals no longer wake it. The timer fires at the first
+// expiry that plan could see; if that Lease was renewed meanwhile, it waits
+// for the next one instead of replanning. An earlier timer is cancelled.
+func (s *Speaker) wakeAtExpiry(st *state, counted []election.SpeakerLease, now time.Time) {
+	if st.expiryStop != nil {
+		close(st.expiryStop)
+	}
+	stop := make(chan struct{})
+	st.expiryStop = stop
+	go func() {
+		leases := counted
+		for {
+			at := nextExpiry(leases)
+			if at.IsZero() {
+				return
+			}
+			select {
+			case <-s.opts.Clock.After(at.Sub(now) + time.Millisecond):
+			case <-stop:
+				return
+			}
+			now = s.opts.Clock.Now()
+			var err error
+			if leases, err = s.liveLeases(now); err == nil {
+				leases = others(s.opts.Node, leases)
+			}
+			if err != nil || !sameNodes(leases, counted) {
+				s.opts.Log.Info("the speakers' unexpired Leases changed; planning again", "was", len(counted), "now", len(leases))
+				s.wake()
+				return
+			}
+		}
+	}()
+}
+
+// others are leases but self's: this speaker always counts itself, so
+// its own Lease expiring changes no plan.
+func others(self string, leases []election.SpeakerLease) []election.SpeakerLease {
+	return slices.DeleteFunc(slices.Clone(leases), func(l election.SpeakerLease) bool { return l.Node == self })
+}
+
+// sameNodes says whether a and b hold the same speakers, in any order.
+func sameNodes(a, b []election.SpeakerLease) bool {
+	names := func(ls []election.SpeakerLease) []string {
+		out := make([]string, 0, len(ls))
+		for _, l := range ls {
+			out = append(out, l.Node)
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(names(a), names(b))
 }
 
 // wake asks the loop to plan again; it never blocks.
@@ -256,6 +336,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 	snap.tie = election.ObserveTie(st.tieSeen, snap.tie, now)
 	st.tieSeen = &snap.tie
 	st.snap = snap
+	s.wakeAtExpiry(st, others(s.opts.Node, snap.leases), now)
 
 	var members []plan.Member
 	var alive []string
@@ -324,6 +405,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords,
 	})
 	prevMine, mine := st.last.Mine(), p.Mine()
+	s.planned(len(others(s.opts.Node, snap.leases)), max(0, len(alive)-1), mine, p.BGP)
 	if !slices.EqualFunc(prevMine, mine, func(a, b plan.L2) bool { return a.IP == b.IP && slices.Equal(a.Interfaces, b.Interfaces) }) {
 		log.V(1).Info("announcing", "ips", len(mine), "was", len(prevMine))
 	}

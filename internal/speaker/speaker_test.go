@@ -88,6 +88,7 @@ type harness struct {
 	bgp   *fakeRouter
 	mem   *fakeMembership
 	cache cache.Cache
+	sp    *Speaker
 	stop  func() error
 }
 
@@ -142,7 +143,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 		t.Fatal(err)
 	}
 	ca, err := cache.New(env.Config, cache.Options{Scheme: scheme, ByObject: map[client.Object]cache.ByObject{
-		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
+		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}, Label: LeaseSelector()},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +170,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.sp = sp
 	ctx, cancel := context.WithCancel(context.Background())
 	cacheDone := make(chan struct{})
 	go func() { _ = ca.Start(ctx); close(cacheDone) }()

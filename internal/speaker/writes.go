@@ -2,7 +2,9 @@ package speaker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,7 +32,7 @@ func (s *Speaker) renewLease(now time.Time) write {
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace:   kube.Namespace,
 			Name:        ObjectName(s.opts.Node),
-			Labels:      map[string]string{LabelComponent: componentValue},
+			Labels:      leaseLabels(componentValue),
 			Annotations: map[string]string{AnnotationMemberlistAddr: s.opts.MemberlistAddr.String()},
 		},
 		Spec: coordinationv1.LeaseSpec{
@@ -39,6 +42,7 @@ func (s *Speaker) renewLease(now time.Time) write {
 		},
 	}
 	return write{kind: "lease", do: func(ctx context.Context) error {
+		l.OwnerReferences = s.ownedByNode(ctx)
 		if err := s.deps.Client.Patch(ctx, l, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("renew Lease %s/%s: %w", kube.Namespace, l.Name, err)
 		}
@@ -65,6 +69,20 @@ func (s *Speaker) writeRecord(data map[string]string) write {
 	}}
 }
 
+// ownedByNode is the owner reference of this node's Lease to its Node, so
+// that the garbage collector deletes the Lease with the Node and no speaker
+// dials a deleted node's address. The Node comes from the informer cache;
+// while it is not there, the Lease is written without an owner and gains
+// one on a later renewal.
+func (s *Speaker) ownedByNode(ctx context.Context) []metav1.OwnerReference {
+	var n corev1.Node
+	if err := s.deps.Cache.Get(ctx, client.ObjectKey{Name: s.opts.Node}, &n); err != nil {
+		s.opts.Log.V(1).Info("this node is not in the cache; its Lease has no owner yet", "error", err.Error())
+		return nil
+	}
+	return []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: n.Name, UID: n.UID}}
+}
+
 // tieWrite carries out a tie-breaker action with an optimistic update on
 // the Lease as last seen (old, nil when it does not exist): if another
 // speaker wrote it meanwhile, the write fails with a conflict and this
@@ -77,6 +95,10 @@ func (s *Speaker) tieWrite(a election.TieAction, old *coordinationv1.Lease, side
 	if l.Annotations == nil {
 		l.Annotations = map[string]string{}
 	}
+	if l.Labels == nil {
+		l.Labels = map[string]string{}
+	}
+	maps.Copy(l.Labels, leaseLabels(tieBreakerComponent))
 	switch a {
 	case election.TieAcquire, election.TieRenew:
 		if a == election.TieAcquire {
@@ -108,6 +130,23 @@ func (s *Speaker) tieWrite(a election.TieAction, old *coordinationv1.Lease, side
 		}
 		return nil
 	}}
+}
+
+// labelTieBreaker labels a tie-breaker Lease that a speaker of an earlier
+// release created without labels, so that the cache, which holds only
+// labelled Leases, sees it. The merge patch of labels alone leaves its
+// holder as it is, and changes nothing once they are there. It goes to the
+// apiserver: the cache could not show the unlabelled Lease.
+func (s *Speaker) labelTieBreaker(ctx context.Context) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": leaseLabels(tieBreakerComponent)}})
+	if err != nil {
+		return fmt.Errorf("label the tie-breaker Lease: %w", err)
+	}
+	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: TieBreakerLease}}
+	if err := s.deps.Client.Patch(ctx, l, client.RawPatch(types.MergePatchType, patch)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("label the tie-breaker Lease: %w", err)
+	}
+	return nil
 }
 
 // forget deletes this node's Lease and record: a speaker that stops on

@@ -1,0 +1,72 @@
+package speaker
+
+import (
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/heraldlb/herald/internal/election"
+)
+
+func TestReplans(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	lease := func(name string, renewed time.Time, mod func(*coordinationv1.Lease)) *coordinationv1.Lease {
+		l := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelComponent: componentValue},
+				Annotations: map[string]string{AnnotationMemberlistAddr: "198.51.100.1:7946"}},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("a"), LeaseDurationSeconds: ptr.To[int32](30), RenewTime: ptr.To(metav1.NewMicroTime(renewed))},
+		}
+		if mod != nil {
+			mod(l)
+		}
+		return l
+	}
+	old := lease("herald-speaker-a", now.Add(-time.Second), nil)
+	tests := []struct {
+		name      string
+		old, next any
+		want      bool
+	}{
+		{"renewed", old, lease("herald-speaker-a", now, nil), false},
+		{"renewed with a new resourceVersion", old, lease("herald-speaker-a", now, func(l *coordinationv1.Lease) { l.ResourceVersion = "9" }), false},
+		{"renewed after it expired", lease("herald-speaker-a", now.Add(-time.Minute), nil), lease("herald-speaker-a", now, nil), true},
+		{"new memberlist address", old, lease("herald-speaker-a", now, func(l *coordinationv1.Lease) { l.Annotations[AnnotationMemberlistAddr] = "198.51.100.2:7946" }), true},
+		{"new holder", old, lease("herald-speaker-a", now, func(l *coordinationv1.Lease) { l.Spec.HolderIdentity = ptr.To("b") }), true},
+		{"holder gone", old, lease("herald-speaker-a", now, func(l *coordinationv1.Lease) { l.Spec.HolderIdentity = nil }), true},
+		{"label dropped", old, lease("herald-speaker-a", now, func(l *coordinationv1.Lease) { l.Labels = nil }), true},
+		{"tie-breaker renewed", lease(TieBreakerLease, now.Add(-time.Second), nil), lease(TieBreakerLease, now, nil), true},
+		{"not a Lease", &corev1.Node{}, &corev1.Node{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := replans(tt.old, tt.next, now); got != tt.want {
+				t.Errorf("replans = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNextExpiry(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	l := func(renewed time.Duration, d time.Duration) election.SpeakerLease {
+		return election.SpeakerLease{Renewed: t0.Add(renewed), Duration: d}
+	}
+	tests := []struct {
+		name   string
+		leases []election.SpeakerLease
+		want   time.Time
+	}{
+		{"none", nil, time.Time{}},
+		{"one", []election.SpeakerLease{l(0, 30*time.Second)}, t0.Add(30 * time.Second)},
+		{"the first of several", []election.SpeakerLease{l(5*time.Second, 30*time.Second), l(0, 40*time.Second), l(2*time.Second, 10*time.Second)}, t0.Add(12 * time.Second)},
+	}
+	for _, tt := range tests {
+		if got := nextExpiry(tt.leases); !got.Equal(tt.want) {
+			t.Errorf("%s: nextExpiry = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
