@@ -175,23 +175,48 @@ func TestPolicyCatchesViolations(t *testing.T) {
 }
 
 // TestControllerDeploymentIsHardened checks the Deployment users install.
-func TestControllerDeploymentIsHardened(t *testing.T) {
-	var dep *appsv1.Deployment
+// manifestObject is the object of kind and name in manifests/herald.yaml.
+func manifestObject[T any, PT interface {
+	*T
+	GetName() string
+}](t *testing.T, kind, name string) PT {
+	t.Helper()
 	for _, d := range readDocs(t, filepath.Join(testenv.RepoRoot(), "manifests", "herald.yaml")) {
-		if d.kind != "Deployment" {
+		if d.kind != kind {
 			continue
 		}
-		var x appsv1.Deployment
-		if err := yaml.UnmarshalStrict(d.raw, &x); err != nil {
+		x := PT(new(T))
+		if err := yaml.UnmarshalStrict(d.raw, x); err != nil {
 			t.Fatal(err)
 		}
-		if x.Name == "herald-controller" {
-			dep = &x
+		if x.GetName() == name {
+			return x
 		}
 	}
-	if dep == nil {
-		t.Fatal("manifests/herald.yaml has no herald-controller Deployment")
+	t.Fatalf("manifests/herald.yaml has no %s %s", name, kind)
+	return nil
+}
+
+// checkContainerLocked wants a read-only root, no privilege escalation, not
+// privileged, and every capability dropped but add.
+func checkContainerLocked(t *testing.T, sc *corev1.SecurityContext, add []corev1.Capability) {
+	t.Helper()
+	switch {
+	case sc == nil:
+		t.Fatal("container has no securityContext")
+	case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
+		t.Errorf("root filesystem is writable")
+	case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+		t.Errorf("privilege escalation allowed")
+	case sc.Privileged != nil && *sc.Privileged:
+		t.Errorf("privileged")
+	case sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || !slices.Equal(sc.Capabilities.Add, add):
+		t.Errorf("capabilities = %+v, want ALL dropped and only %v added", sc.Capabilities, add)
 	}
+}
+
+func TestControllerDeploymentIsHardened(t *testing.T) {
+	dep := manifestObject[appsv1.Deployment](t, "Deployment", "herald-controller")
 	pod := dep.Spec.Template.Spec
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas < 2 {
 		t.Errorf("replicas = %v, want at least 2 for failover", dep.Spec.Replicas)
@@ -206,19 +231,7 @@ func TestControllerDeploymentIsHardened(t *testing.T) {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	sc := c.SecurityContext
-	switch {
-	case sc == nil:
-		t.Fatal("container has no securityContext")
-	case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
-		t.Errorf("root filesystem is writable")
-	case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
-		t.Errorf("privilege escalation allowed")
-	case sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || len(sc.Capabilities.Add) > 0:
-		t.Errorf("capabilities = %+v, want ALL dropped and none added", sc.Capabilities)
-	case sc.Privileged != nil && *sc.Privileged:
-		t.Errorf("privileged")
-	}
+	checkContainerLocked(t, c.SecurityContext, nil)
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		if q, ok := c.Resources.Requests[r]; !ok || q.IsZero() {
 			t.Errorf("no %s request", r)
@@ -246,22 +259,7 @@ func TestControllerDeploymentIsHardened(t *testing.T) {
 // The speaker needs the host network and NET_RAW; everything else is taken
 // away, and it is not evicted before the workloads it announces.
 func TestSpeakerDaemonSetIsHardened(t *testing.T) {
-	var ds *appsv1.DaemonSet
-	for _, d := range readDocs(t, filepath.Join(testenv.RepoRoot(), "manifests", "herald.yaml")) {
-		if d.kind != "DaemonSet" {
-			continue
-		}
-		var x appsv1.DaemonSet
-		if err := yaml.UnmarshalStrict(d.raw, &x); err != nil {
-			t.Fatal(err)
-		}
-		if x.Name == "herald-speaker" {
-			ds = &x
-		}
-	}
-	if ds == nil {
-		t.Fatal("manifests/herald.yaml has no herald-speaker DaemonSet")
-	}
+	ds := manifestObject[appsv1.DaemonSet](t, "DaemonSet", "herald-speaker")
 	pod := ds.Spec.Template.Spec
 	if psc := pod.SecurityContext; psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Errorf("pod seccomp profile is not RuntimeDefault: %+v", psc)
@@ -272,19 +270,7 @@ func TestSpeakerDaemonSetIsHardened(t *testing.T) {
 	if len(pod.Containers) != 1 {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
-	sc := pod.Containers[0].SecurityContext
-	switch {
-	case sc == nil:
-		t.Fatal("container has no securityContext")
-	case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
-		t.Errorf("root filesystem is writable")
-	case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
-		t.Errorf("privilege escalation allowed")
-	case sc.Privileged != nil && *sc.Privileged:
-		t.Errorf("privileged")
-	case sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"NET_RAW"}):
-		t.Errorf("capabilities = %+v, want ALL dropped and only NET_RAW added", sc.Capabilities)
-	}
+	checkContainerLocked(t, pod.Containers[0].SecurityContext, []corev1.Capability{"NET_RAW"})
 	if _, ok := pod.Containers[0].Resources.Limits[corev1.ResourceMemory]; !ok {
 		t.Errorf("no memory limit")
 	}

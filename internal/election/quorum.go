@@ -26,12 +26,31 @@ func Known(self string, leases []SpeakerLease, alive []string, ownRenew time.Tim
 	out := []string{self}
 	out = append(out, alive...)
 	for _, l := range leases {
-		if ownRenew.IsZero() || !l.Renewed.Add(l.Duration).Before(ownRenew) {
+		if !l.ExpiredBy(ownRenew) {
 			out = append(out, l.Node)
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ExpiredBy reports whether the Lease had expired at ownRenew, this
+// speaker's last renewal of its own Lease (see Known); a zero ownRenew
+// expires nothing.
+func (l SpeakerLease) ExpiredBy(ownRenew time.Time) bool {
+	return !ownRenew.IsZero() && l.Renewed.Add(l.Duration).Before(ownRenew)
+}
+
+// ExpiresBetween reports whether one of leases, unexpired at this speaker's
+// renewal from, has expired at its next renewal to: only then can Known
+// lose a speaker to expiry, so only then must the plan be made again.
+func ExpiresBetween(leases []SpeakerLease, from, to time.Time) bool {
+	for _, l := range leases {
+		if !l.ExpiredBy(from) && l.ExpiredBy(to) {
+			return true
+		}
+	}
+	return false
 }
 
 // Verdict says whether a speaker may claim IPs.

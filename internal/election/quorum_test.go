@@ -160,3 +160,23 @@ func TestHealthy(t *testing.T) {
 		}
 	}
 }
+
+func TestExpiresBetween(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	l := SpeakerLease{Node: "b", Renewed: t0, Duration: 30 * time.Second}
+	for _, c := range []struct {
+		name     string
+		from, to time.Time
+		want     bool
+	}{
+		{"both renewals within its duration", t0.Add(10 * time.Second), t0.Add(20 * time.Second), false},
+		{"the renewal that passes its expiry", t0.Add(29 * time.Second), t0.Add(31 * time.Second), true},
+		{"already expired at the earlier renewal", t0.Add(31 * time.Second), t0.Add(32 * time.Second), false},
+		{"the first renewal after none", time.Time{}, t0.Add(31 * time.Second), true},
+		{"no renewal yet", time.Time{}, time.Time{}, false},
+	} {
+		if got := ExpiresBetween([]SpeakerLease{l}, c.from, c.to); got != c.want {
+			t.Errorf("%s: ExpiresBetween = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

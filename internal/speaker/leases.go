@@ -16,17 +16,18 @@ type speakerLease struct {
 	Addr netip.AddrPort
 }
 
-// unexpired keeps the Leases renewed within their duration at now, and the
-// addresses they publish, sorted. An expired Lease, such as one left by a
-// deleted node until the garbage collector removes it, is neither dialled
-// nor counted as a known speaker: dialling it forever and counting it in
-// the quorum denominator would both be wrong. A speaker that is alive in
-// memberlist is known anyway, whatever its Lease says.
-func unexpired(leases []speakerLease, now time.Time) ([]election.SpeakerLease, []netip.AddrPort) {
+// unexpired keeps the Leases not expired at ownRenew (election.ExpiredBy:
+// judged at this speaker's own last renewal, so a speaker cut off from the
+// apiserver expires nobody), and the addresses they publish, sorted. An
+// expired Lease, such as one left by a deleted node until the garbage
+// collector removes it, is neither dialled nor counted as a known speaker.
+// A speaker that is alive in memberlist is known anyway, whatever its Lease
+// says.
+func unexpired(leases []speakerLease, ownRenew time.Time) ([]election.SpeakerLease, []netip.AddrPort) {
 	var live []election.SpeakerLease
 	var peers []netip.AddrPort
 	for _, l := range leases {
-		if l.Renewed.IsZero() || l.Renewed.Add(l.Duration).Before(now) {
+		if l.ExpiredBy(ownRenew) {
 			continue
 		}
 		live = append(live, l.SpeakerLease)

@@ -52,3 +52,14 @@ func TestUnexpired(t *testing.T) {
 		})
 	}
 }
+
+// Before this speaker has renewed its own Lease, and while it cannot, no
+// Lease expires: a speaker cut off from the apiserver keeps every speaker
+// it knew, and keeps dialling them.
+func TestNothingExpiresBeforeTheOwnRenewal(t *testing.T) {
+	old := speakerLease{SpeakerLease: election.SpeakerLease{Node: "a", Renewed: time.Unix(0, 0), Duration: time.Second},
+		Addr: netip.MustParseAddrPort("198.51.100.1:7946")}
+	if live, peers := unexpired([]speakerLease{old}, time.Time{}); len(live) != 1 || len(peers) != 1 {
+		t.Errorf("unexpired at a zero own renewal = %v %v, want the Lease kept", live, peers)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-
-	"github.com/heraldlb/herald/internal/election"
 )
 
 // leaseView is what the plan reads from a speaker's Lease: who holds it,
@@ -45,17 +43,4 @@ func replans(old, next any, now time.Time) bool {
 		return true
 	}
 	return viewOf(o, now) != viewOf(n, now)
-}
-
-// nextExpiry is when the first of leases expires, if none is renewed
-// before: the plan must be made again then, since no event says so. It is
-// zero when there are none.
-func nextExpiry(leases []election.SpeakerLease) time.Time {
-	var first time.Time
-	for _, l := range leases {
-		if at := l.Renewed.Add(l.Duration); first.IsZero() || at.Before(first) {
-			first = at
-		}
-	}
-	return first
 }

@@ -8,8 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-
-	"github.com/heraldlb/herald/internal/election"
 )
 
 func TestReplans(t *testing.T) {
@@ -47,26 +45,5 @@ func TestReplans(t *testing.T) {
 				t.Errorf("replans = %v, want %v", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestNextExpiry(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	l := func(renewed time.Duration, d time.Duration) election.SpeakerLease {
-		return election.SpeakerLease{Renewed: t0.Add(renewed), Duration: d}
-	}
-	tests := []struct {
-		name   string
-		leases []election.SpeakerLease
-		want   time.Time
-	}{
-		{"none", nil, time.Time{}},
-		{"one", []election.SpeakerLease{l(0, 30*time.Second)}, t0.Add(30 * time.Second)},
-		{"the first of several", []election.SpeakerLease{l(5*time.Second, 30*time.Second), l(0, 40*time.Second), l(2*time.Second, 10*time.Second)}, t0.Add(12 * time.Second)},
-	}
-	for _, tt := range tests {
-		if got := nextExpiry(tt.leases); !got.Equal(tt.want) {
-			t.Errorf("%s: nextExpiry = %v, want %v", tt.name, got, tt.want)
-		}
 	}
 }

@@ -31,9 +31,12 @@ type snapshot struct {
 	// from Secrets.
 	selfAddrs []netip.Addr
 	passwords map[config.SecretRef]string
-	// leases are the speakers' Leases, peers their memberlist addresses.
-	leases []election.SpeakerLease
-	peers  []netip.AddrPort
+	// speakers are the speakers' Leases as the cache holds them; leases
+	// are those of them that count and peers the addresses to dial, once
+	// sync has judged their expiry (see unexpired).
+	speakers []speakerLease
+	leases   []election.SpeakerLease
+	peers    []netip.AddrPort
 	// tie is the tie-breaker Lease, stamped by sync with when this speaker
 	// first saw its version, and tieObj the object itself (nil when
 	// it does not exist), for optimistic updates.
@@ -131,7 +134,7 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 			snap.tieObj, snap.tie = l, tieOf(l)
 		}
 	}
-	snap.leases, snap.peers = unexpired(speakerLeases(leases.Items), s.opts.Clock.Now())
+	snap.speakers = speakerLeases(leases.Items)
 	return snap, nil
 }
 
@@ -189,12 +192,17 @@ func internalIPs(n *corev1.Node) []netip.Addr {
 	return out
 }
 
-// liveLeases are the speakers' unexpired Leases in the cache at now.
-func (s *Speaker) liveLeases(now time.Time) ([]election.SpeakerLease, error) {
+// cachedLeases are the other speakers' Leases in the cache now.
+func (s *Speaker) cachedLeases() ([]election.SpeakerLease, error) {
 	var list coordinationv1.LeaseList
 	if err := s.deps.Cache.List(context.Background(), &list, client.InNamespace(kube.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list Leases from the cache: %w", err)
 	}
-	live, _ := unexpired(speakerLeases(list.Items), now)
-	return live, nil
+	var out []election.SpeakerLease
+	for _, l := range speakerLeases(list.Items) {
+		if l.Node != s.opts.Node {
+			out = append(out, l.SpeakerLease)
+		}
+	}
+	return out, nil
 }

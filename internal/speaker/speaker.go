@@ -46,9 +46,7 @@ func New(deps Deps, opts Options) (*Speaker, error) {
 
 // state is everything the loop owns. Only Run's goroutine touches it.
 type state struct {
-	// expiryStop cancels the wake at the next Lease expiry.
-	expiryStop chan struct{}
-	links      []layer2.Link
+	links []layer2.Link
 	// last is the last plan applied, and alive the members it saw.
 	last    plan.Plan
 	alive   []string
@@ -199,10 +197,15 @@ func (s *Speaker) Run(ctx context.Context) error {
 			if r.kind != "lease" {
 				continue
 			}
+			prev := st.ownRenew
 			st.ownRenew = r.at
 			if !st.firstRenew.IsZero() {
-				// A renewal changes no plan: the speakers counted are
-				// those unexpired now, which ownRenew cannot add to.
+				// Expiry is judged at this node's own renewals (see
+				// election.Known), so only a renewal past another's
+				// expiry changes the plan.
+				if s.expiredSince(prev, r.at) {
+					break
+				}
 				continue
 			}
 			st.firstRenew = r.at
@@ -258,59 +261,18 @@ func (s *Speaker) watch(ctx context.Context) error {
 	return nil
 }
 
-// wakeAtExpiry wakes the loop when a speaker Lease the last plan counted
-// expires, for renewals no longer wake it. The timer fires at the first
-// expiry that plan could see; if that Lease was renewed meanwhile, it waits
-// for the next one instead of replanning. An earlier timer is cancelled.
-func (s *Speaker) wakeAtExpiry(st *state, counted []election.SpeakerLease, now time.Time) {
-	if st.expiryStop != nil {
-		close(st.expiryStop)
-	}
-	stop := make(chan struct{})
-	st.expiryStop = stop
-	go func() {
-		leases := counted
-		for {
-			at := nextExpiry(leases)
-			if at.IsZero() {
-				return
-			}
-			select {
-			case <-s.opts.Clock.After(at.Sub(now) + time.Millisecond):
-			case <-stop:
-				return
-			}
-			now = s.opts.Clock.Now()
-			var err error
-			if leases, err = s.liveLeases(now); err == nil {
-				leases = others(s.opts.Node, leases)
-			}
-			if err != nil || !sameNodes(leases, counted) {
-				s.opts.Log.Info("the speakers' unexpired Leases changed; planning again", "was", len(counted), "now", len(leases))
-				s.wake()
-				return
-			}
-		}
-	}()
+// expiredSince reports whether a speaker Lease in the cache, unexpired at
+// this node's renewal prev, has expired at its renewal now; a cache that
+// cannot be read says yes, so the plan is made again.
+func (s *Speaker) expiredSince(prev, now time.Time) bool {
+	leases, err := s.cachedLeases()
+	return err != nil || election.ExpiresBetween(leases, prev, now)
 }
 
 // others are leases but self's: this speaker always counts itself, so
 // its own Lease expiring changes no plan.
 func others(self string, leases []election.SpeakerLease) []election.SpeakerLease {
 	return slices.DeleteFunc(slices.Clone(leases), func(l election.SpeakerLease) bool { return l.Node == self })
-}
-
-// sameNodes says whether a and b hold the same speakers, in any order.
-func sameNodes(a, b []election.SpeakerLease) bool {
-	names := func(ls []election.SpeakerLease) []string {
-		out := make([]string, 0, len(ls))
-		for _, l := range ls {
-			out = append(out, l.Node)
-		}
-		slices.Sort(out)
-		return out
-	}
-	return slices.Equal(names(a), names(b))
 }
 
 // wake asks the loop to plan again; it never blocks.
@@ -335,8 +297,8 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 	now := s.opts.Clock.Now()
 	snap.tie = election.ObserveTie(st.tieSeen, snap.tie, now)
 	st.tieSeen = &snap.tie
+	snap.leases, snap.peers = unexpired(snap.speakers, st.ownRenew)
 	st.snap = snap
-	s.wakeAtExpiry(st, others(s.opts.Node, snap.leases), now)
 
 	var members []plan.Member
 	var alive []string
