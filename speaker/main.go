@@ -45,6 +45,7 @@ type flags struct {
 	timings                liveness.Timings
 	leaseDuration, renew   time.Duration
 	tieBreaker             time.Duration
+	gracefulShutdown       time.Duration
 	burstCount             int
 	burstInterval          time.Duration
 	bgpListenPort          int
@@ -91,6 +92,7 @@ func register(fs *flag.FlagSet) *flags {
 	fs.DurationVar(&f.timings.RejoinInterval, "memberlist-rejoin-interval", d.RejoinInterval, "how often speakers known from Leases but not members are joined again, which heals partitions")
 	fs.DurationVar(&f.leaseDuration, "lease-duration", 30*time.Second, "how long this speaker's Lease lasts unrenewed; a speaker that dies without leaving stops counting for quorum after it")
 	fs.DurationVar(&f.renew, "lease-renew-interval", 10*time.Second, "how often the Lease is renewed")
+	fs.DurationVar(&f.gracefulShutdown, "bgp-graceful-shutdown", 10*time.Second, "how long a node that is cordoned, drained, tainted out-of-service, excluded from load balancers or NotReady for 40s keeps its BGP routes, tagged GRACEFUL_SHUTDOWN (RFC 8326) so routers move away first, before it withdraws them")
 	fs.DurationVar(&f.tieBreaker, "tiebreaker-duration", 4*time.Second, "duration of the tie-breaker Lease that settles an even split (such as a two-node cluster losing a node)")
 	fs.IntVar(&f.burstCount, "gratuitous-count", 3, "gratuitous ARP / unsolicited NA rounds sent when this node takes an IP over")
 	fs.DurationVar(&f.burstInterval, "gratuitous-interval", 250*time.Millisecond, "time between those rounds")
@@ -201,6 +203,7 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 		LeaseDuration:      f.leaseDuration,
 		RenewInterval:      f.renew,
 		TieBreakerDuration: f.tieBreaker,
+		GracefulShutdown:   f.gracefulShutdown,
 		Links:              links,
 		Log:                log,
 		Metrics:            sm,

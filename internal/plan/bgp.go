@@ -139,6 +139,9 @@ func eligibleForServices(t target, node string) bool {
 	return true
 }
 
+// GracefulShutdownCommunity is GRACEFUL_SHUTDOWN (RFC 8326), 65535:0.
+const GracefulShutdownCommunity uint32 = 0xFFFF0000
+
 // planBGP adds this node's routes for t, of pool pp, and returns why no
 // node advertises t ("" when some node does).
 func (pl *planner) planBGP(t target, pp *poolPlan) string {
@@ -155,42 +158,25 @@ func (pl *planner) planBGP(t target, pp *poolPlan) string {
 	var mine []string
 	var prefix netip.Prefix
 	for _, ap := range pp.bgp {
-		a := ap.adv
-		nodes := ap.nodes
-		if local {
-			nodes = slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return !eligibleForServices(t, n) })
+		nodes := pl.bgpNodes(t, ap, local)
+		ok, whyNot := bgpReason(ap, nodes, ready)
+		if ok {
+			anywhere = true
+		} else {
+			why = whyNot
 		}
-		switch {
-		case !ready:
-			why = "no endpoint of the Service is ready"
-			continue
-		case len(nodes) == 0:
-			why = "no node that BGPAdvertisement " + a.Name + " selects can advertise it (excluded, or no ready local endpoint as externalTrafficPolicy Local requires)"
-			continue
-		case !slices.ContainsFunc(nodes, func(n string) bool { return ap.peered[n] }):
-			why = "no node that BGPAdvertisement " + a.Name + " selects has a session to its peers"
-			continue
-		}
-		anywhere = true
-		if !slices.Contains(nodes, pl.in.Self) {
+		advertise := ok && slices.Contains(nodes, pl.in.Self)
+		// A leaving node keeps what it advertised, tagged, for its
+		// graceful-shutdown period, whether or not another node takes over.
+		draining := !advertise && ready && pl.in.GracefulShutdown && ap.selectsSelf &&
+			(!local || eligibleForServices(t, pl.in.Self))
+		if !advertise && !draining {
 			continue
 		}
-		prefix = a.Aggregate(t.ip)
+		prefix = ap.adv.Aggregate(t.ip)
 		for _, s := range ap.sessions {
 			mine = append(mine, s)
-			if pl.paths[s] == nil {
-				pl.paths[s] = map[netip.Prefix]*Path{}
-			}
-			p := pl.paths[s][prefix]
-			if p == nil {
-				p = &Path{Prefix: prefix}
-				pl.paths[s][prefix] = p
-			}
-			p.Communities = append(p.Communities, a.Communities...)
-			p.LargeCommunities = append(p.LargeCommunities, a.LargeCommunities...)
-			if a.LocalPref != nil && (p.LocalPref == nil || *a.LocalPref > *p.LocalPref) {
-				p.LocalPref = a.LocalPref
-			}
+			pl.addPath(s, prefix, ap.adv, draining)
 		}
 	}
 	if len(mine) > 0 {
@@ -205,6 +191,62 @@ func (pl *planner) planBGP(t target, pp *poolPlan) string {
 		return ""
 	}
 	return why
+}
+
+// bgpNodes are the nodes that advertise t for ap: fit, with a ready local
+// endpoint under externalTrafficPolicy Local, and not cordoned unless
+// every such node with a session is.
+func (pl *planner) bgpNodes(t target, ap bgpAdvPlan, local bool) []string {
+	nodes := ap.nodes
+	if local {
+		nodes = slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return !eligibleForServices(t, n) })
+	}
+	up := slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return pl.nodes[n].Cordoned })
+	if slices.ContainsFunc(up, func(n string) bool { return ap.peered[n] }) {
+		return up
+	}
+	return nodes
+}
+
+// bgpReason reports whether some node advertises for ap, or why none does.
+func bgpReason(ap bgpAdvPlan, nodes []string, ready bool) (bool, string) {
+	switch {
+	case !ready:
+		return false, "no endpoint of the Service is ready"
+	case len(nodes) == 0:
+		return false, "no node that BGPAdvertisement " + ap.adv.Name + " selects can advertise it (excluded, out of service, gone, or no ready local endpoint as externalTrafficPolicy Local requires)"
+	case !slices.ContainsFunc(nodes, func(n string) bool { return ap.peered[n] }):
+		return false, "no node that BGPAdvertisement " + ap.adv.Name + " selects has a session to its peers"
+	}
+	return true, ""
+}
+
+// addPath adds a's communities and local preference to session's route
+// for prefix. A draining route also carries GRACEFUL_SHUTDOWN, and on an
+// iBGP session LOCAL_PREF 0, as RFC 8326 lets the node that shuts down set
+// it itself.
+func (pl *planner) addPath(session string, prefix netip.Prefix, a config.BGPAdvertisement, draining bool) {
+	if pl.paths[session] == nil {
+		pl.paths[session] = map[netip.Prefix]*Path{}
+	}
+	p := pl.paths[session][prefix]
+	if p == nil {
+		p = &Path{Prefix: prefix}
+		pl.paths[session][prefix] = p
+	}
+	p.Communities = append(p.Communities, a.Communities...)
+	p.LargeCommunities = append(p.LargeCommunities, a.LargeCommunities...)
+	if draining {
+		p.Communities = append(p.Communities, GracefulShutdownCommunity)
+		if i := slices.IndexFunc(pl.sessions, func(s Session) bool { return s.Name == session }); i >= 0 && pl.sessions[i].MyASN == pl.sessions[i].PeerASN {
+			zero := uint32(0)
+			p.LocalPref = &zero
+			return
+		}
+	}
+	if a.LocalPref != nil && (p.LocalPref == nil || *a.LocalPref > *p.LocalPref) {
+		p.LocalPref = a.LocalPref
+	}
 }
 
 // sortedPaths turns the per-session path sets into sorted lists with sorted,

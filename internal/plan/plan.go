@@ -182,6 +182,7 @@ func (pl *planner) planL2(t target, pp *poolPlan) (L2, string) {
 	if len(live) == 0 {
 		return L2{}, fmt.Sprintf("no speaker that could announce it is alive with a usable interface (eligible nodes: %s)", strings.Join(cands, ", "))
 	}
+	live = pl.preferUncordoned(live)
 	entry.Winner, _ = election.Winner(t.ip, live)
 	entry.Interfaces, entry.Fallback = interfacesFor(t.ip, pl.members[entry.Winner].Links, *pp.allow[entry.Winner])
 	if entry.Fallback && entry.Winner == pl.in.Self {
@@ -191,6 +192,16 @@ func (pl *planner) planL2(t target, pp *poolPlan) (L2, string) {
 		slices.Sort(entry.Interfaces)
 	}
 	return entry, ""
+}
+
+// preferUncordoned returns the nodes that are not cordoned, or all of
+// them if every one is.
+func (pl *planner) preferUncordoned(nodes []string) []string {
+	up := slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return pl.nodes[n].Cordoned })
+	if len(up) == 0 {
+		return nodes
+	}
+	return up
 }
 
 // keep returns the sorted keys of from for which ok holds.

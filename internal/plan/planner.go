@@ -40,10 +40,13 @@ type poolPlan struct {
 // bgpAdvPlan is one BGPAdvertisement as it applies to a pool.
 type bgpAdvPlan struct {
 	adv config.BGPAdvertisement
-	// nodes it selects that are not excluded, in the order of the Nodes;
-	// peered those of them with a session it goes to.
-	nodes  []string
-	peered map[string]bool
+	// nodes it selects that are fit (Node.Fit), in the order of the Nodes;
+	// peered those of them with a session it goes to. selectsSelf: it
+	// selects this node, fit or not, which may then be shutting down
+	// gracefully.
+	nodes       []string
+	peered      map[string]bool
+	selectsSelf bool
 	// sessions are this node's sessions it goes to.
 	sessions []string
 }
@@ -91,9 +94,9 @@ func (pl *planner) planPoolL2(pp *poolPlan) {
 		pp.l2Why = fmt.Sprintf("no node matches the nodeSelectors of %s", advNames(advs))
 		return
 	}
-	pp.l2Cands = keep(pp.allow, func(n string) bool { return !pl.nodes[n].Excluded && !pl.nodes[n].NetworkUnavailable })
+	pp.l2Cands = keep(pp.allow, func(n string) bool { return pl.nodes[n].Fit() })
 	if len(pp.l2Cands) == 0 {
-		pp.l2Why = fmt.Sprintf("every node %s selects is labelled %s or has NetworkUnavailable", advNames(advs), LabelExcludeFromLB)
+		pp.l2Why = fmt.Sprintf("every node %s selects is labelled %s, tainted %s, NotReady for more than %s, or has NetworkUnavailable", advNames(advs), LabelExcludeFromLB, TaintOutOfService, GoneAfter)
 	}
 }
 
@@ -104,7 +107,13 @@ func (pl *planner) planPoolBGP(pp *poolPlan) {
 		}
 		ap := bgpAdvPlan{adv: a, peered: map[string]bool{}}
 		for _, n := range pl.in.Nodes {
-			if !a.SelectsNode(n.Labels) || n.Excluded || n.NetworkUnavailable {
+			if !a.SelectsNode(n.Labels) {
+				continue
+			}
+			if n.Name == pl.in.Self {
+				ap.selectsSelf = true
+			}
+			if !n.Fit() {
 				continue
 			}
 			ap.nodes = append(ap.nodes, n.Name)

@@ -107,9 +107,14 @@ type Options struct {
 	// BGPRetry is how long a failed BGP apply waits before it is tried
 	// again (default 2s).
 	BGPRetry time.Duration
+	// GracefulShutdown is how long a node that is leaving (cordoned,
+	// drained, tainted out-of-service, excluded from load balancers, or
+	// gone) keeps its BGP routes, tagged GRACEFUL_SHUTDOWN, before it
+	// withdraws them (default 10s).
+	GracefulShutdown time.Duration
 	// APITimeout bounds each write to the apiserver (default 5s).
 	APITimeout time.Duration
-	Clock      clock.WithTicker
+	Clock      clock.WithTickerAndDelayedExecution
 	Log        logr.Logger
 	Metrics    *Metrics
 }
@@ -134,6 +139,7 @@ func (o *Options) defaults() {
 	set(&o.LeaveTimeout, time.Second)
 	set(&o.APITimeout, 5*time.Second)
 	set(&o.BGPRetry, 2*time.Second)
+	set(&o.GracefulShutdown, 10*time.Second)
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 
 	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/election"
@@ -65,6 +66,14 @@ type state struct {
 	// ready (zero while it is not): it claims Handoff after that.
 	ownRenew, firstRenew, readySince time.Time
 	inFlight                         map[string]bool
+	// notReady is since when each NotReady node has been seen so (see
+	// plan.MarkGone); nil before the first plan. leavingSince is when this
+	// node was first seen leaving (zero while it is not). wakeAt is when
+	// the next plan is arranged for, by wakeTimer.
+	notReady     map[string]time.Time
+	leavingSince time.Time
+	wakeAt       time.Time
+	wakeTimer    clock.Timer
 	// record is the record last written; nextRecord when the next may be;
 	// layer2Record its Layer 2 part as last planned.
 	record, layer2Record map[string]string
@@ -287,34 +296,121 @@ func (s *Speaker) wake() {
 // while the speaker is handing off: it is ready but may not claim yet, and
 // must plan again when the Handoff delay ends.
 func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (handingOff bool) {
-	log := s.opts.Log
 	snap, err := s.take(ctx)
 	if err != nil {
 		s.opts.Metrics.Syncs.WithLabelValues("error").Inc()
-		log.Error(err, "cannot plan; keeping what is announced")
+		s.opts.Log.Error(err, "cannot plan; keeping what is announced")
 		return false
 	}
 	now := s.opts.Clock.Now()
+	shutdown := s.observe(st, &snap, now)
+	members, alive := s.members(st)
+	q := s.decide(st, alive, now, dispatch)
+	selfLinks := s.gossip(st, q.ready)
+	for i := range members {
+		if members[i].Name == s.opts.Node {
+			members[i].Settling = !q.ready // as just gossiped
+		}
+	}
+	p := plan.Compute(plan.Inputs{
+		Self: s.opts.Node, Config: snap.config, Services: snap.services, Nodes: snap.nodes,
+		Members: members, SelfLinks: selfLinks, Claim: q.verdict.Claim, GracefulShutdown: shutdown,
+		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords,
+	})
+	s.apply(st, p, alive, q.verdict)
+	s.report(st, p, alive, q, dispatch)
+	st.last, st.alive, st.verdict = p, alive, q.verdict
+	return q.handingOff
+}
+
+// observe completes the snapshot with what is judged on this node's clock
+// (the tie-breaker's age, which Leases have expired, which nodes are gone)
+// and keeps it in st. It returns whether this node is in its BGP graceful
+// shutdown, and arranges a new plan for when that ends or a node becomes
+// gone.
+func (s *Speaker) observe(st *state, snap *snapshot, now time.Time) (shutdown bool) {
 	snap.tie = election.ObserveTie(st.tieSeen, snap.tie, now)
 	st.tieSeen = &snap.tie
 	snap.leases, snap.peers = unexpired(snap.speakers, st.ownRenew)
-	st.snap = snap
+	firstLook := st.notReady == nil
+	if firstLook {
+		st.notReady = map[string]time.Time{}
+	}
+	next := plan.MarkGone(snap.nodes, st.notReady, now, firstLook)
+	st.snap = *snap
 
+	i := slices.IndexFunc(snap.nodes, func(n plan.Node) bool { return n.Name == s.opts.Node })
+	leaving := i >= 0 && snap.nodes[i].Leaving()
+	switch {
+	case !leaving:
+		st.leavingSince = time.Time{}
+	case st.leavingSince.IsZero():
+		st.leavingSince = now
+		s.opts.Log.Info("this node is leaving: handing its IPs over, BGP routes tagged GRACEFUL_SHUTDOWN until withdrawn", "node", snap.nodes[i], "gracefulShutdown", s.opts.GracefulShutdown)
+	}
+	if end := st.leavingSince.Add(s.opts.GracefulShutdown); leaving && now.Before(end) {
+		shutdown = true
+		if next.IsZero() || end.Before(next) {
+			next = end
+		}
+	}
+	s.wakeAt(st, next, now)
+	return shutdown
+}
+
+// wakeAt arranges one new plan at next (none if zero), replacing the one
+// arranged before.
+func (s *Speaker) wakeAt(st *state, next, now time.Time) {
+	if next.Equal(st.wakeAt) {
+		return
+	}
+	if st.wakeTimer != nil {
+		st.wakeTimer.Stop()
+		st.wakeTimer = nil
+	}
+	st.wakeAt = next
+	if !next.IsZero() {
+		st.wakeTimer = s.opts.Clock.AfterFunc(next.Sub(now), s.wake)
+	}
+}
+
+// members returns the live speakers, as the plan sees them, and their
+// names; it keeps their MACs for handovers.
+func (s *Speaker) members(st *state) ([]plan.Member, []string) {
 	var members []plan.Member
 	var alive []string
 	for _, m := range s.deps.Membership.Members() {
 		pm, macs, err := decodeMeta(m.Name, m.Meta)
 		if err != nil {
-			log.V(1).Info("speaker metadata does not parse; it wins nothing", "speaker", m.Name, "error", err.Error())
+			s.opts.Log.V(1).Info("speaker metadata does not parse; it wins nothing", "speaker", m.Name, "error", err.Error())
 		}
 		members = append(members, pm)
 		alive = append(alive, m.Name)
 		st.macs[m.Name] = macs
 		if m.Name != s.opts.Node && st.settling[m.Name] != pm.Settling {
-			log.Info("speaker readiness changed", "speaker", m.Name, "settling", pm.Settling)
+			s.opts.Log.Info("speaker readiness changed", "speaker", m.Name, "settling", pm.Settling)
 			st.settling[m.Name] = pm.Settling
 		}
 	}
+	return members, alive
+}
+
+// quorum is what decide works out: the verdict as the plan takes it, and
+// the steps towards it.
+type quorum struct {
+	verdict election.Verdict
+	// ready: quorum and settled; handingOff: ready, but within the Handoff
+	// delay; waiting: quorum, but not claiming yet; healthy: memberlist's
+	// health allows claiming.
+	ready, handingOff, waiting, healthy bool
+	score                               int
+}
+
+// decide works out whether this node may claim: quorum, the start-up
+// settle and hand-off delays, and memberlist's health. It also takes,
+// renews or releases the tie-breaker as the verdict requires.
+func (s *Speaker) decide(st *state, alive []string, now time.Time, dispatch func(write)) quorum {
+	snap := st.snap
 	known := election.Known(s.opts.Node, snap.leases, alive, st.ownRenew)
 	verdict := election.Decide(s.opts.Node, known, alive, snap.tie, now)
 	started := !st.firstRenew.IsZero() && !now.Before(st.firstRenew.Add(s.opts.Settle))
@@ -324,58 +420,70 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 	if a := election.NextTieAction(s.opts.Node, verdict, snap.tie, now); a != election.TieNone {
 		dispatch(s.tieWrite(a, snap.tieObj, alive, now))
 	}
-	ready := verdict.Claim && started
+	q := quorum{ready: verdict.Claim && started}
 	switch {
-	case !ready:
+	case !q.ready:
 		st.readySince = time.Time{}
 	case st.readySince.IsZero():
 		st.readySince = now
 	}
-	handingOff = ready && now.Before(st.readySince.Add(s.opts.Handoff))
-	score := s.deps.Membership.HealthScore()
-	healthy := election.Healthy(verdict, score, s.opts.HealthLimit)
-	waiting := verdict.Claim && !(ready && !handingOff) // quorum, but settling or handing off
-	verdict.Claim = ready && !handingOff && healthy
+	q.handingOff = q.ready && now.Before(st.readySince.Add(s.opts.Handoff))
+	q.score = s.deps.Membership.HealthScore()
+	q.healthy = election.Healthy(verdict, q.score, s.opts.HealthLimit)
+	q.waiting = verdict.Claim && !(q.ready && !q.handingOff)
+	verdict.Claim = q.ready && !q.handingOff && q.healthy
+	if verdict != st.verdict {
+		s.opts.Log.Info("quorum changed", "claims", verdict.Claim, "ready", q.ready, "healthScore", q.score, "alive", verdict.Alive, "known", verdict.Known, "tie", verdict.Tie, "tieHolder", snap.tie.Holder)
+	}
+	q.verdict = verdict
+	return q
+}
 
+// gossip tells memberlist this node's peers and metadata (its links and
+// MACs, and whether it is settling), and returns the links the plan may
+// use.
+func (s *Speaker) gossip(st *state, ready bool) []plan.Link {
 	selfLinks, selfMACs := usable(st.links, s.opts.Links)
-	gossip := plan.Gossip(selfLinks, snap.config)
-	metaBytes, err := encodeMeta(gossip, selfMACs, len(selfLinks) > 0, !ready)
+	metaBytes, err := encodeMeta(plan.Gossip(selfLinks, st.snap.config), selfMACs, len(selfLinks) > 0, !ready)
 	if err != nil {
-		log.Error(err, "cannot gossip this node's links; the others keep the last ones")
+		s.opts.Log.Error(err, "cannot gossip this node's links; the others keep the last ones")
 		metaBytes = st.desired.Meta
 	}
-	desired := liveness.Desired{Peers: snap.peers, Meta: metaBytes}
+	desired := liveness.Desired{Peers: st.snap.peers, Meta: metaBytes}
 	if !slices.Equal(desired.Meta, st.desired.Meta) || !slices.Equal(desired.Peers, st.desired.Peers) {
 		if err := s.deps.Membership.Set(desired); err != nil {
-			log.Error(err, "cannot update memberlist peers and metadata")
+			s.opts.Log.Error(err, "cannot update memberlist peers and metadata")
 		} else {
 			st.desired = desired
 		}
 	}
-	for i := range members {
-		if members[i].Name == s.opts.Node {
-			members[i].Settling = !ready // as just gossiped
-		}
-	}
-	if verdict != st.verdict {
-		log.Info("quorum changed", "claims", verdict.Claim, "ready", ready, "healthScore", score, "alive", verdict.Alive, "known", verdict.Known, "tie", verdict.Tie, "tieHolder", snap.tie.Holder)
-	}
+	return selfLinks
+}
 
-	p := plan.Compute(plan.Inputs{
-		Self: s.opts.Node, Config: snap.config, Services: snap.services, Nodes: snap.nodes,
-		Members: members, SelfLinks: selfLinks, Claim: verdict.Claim,
-		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords,
-	})
+// apply hands the plan to the announcers: the Layer 2 IPs this node wins,
+// gratuitous announcements where they are due, and the BGP routes.
+func (s *Speaker) apply(st *state, p plan.Plan, alive []string, verdict election.Verdict) {
+	log := s.opts.Log
 	prevMine, mine := st.last.Mine(), p.Mine()
-	s.planned(len(others(s.opts.Node, snap.leases)), max(0, len(alive)-1), mine, p.BGP)
 	if !slices.EqualFunc(prevMine, mine, func(a, b plan.L2) bool { return a.IP == b.IP && slices.Equal(a.Interfaces, b.Interfaces) }) {
 		log.V(1).Info("announcing", "ips", len(mine), "was", len(prevMine))
 	}
+	// Pointing clients at the new owners of what this node gives up, as
+	// the handover at shutdown does, moves them before that owner has
+	// even planned: a node that is cordoned or tainted hands over without
+	// a failed request. Only a node with quorum does it: one cut off from
+	// the others cannot know who owns what.
+	moved := nextOwners(s.deps.Announcer.Applied(), p.L2, s.opts.Node, st.macs)
 	if err := s.deps.Announcer.Set(announcements(mine)); err != nil {
 		s.opts.Metrics.Syncs.WithLabelValues("error").Inc()
 		log.Error(err, "could not announce everything; will retry", "applied", len(s.deps.Announcer.Applied()), "wanted", len(mine))
 	} else {
 		s.opts.Metrics.Syncs.WithLabelValues("ok").Inc()
+	}
+	if len(moved) > 0 && st.verdict.Claim && verdict.Claim {
+		if err := s.deps.Announcer.Announce(moved); err != nil {
+			log.Error(err, "gratuitous announcements naming the new owners failed")
+		}
 	}
 	// A membership change while this node stays the winner: repeat the
 	// gratuitous announcements, in case a client cached a node that has
@@ -391,21 +499,26 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 		offer(st.routes, d)
 		st.lastBGP = &d
 	}
-	s.emit(announceNotices(s.opts.Node, prevMine, mine), snap)
-	s.emit(advertiseNotices(s.opts.Node, st.last.BGP.Advertised, p.BGP.Advertised), snap)
+}
+
+// report emits the Events of what changed, writes this node's record when
+// due, and sets the gauges.
+func (s *Speaker) report(st *state, p plan.Plan, alive []string, q quorum, dispatch func(write)) {
+	prevMine, mine := st.last.Mine(), p.Mine()
+	s.planned(len(others(s.opts.Node, st.snap.leases)), max(0, len(alive)-1), mine, p.BGP)
+	s.emit(announceNotices(s.opts.Node, prevMine, mine), st.snap)
+	s.emit(advertiseNotices(s.opts.Node, st.last.BGP.Advertised, p.BGP.Advertised), st.snap)
 	var unannounced []notice
 	unannounced, st.reported = unannouncedNotices(p, st.reported)
-	s.emit(unannounced, snap)
+	s.emit(unannounced, st.snap)
 
-	st.layer2Record = recordData(mine, verdict, alive, waiting, healthy)
+	st.layer2Record = recordData(mine, q.verdict, alive, q.waiting, q.healthy)
 	s.refreshRecord(st, p.BGP, dispatch)
 	s.opts.Metrics.Announced.WithLabelValues("layer2").Set(float64(len(mine)))
 	s.opts.Metrics.Announced.WithLabelValues("bgp").Set(float64(len(p.BGP.Advertised)))
-	s.opts.Metrics.Quorum.Set(map[bool]float64{true: 1}[verdict.Claim])
-	s.opts.Metrics.Speakers.WithLabelValues("alive").Set(float64(verdict.Alive))
-	s.opts.Metrics.Speakers.WithLabelValues("known").Set(float64(verdict.Known))
-	st.last, st.alive, st.verdict = p, alive, verdict
-	return handingOff
+	s.opts.Metrics.Quorum.Set(map[bool]float64{true: 1}[q.verdict.Claim])
+	s.opts.Metrics.Speakers.WithLabelValues("alive").Set(float64(q.verdict.Alive))
+	s.opts.Metrics.Speakers.WithLabelValues("known").Set(float64(q.verdict.Known))
 }
 
 // refreshRecord writes this node's record when it changed and the last
@@ -528,17 +641,25 @@ func (s *Speaker) successors(st *state) []layer2.Gratuitous {
 		Self: s.opts.Node, Config: st.snap.config, Services: st.snap.services, Nodes: st.snap.nodes,
 		Members: members, Claim: true,
 	})
+	return nextOwners(s.deps.Announcer.Applied(), without.L2, s.opts.Node, st.macs)
+}
+
+// nextOwners returns, for each IP-interface of applied that entries give
+// to another node on a link of the same name, a gratuitous announcement
+// naming that node's MAC there. IPs whose next owner is unknown, or whose
+// link differs, are left to that owner's own announcements.
+func nextOwners(applied []layer2.Announcement, entries []plan.L2, self string, macs map[string]map[string]net.HardwareAddr) []layer2.Gratuitous {
 	owner := map[netip.Addr]plan.L2{}
-	for _, e := range without.L2 {
+	for _, e := range entries {
 		owner[e.IP] = e
 	}
 	var out []layer2.Gratuitous
-	for _, a := range s.deps.Announcer.Applied() {
+	for _, a := range applied {
 		e, ok := owner[a.IP]
-		if !ok || !slices.Contains(e.Interfaces, a.Interface) {
+		if !ok || e.Winner == self || !slices.Contains(e.Interfaces, a.Interface) {
 			continue
 		}
-		if mac := st.macs[e.Winner][a.Interface]; mac != nil {
+		if mac := macs[e.Winner][a.Interface]; mac != nil {
 			out = append(out, layer2.Gratuitous{IP: a.IP, Interface: a.Interface, MAC: mac})
 		}
 	}

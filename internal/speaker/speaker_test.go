@@ -625,18 +625,7 @@ func TestTimingOnAFakeClock(t *testing.T) {
 	// renewed far enough in its future to stay live throughout.
 	renewedAt(t, "node2", t0.Add(time.Hour))
 	renewedAt(t, "node3", t0.Add(time.Hour))
-	ctx, cancel := context.WithCancel(context.Background())
-	stepped := make(chan struct{})
-	go func() {
-		defer close(stepped)
-		for ctx.Err() == nil {
-			if fc.HasWaiters() {
-				fc.Step(10 * time.Millisecond)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-stepped })
+	stepWhileWaiting(t, fc)
 	const settle, handoff = 2 * time.Second, 700 * time.Millisecond
 	h := start(t, "node1", mem, func(o *Options) { o.Clock, o.Settle, o.Handoff = fc, settle, handoff })
 	want := mineOf("node1", all3, "198.51.100.64")
