@@ -41,6 +41,7 @@ func TestLayer2(t *testing.T) {
 			t.Run("interfaces restriction", s.interfaces)
 			t.Run("failover on link down", s.linkDown)
 			t.Run("graceful handover", s.handover)
+			t.Run("cordon, taint and exclude hand over", s.leave)
 			t.Run("partition and heal", s.partition)
 		})
 	}
@@ -237,6 +238,35 @@ func (s *l2suite) handover(t *testing.T) {
 	}
 	if r.FirstGratuitous > time.Second || r.FirstFromNewOwner > time.Second {
 		t.Errorf("the new owner was announced %v after the signal, and announced itself %v after", r.FirstGratuitous, r.FirstFromNewOwner)
+	}
+}
+
+// leave cordons the winner's node, taints it out-of-service, or labels it
+// excluded, while the client probes: no probe may fail, and clients are
+// pointed at the new owner at once.
+func (s *l2suite) leave(t *testing.T) {
+	for _, how := range measure.Leaves {
+		t.Run(how.Name, func(t *testing.T) {
+			ctx := s.ctx(t)
+			_, ip := s.service(t, "lan", nil)
+			all := names(s.l.Nodes)
+			w, next := election.Rank(ip, all)[0], election.Rank(ip, all)[1]
+			if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			r, err := measure.LeaveNode(ctx, s.l, ip, s.l.NodeIndex(w), next, how)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s of %s: %d failed probes of %d; first gratuitous naming %s %v after, first from %s itself %v",
+				how.Name, w, r.Failed, r.Probes, next, r.FirstGratuitous, next, r.FirstFromNewOwner)
+			if r.Failed != 0 {
+				t.Errorf("%d probes failed while %s's node left", r.Failed, w)
+			}
+			if r.FirstGratuitous > time.Second {
+				t.Errorf("the new owner was announced %v after the %s", r.FirstGratuitous, how.Name)
+			}
+		})
 	}
 }
 

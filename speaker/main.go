@@ -91,7 +91,7 @@ func register(fs *flag.FlagSet) *flags {
 	fs.DurationVar(&f.timings.PushPullInterval, "memberlist-push-pull-interval", d.PushPullInterval, "how often a full state exchange is made")
 	fs.DurationVar(&f.timings.RejoinInterval, "memberlist-rejoin-interval", d.RejoinInterval, "how often speakers known from Leases but not members are joined again, which heals partitions")
 	fs.DurationVar(&f.leaseDuration, "lease-duration", 30*time.Second, "how long this speaker's Lease lasts unrenewed; a speaker that dies without leaving stops counting for quorum after it")
-	fs.DurationVar(&f.renew, "lease-renew-interval", 10*time.Second, "how often the Lease is renewed")
+	fs.DurationVar(&f.renew, "lease-renew-interval", 3*time.Second, "how often the Lease is renewed; a speaker dead in memberlist whose Lease goes unrenewed for this plus 5s counts as gone for quorum, so that two of three nodes dying leaves the third answering within about 10s")
 	fs.DurationVar(&f.gracefulShutdown, "bgp-graceful-shutdown", 10*time.Second, "how long a node that is cordoned, drained, tainted out-of-service, excluded from load balancers or NotReady for 40s keeps its BGP routes, tagged GRACEFUL_SHUTDOWN (RFC 8326) so routers move away first, before it withdraws them")
 	fs.DurationVar(&f.tieBreaker, "tiebreaker-duration", 4*time.Second, "duration of the tie-breaker Lease that settles an even split (such as a two-node cluster losing a node)")
 	fs.IntVar(&f.burstCount, "gratuitous-count", 3, "gratuitous ARP / unsolicited NA rounds sent when this node takes an IP over")

@@ -15,6 +15,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -381,4 +382,17 @@ func rangeStart(r string) (netip.Addr, bool) {
 		return addr, err == nil
 	}
 	return netip.Addr{}, false
+}
+
+// EditNode changes the Node named name as kubectl would (spec and labels),
+// retrying on conflicts with the speakers' and controllers' writes.
+func (l *Lab) EditNode(ctx context.Context, name string, edit func(*corev1.Node)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n := &corev1.Node{}
+		if err := l.Env.Client.Get(ctx, client.ObjectKey{Name: name}, n); err != nil {
+			return err
+		}
+		edit(n)
+		return l.Env.Client.Update(ctx, n)
+	})
 }

@@ -5,15 +5,19 @@
 package measure
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/heraldlb/herald/e2etest/lab"
+	"github.com/heraldlb/herald/internal/plan"
 )
 
 // LinkDown probes ip while node i's eth0 goes down, waits until next
@@ -72,6 +76,52 @@ type HandoverResult struct {
 // probes and captures, waits until next answers, restarts the speaker and
 // waits until node i answers again.
 func Handover(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string) (HandoverResult, error) {
+	return handOff(ctx, l, ip, i, next, "the signal",
+		func() error { return l.SignalSpeaker(i, syscall.SIGTERM) },
+		func() error { l.StopSpeaker(i, 5*time.Second); return l.StartSpeaker(i) })
+}
+
+// A Leave is a way a node stops carrying load-balancer traffic while its
+// speaker runs on, and the way back.
+type Leave struct {
+	Name        string
+	Apply, Undo func(*corev1.Node)
+}
+
+// Leaves are cordon (and so drain, which cordons first), the out-of-service
+// taint, and the exclude-from-external-load-balancers label.
+var Leaves = []Leave{
+	{"cordon", func(n *corev1.Node) { n.Spec.Unschedulable = true }, func(n *corev1.Node) { n.Spec.Unschedulable = false }},
+	{"out-of-service taint",
+		func(n *corev1.Node) {
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: plan.TaintOutOfService, Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute})
+		},
+		func(n *corev1.Node) {
+			n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == plan.TaintOutOfService })
+		}},
+	{"exclude label",
+		func(n *corev1.Node) {
+			if n.Labels == nil {
+				n.Labels = map[string]string{}
+			}
+			n.Labels[plan.LabelExcludeFromLB] = ""
+		},
+		func(n *corev1.Node) { delete(n.Labels, plan.LabelExcludeFromLB) }},
+}
+
+// LeaveNode applies how to node i while the client probes and captures,
+// waits until next answers, undoes it and waits until node i answers
+// again.
+func LeaveNode(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string, how Leave) (HandoverResult, error) {
+	name := l.Nodes[i-1].Name
+	return handOff(ctx, l, ip, i, next, "the "+how.Name,
+		func() error { return l.EditNode(ctx, name, how.Apply) },
+		func() error { return l.EditNode(ctx, name, how.Undo) })
+}
+
+// handOff is Handover and LeaveNode: leave is what makes node i give ip up
+// to next, back what restores it.
+func handOff(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next, what string, leave, back func() error) (HandoverResult, error) {
 	if err := Served(ctx, ip, l.Nodes[i-1].Name); err != nil {
 		return HandoverResult{}, err
 	}
@@ -80,34 +130,30 @@ func Handover(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string
 		return HandoverResult{}, err
 	}
 	time.Sleep(300 * time.Millisecond)
-	signalled := time.Now()
-	if err := l.SignalSpeaker(i, syscall.SIGTERM); err != nil {
+	left := time.Now()
+	if err := leave(); err != nil {
 		p.Stop()
 		return HandoverResult{}, err
 	}
 	_, aerr := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, next, 10*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	seen, perr := p.Stop()
-	l.StopSpeaker(i, 5*time.Second)
-	if err := l.StartSpeaker(i); err != nil {
+	if err := back(); err != nil {
 		return HandoverResult{}, err
 	}
-	if aerr != nil {
-		return HandoverResult{}, aerr
-	}
-	if perr != nil {
-		return HandoverResult{}, perr
+	if err := cmp.Or(aerr, perr); err != nil {
+		return HandoverResult{}, err
 	}
 	r := HandoverResult{Failed: seen.Failed(), Probes: len(seen.Probes)}
 	mac := lab.NodeMAC(l.NodeIndex(next)).String()
-	first, ok := seen.FirstUnsolicited(signalled, mac, "")
-	own, ownOK := seen.FirstUnsolicited(signalled, mac, mac)
+	first, ok := seen.FirstUnsolicited(left, mac, "")
+	own, ownOK := seen.FirstUnsolicited(left, mac, mac)
 	if !ok || !ownOK {
-		return r, fmt.Errorf("no gratuitous announcement naming %s (%s), or none from it, after the signal; saw %+v", next, mac, seen.Announcements)
+		return r, fmt.Errorf("no gratuitous announcement naming %s (%s), or none from it, after %s; saw %+v", next, mac, what, seen.Announcements)
 	}
-	r.FirstGratuitous, r.FirstFromNewOwner = first.At.Sub(signalled), own.At.Sub(signalled)
+	r.FirstGratuitous, r.FirstFromNewOwner = first.At.Sub(left), own.At.Sub(left)
 	if _, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, l.Nodes[i-1].Name, 20*time.Second); err != nil {
-		return r, fmt.Errorf("after the speaker restarted: %w", err)
+		return r, fmt.Errorf("after undoing %s: %w", what, err)
 	}
 	return r, nil
 }

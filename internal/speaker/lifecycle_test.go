@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	testingclock "k8s.io/utils/clock/testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/election"
+	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/plan"
 )
@@ -208,4 +210,70 @@ func TestALeavingNodeShutsBGPDownGracefully(t *testing.T) {
 type bgpPathView struct {
 	prefix string
 	gshut  bool
+}
+
+// TestSilentSpeakersAreGoneBeforeTheirLeasesExpire: two of three speakers
+// vanish from memberlist. While their Leases are renewed they still count,
+// and the third, a minority, claims nothing; once they die (their Leases
+// go unrenewed) it claims SilentAfter later, long before the Leases
+// expire.
+func TestSilentSpeakersAreGoneBeforeTheirLeasesExpire(t *testing.T) {
+	ns := setUp(t)
+	service(t, ns, "a", "198.51.100.64", nil, "node1", "node2", "node3")
+	renewed(t, "node2")
+	renewed(t, "node3")
+	mem := newFakeMembership()
+	mem.set(members(t, 1, 2, 3)...)
+	const silentAfter = 1500 * time.Millisecond
+	h := start(t, "node1", mem, func(o *Options) { o.RenewInterval, o.SilentAfter = 300*time.Millisecond, silentAfter })
+	h.waitApplied(mineOf("node1", all3, "198.51.100.64"))
+
+	// Cut off from both in memberlist, while both keep renewing.
+	ctx, cancel := context.WithCancel(context.Background())
+	renewing := make(chan struct{})
+	go func() {
+		defer close(renewing)
+		for ctx.Err() == nil {
+			renewAgain(t, "node2")
+			renewAgain(t, "node3")
+			time.Sleep(300 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-renewing })
+	mem.set(members(t, 1)...)
+	h.waitApplied(nil)
+	const minority = "1 of 3 known speakers alive: does not claim (no majority)"
+	waitFor(t, "a minority record", func() (bool, string) { q := recordOf(t, "node1")["quorum"]; return q == minority, q })
+	time.Sleep(3 * silentAfter)
+	if got, q := h.ann.Applied(), recordOf(t, "node1")["quorum"]; len(got) != 0 || q != minority {
+		t.Fatalf("while the others renew: claimed %v, quorum %q", got, q)
+	}
+	// Both die: node1 claims within SilentAfter and a renewal.
+	cancel()
+	<-renewing
+	stopped := time.Now()
+	h.waitApplied(mineOf("node1", []string{"node1"}, "198.51.100.64"))
+	if took := time.Since(stopped); took < silentAfter-300*time.Millisecond || took > silentAfter+2*time.Second {
+		t.Errorf("claimed %v after the last renewals, want about %v", took, silentAfter)
+	}
+}
+
+// renewAgain renews node's speaker Lease now.
+func renewAgain(t *testing.T, node string) {
+	l := &coordinationv1.Lease{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName(node)}, l); err != nil {
+		t.Error(err)
+		return
+	}
+	l.Spec.RenewTime = ptr.To(metav1.NewMicroTime(time.Now()))
+	if err := env.Client.Update(context.Background(), l); err != nil {
+		t.Error(err)
+	}
+}
+
+// recordOf returns node's record.
+func recordOf(t *testing.T, node string) map[string]string {
+	var cm corev1.ConfigMap
+	_ = env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName(node)}, &cm)
+	return cm.Data
 }

@@ -64,9 +64,10 @@ type Options struct {
 	// published in this node's Lease. Required.
 	MemberlistAddr netip.AddrPort
 	// LeaseDuration is how long this node's Lease lasts without renewal
-	// (default 30s), renewed every RenewInterval (default 10s). A speaker
-	// that dies without leaving stops counting for quorum one LeaseDuration
-	// after its last renewal.
+	// (default 30s), renewed every RenewInterval (default 3s). A speaker
+	// that dies without leaving stops counting for quorum SilentAfter after
+	// memberlist declares it dead, or one LeaseDuration after its last
+	// renewal, whichever comes first.
 	LeaseDuration, RenewInterval time.Duration
 	// TieBreakerDuration is the tie-breaker Lease's duration (default 4s);
 	// its holder renews it every third of that while a tie lasts.
@@ -107,6 +108,12 @@ type Options struct {
 	// BGPRetry is how long a failed BGP apply waits before it is tried
 	// again (default 2s).
 	BGPRetry time.Duration
+	// SilentAfter is how long a speaker dead in memberlist may leave its
+	// Lease unrenewed before it counts as gone for quorum, before its
+	// Lease expires (default RenewInterval + APITimeout, the longest a live
+	// speaker's renewals can be apart while each succeeds; see
+	// election.Silent).
+	SilentAfter time.Duration
 	// GracefulShutdown is how long a node that is leaving (cordoned,
 	// drained, tainted out-of-service, excluded from load balancers, or
 	// gone) keeps its BGP routes, tagged GRACEFUL_SHUTDOWN, before it
@@ -126,7 +133,7 @@ func (o *Options) defaults() {
 		}
 	}
 	set(&o.LeaseDuration, 30*time.Second)
-	set(&o.RenewInterval, 10*time.Second)
+	set(&o.RenewInterval, 3*time.Second)
 	set(&o.TieBreakerDuration, 4*time.Second)
 	set(&o.Settle, time.Second)
 	set(&o.Handoff, 300*time.Millisecond)
@@ -138,6 +145,7 @@ func (o *Options) defaults() {
 	set(&o.RecordInterval, time.Second)
 	set(&o.LeaveTimeout, time.Second)
 	set(&o.APITimeout, 5*time.Second)
+	set(&o.SilentAfter, o.RenewInterval+o.APITimeout)
 	set(&o.BGPRetry, 2*time.Second)
 	set(&o.GracefulShutdown, 10*time.Second)
 	if o.Clock == nil {

@@ -27,8 +27,9 @@ import (
 type Speaker struct {
 	deps Deps
 	opts Options
-	// kick wakes the loop; informer handlers send to it without blocking.
-	kick chan struct{}
+	// kick wakes the loop to plan; informer handlers send to it without
+	// blocking. renewKick has it renew this node's Lease.
+	kick, renewKick chan struct{}
 	// probe is what the health probes read.
 	probe probeState
 }
@@ -42,7 +43,7 @@ func New(deps Deps, opts Options) (*Speaker, error) {
 	if !opts.MemberlistAddr.IsValid() {
 		return nil, errors.New("speaker: no memberlist address to publish")
 	}
-	return &Speaker{deps: deps, opts: opts, kick: make(chan struct{}, 1)}, nil
+	return &Speaker{deps: deps, opts: opts, kick: make(chan struct{}, 1), renewKick: make(chan struct{}, 1)}, nil
 }
 
 // state is everything the loop owns. Only Run's goroutine touches it.
@@ -68,12 +69,16 @@ type state struct {
 	inFlight                         map[string]bool
 	// notReady is since when each NotReady node has been seen so (see
 	// plan.MarkGone); nil before the first plan. leavingSince is when this
-	// node was first seen leaving (zero while it is not). wakeAt is when
-	// the next plan is arranged for, by wakeTimer.
+	// node was first seen leaving (zero while it is not). planWake and
+	// renewWake are the next plan and the next early renewal arranged.
+	// silences are the other speakers dead in memberlist whose Leases show
+	// no new renewal; silent those of them counted as gone.
+	silences     map[string]election.Silence
+	silent       []string
 	notReady     map[string]time.Time
 	leavingSince time.Time
-	wakeAt       time.Time
-	wakeTimer    clock.Timer
+	planWake     wake
+	renewWake    wake
 	// record is the record last written; nextRecord when the next may be;
 	// layer2Record its Layer 2 part as last planned.
 	record, layer2Record map[string]string
@@ -188,6 +193,9 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case <-renew.C():
 			dispatch(s.renewLease(s.opts.Clock.Now()))
 			continue
+		case <-s.renewKick:
+			dispatch(s.renewLease(s.opts.Clock.Now()))
+			continue
 		case <-status.C():
 			if st.layer2Record != nil {
 				s.refreshRecord(st, st.last.BGP, dispatch)
@@ -195,30 +203,13 @@ func (s *Speaker) Run(ctx context.Context) error {
 			continue
 		case <-resync.C():
 		case r := <-results:
-			st.inFlight[r.kind] = false
-			if r.err != nil {
-				log.Error(r.err, "apiserver write failed; will retry", "write", r.kind)
-				if r.kind == "record" {
-					st.record = nil
-				}
+			first, replan := s.written(st, r)
+			if first {
+				settle = s.opts.Clock.After(s.opts.Settle)
+			}
+			if !replan {
 				continue
 			}
-			if r.kind != "lease" {
-				continue
-			}
-			prev := st.ownRenew
-			st.ownRenew = r.at
-			if !st.firstRenew.IsZero() {
-				// Expiry is judged at this node's own renewals (see
-				// election.Known), so only a renewal past another's
-				// expiry changes the plan.
-				if s.expiredSince(prev, r.at) {
-					break
-				}
-				continue
-			}
-			st.firstRenew = r.at
-			settle = s.opts.Clock.After(s.opts.Settle)
 		case <-tie:
 			tie = nil
 		case <-settle:
@@ -241,6 +232,52 @@ func (s *Speaker) Run(ctx context.Context) error {
 		}
 		schedule(s.opts.Coalesce)
 	}
+}
+
+// written takes the result of a write. It reports whether it was this
+// speaker's first Lease renewal, which starts the Settle, and whether the
+// plan must be made again.
+func (s *Speaker) written(st *state, r written) (first, replan bool) {
+	st.inFlight[r.kind] = false
+	if r.err != nil {
+		s.opts.Log.Error(r.err, "apiserver write failed; will retry", "write", r.kind)
+		if r.kind == "record" {
+			st.record = nil
+		}
+		return false, false
+	}
+	if r.kind != "lease" {
+		return false, false
+	}
+	prev := st.ownRenew
+	st.ownRenew = r.at
+	if st.firstRenew.IsZero() {
+		st.firstRenew = r.at
+		return true, true
+	}
+	// Expiry and silence are judged at this node's own renewals (see
+	// election.Known and election.Silent), so only a renewal past
+	// another's expiry, or past the end of a silence, changes the plan.
+	if s.expiredSince(prev, r.at) {
+		return false, true
+	}
+	leases, err := s.cachedLeases()
+	if err != nil {
+		return false, true
+	}
+	s.hearFrom(st, slices.DeleteFunc(leases, func(l election.SpeakerLease) bool { return l.ExpiredBy(r.at) }), r.at)
+	return false, !slices.Equal(election.Silent(st.silences, r.at, s.opts.SilentAfter), st.silent)
+}
+
+// hearFrom updates the silences from the other speakers' Leases and the
+// members alive now, and arranges the renewal that judges the next one.
+func (s *Speaker) hearFrom(st *state, others []election.SpeakerLease, now time.Time) {
+	var alive []string
+	for _, m := range s.deps.Membership.Members() {
+		alive = append(alive, m.Name)
+	}
+	st.silences = election.Silences(st.silences, others, alive, now)
+	s.arrange(&st.renewWake, election.SilentDue(st.silences, st.ownRenew, s.opts.SilentAfter), now, s.renewSoon)
 }
 
 // watch wakes the loop on every change to what it plans from, except
@@ -303,8 +340,10 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 		return false
 	}
 	now := s.opts.Clock.Now()
-	shutdown := s.observe(st, &snap, now)
+	shutdown, next := s.observe(st, &snap, now)
 	members, alive := s.members(st)
+	s.arrange(&st.planWake, next, now, s.wake)
+	s.silence(st, now, dispatch)
 	q := s.decide(st, alive, now, dispatch)
 	selfLinks := s.gossip(st, q.ready)
 	for i := range members {
@@ -326,9 +365,8 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 // observe completes the snapshot with what is judged on this node's clock
 // (the tie-breaker's age, which Leases have expired, which nodes are gone)
 // and keeps it in st. It returns whether this node is in its BGP graceful
-// shutdown, and arranges a new plan for when that ends or a node becomes
-// gone.
-func (s *Speaker) observe(st *state, snap *snapshot, now time.Time) (shutdown bool) {
+// shutdown, and when to plan again: when that ends or a node becomes gone.
+func (s *Speaker) observe(st *state, snap *snapshot, now time.Time) (shutdown bool, next time.Time) {
 	snap.tie = election.ObserveTie(st.tieSeen, snap.tie, now)
 	st.tieSeen = &snap.tie
 	snap.leases, snap.peers = unexpired(snap.speakers, st.ownRenew)
@@ -336,7 +374,7 @@ func (s *Speaker) observe(st *state, snap *snapshot, now time.Time) (shutdown bo
 	if firstLook {
 		st.notReady = map[string]time.Time{}
 	}
-	next := plan.MarkGone(snap.nodes, st.notReady, now, firstLook)
+	next = plan.MarkGone(snap.nodes, st.notReady, now, firstLook)
 	st.snap = *snap
 
 	i := slices.IndexFunc(snap.nodes, func(n plan.Node) bool { return n.Name == s.opts.Node })
@@ -349,28 +387,64 @@ func (s *Speaker) observe(st *state, snap *snapshot, now time.Time) (shutdown bo
 		s.opts.Log.Info("this node is leaving: handing its IPs over, BGP routes tagged GRACEFUL_SHUTDOWN until withdrawn", "node", snap.nodes[i], "gracefulShutdown", s.opts.GracefulShutdown)
 	}
 	if end := st.leavingSince.Add(s.opts.GracefulShutdown); leaving && now.Before(end) {
-		shutdown = true
-		if next.IsZero() || end.Before(next) {
-			next = end
-		}
+		shutdown, next = true, earliest(next, end)
 	}
-	s.wakeAt(st, next, now)
-	return shutdown
+	return shutdown, next
 }
 
-// wakeAt arranges one new plan at next (none if zero), replacing the one
-// arranged before.
-func (s *Speaker) wakeAt(st *state, next, now time.Time) {
-	if next.Equal(st.wakeAt) {
+// silence drops from the snapshot's Leases the speakers that have been
+// dead in memberlist, their Leases unrenewed, for SilentAfter
+// (election.Silent): they are gone for quorum well before their Leases
+// expire. Only an own renewal lets it judge a silence, so when one has
+// lasted long enough it renews this node's Lease at once.
+func (s *Speaker) silence(st *state, now time.Time, dispatch func(write)) {
+	s.hearFrom(st, others(s.opts.Node, st.snap.leases), now)
+	silent := election.Silent(st.silences, st.ownRenew, s.opts.SilentAfter)
+	if !slices.Equal(silent, st.silent) {
+		s.opts.Log.Info("speakers dead in memberlist whose Leases went unrenewed count as gone", "silent", silent, "after", s.opts.SilentAfter)
+		st.silent = silent
+	}
+	st.snap.leases = slices.DeleteFunc(slices.Clone(st.snap.leases), func(l election.SpeakerLease) bool { return slices.Contains(silent, l.Node) })
+	if due := st.renewWake.at; !due.IsZero() && !now.Before(due) {
+		dispatch(s.renewLease(now))
+	}
+}
+
+// earliest is the earlier of two times, zero standing for never.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// wake is a call arranged for a time.
+type wake struct {
+	at    time.Time
+	timer clock.Timer
+}
+
+// arrange has f called at next (never if zero), in place of what w had
+// arranged.
+func (s *Speaker) arrange(w *wake, next, now time.Time, f func()) {
+	if next.Equal(w.at) {
 		return
 	}
-	if st.wakeTimer != nil {
-		st.wakeTimer.Stop()
-		st.wakeTimer = nil
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
 	}
-	st.wakeAt = next
+	w.at = next
 	if !next.IsZero() {
-		st.wakeTimer = s.opts.Clock.AfterFunc(next.Sub(now), s.wake)
+		w.timer = s.opts.Clock.AfterFunc(next.Sub(now), f)
+	}
+}
+
+// renewSoon has the loop renew this node's Lease.
+func (s *Speaker) renewSoon() {
+	select {
+	case s.renewKick <- struct{}{}:
+	default:
 	}
 }
 

@@ -19,10 +19,7 @@ import (
 // benchL2 runs the Layer 2 measurements on l, whose samples' pool "lan"
 // is announced on eth0.
 func benchL2(ctx context.Context, l *lab.Lab, r *report, trials, announceTrials, services int) error {
-	names := make([]string, len(l.Nodes))
-	for i, n := range l.Nodes {
-		names[i] = n.Name
-	}
+	names := nodeNames(l)
 	var down, heal, firstGARP, ownGARP []time.Duration
 	failedProbes := 0
 	// Each round keeps its Service, so that rounds fail over different IPs

@@ -30,7 +30,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "all", "what to measure: l2, bgp, switch (the switch-over from MetalLB) or all")
+	mode := flag.String("mode", "all", "what to measure: l2, bgp, switch (the switch-over from MetalLB), lifecycle (nodes that leave, two of three speakers killed) or all")
 	trials := flag.Int("trials", 10, "rounds of each failover measurement")
 	announceTrials := flag.Int("announce-trials", 20, "rounds of the create-to-answer and create-to-route measurements")
 	l2Services := flag.Int("l2-services", 1000, "Layer 2 Services for the cost measurement")
@@ -53,6 +53,9 @@ func main() {
 	}
 	if err == nil && (*mode == "switch" || *mode == "all") {
 		err = withLab(ctx, func(l *lab.Lab) error { return benchSwitch(ctx, l, r, *trials) })
+	}
+	if err == nil && (*mode == "lifecycle" || *mode == "all") {
+		err = withLab(ctx, func(l *lab.Lab) error { return benchLifecycle(ctx, l, r, *trials) })
 	}
 	r.print(os.Stdout)
 	switch {
