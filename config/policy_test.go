@@ -270,8 +270,18 @@ func TestSpeakerDaemonSetIsHardened(t *testing.T) {
 	if len(pod.Containers) != 1 {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
-	checkContainerLocked(t, pod.Containers[0].SecurityContext, []corev1.Capability{"NET_RAW"})
-	if _, ok := pod.Containers[0].Resources.Limits[corev1.ResourceMemory]; !ok {
+	c := pod.Containers[0]
+	checkContainerLocked(t, c.SecurityContext, []corev1.Capability{"NET_RAW"})
+	if _, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok {
 		t.Errorf("no memory limit")
+	}
+	// On the host network the metrics port is open to the node's network:
+	// only authorized callers, over HTTPS (metricsserve), may read it.
+	args := strings.Join(c.Args, " ")
+	if !strings.Contains(args, "--metrics-bind-address=:7472") || strings.Contains(args, "--metrics-secure=false") {
+		t.Errorf("metrics are not served over HTTPS on :7472: %s", args)
+	}
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "https-metrics" && p.ContainerPort == 7472 }) {
+		t.Errorf("no port https-metrics 7472: %+v", c.Ports)
 	}
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,30 +16,28 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/metrics"
+	"github.com/heraldlb/herald/internal/metricsserve"
 	"github.com/heraldlb/herald/internal/reconcile"
 	"github.com/heraldlb/herald/internal/version"
 )
 
 // flags are the command line, before it becomes options.
 type flags struct {
-	metricsAddr, probeAddr, pprofAddr string
-	metricsSecure                     bool
-	metricsCertDir                    string
-	leaderElect                       bool
-	leNamespace                       string
-	leaseDuration, renewDeadline      time.Duration
-	retryPeriod                       time.Duration
-	lbClass                           string
-	defaultClass                      bool
-	qps                               float64
-	burst, workers                    int
-	zap                               zap.Options
-	version                           bool
+	metrics                      metricsserve.Flags
+	probeAddr, pprofAddr         string
+	leaderElect                  bool
+	leNamespace                  string
+	leaseDuration, renewDeadline time.Duration
+	retryPeriod                  time.Duration
+	lbClass                      string
+	defaultClass                 bool
+	qps                          float64
+	burst, workers               int
+	zap                          zap.Options
+	version                      bool
 }
 
 // parseFlags reads the command line.
@@ -48,9 +45,7 @@ func parseFlags(args []string, errOut io.Writer) (flags, error) {
 	var f flags
 	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
 	fs.SetOutput(errOut)
-	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8443", "address the metrics endpoint binds to; 0 disables it")
-	fs.BoolVar(&f.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to clients that authenticate and are authorized (TokenReview and SubjectAccessReview of get on /metrics)")
-	fs.StringVar(&f.metricsCertDir, "metrics-cert-dir", "", "directory holding tls.crt and tls.key for the metrics endpoint; without it, a self-signed certificate made at start")
+	f.metrics.Register(fs, ":8443")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address /healthz and /readyz bind to, apart from metrics; 0 disables them")
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address the pprof endpoint binds to; 0 disables it")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader through a Lease, so that only one replica allocates; without it, run one replica only")
@@ -84,16 +79,9 @@ func managerOptions(f flags) (ctrl.Options, error) {
 	if err != nil {
 		return ctrl.Options{}, err
 	}
-	m := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure, CertDir: f.metricsCertDir}
-	if f.metricsSecure {
-		m.FilterProvider = filters.WithAuthenticationAndAuthorization
-		// HTTP/2 is off: its rapid-reset and stream attacks need no
-		// credentials, and the endpoint gains nothing from it.
-		m.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
-	}
 	return ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                m,
+		Metrics:                f.metrics.Options(),
 		HealthProbeBindAddress: f.probeAddr,
 		PprofBindAddress:       f.pprofAddr,
 		LeaderElection:         false,

@@ -16,41 +16,43 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
+	"github.com/heraldlb/herald/internal/metricsserve"
 	"github.com/heraldlb/herald/internal/speaker"
 	"github.com/heraldlb/herald/internal/version"
 )
 
 // flags are the command line, before it becomes options.
 type flags struct {
-	node                   string
-	metricsAddr, probeAddr string
-	lbClass                string
-	defaultClass           bool
-	mlBind, mlAdvertise    string
-	mlPort                 int
-	mlSecret               string
-	timings                liveness.Timings
-	leaseDuration, renew   time.Duration
-	tieBreaker             time.Duration
-	burstCount             int
-	burstInterval          time.Duration
-	bgpListenPort          int
-	ifaceInclude           string
-	ifaceExclude           string
-	version                bool
+	node                 string
+	metrics              metricsserve.Flags
+	probeAddr            string
+	lbClass              string
+	defaultClass         bool
+	mlBind, mlAdvertise  string
+	mlPort               int
+	mlSecret             string
+	timings              liveness.Timings
+	leaseDuration, renew time.Duration
+	tieBreaker           time.Duration
+	burstCount           int
+	burstInterval        time.Duration
+	bgpListenPort        int
+	ifaceInclude         string
+	ifaceExclude         string
+	version              bool
 }
 
 func main() {
@@ -75,7 +77,7 @@ func register(fs *flag.FlagSet) *flags {
 	var f flags
 	d := liveness.DefaultTimings()
 	fs.StringVar(&f.node, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
-	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":7472", "address the metrics endpoint binds to; 0 disables it")
+	f.metrics.Register(fs, ":7472")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":7473", "address the health probes bind to; 0 disables them")
 	fs.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to announce (as the controller's)")
 	fs.BoolVar(&f.defaultClass, "default-lb-class", true, "also announce LoadBalancer Services that set no loadBalancerClass (as the controller)")
@@ -109,7 +111,11 @@ func run(f flags) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := newManager(f)
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	mgr, err := newManager(cfg, f)
 	if err != nil {
 		return err
 	}
@@ -131,19 +137,16 @@ func run(f flags) error {
 }
 
 // newManager builds the manager, whose cache holds only the speakers'
-// Leases and the Secrets of Herald's namespace among those kinds.
-func newManager(f flags) (manager.Manager, error) {
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		return nil, err
-	}
+// Leases and the Secrets of Herald's namespace among those kinds. Its
+// metrics endpoint is served as the controller's (internal/metricsserve).
+func newManager(cfg *rest.Config, f flags) (manager.Manager, error) {
 	scheme, err := kube.Scheme()
 	if err != nil {
 		return nil, err
 	}
 	return ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: f.metricsAddr},
+		Metrics:                f.metrics.Options(),
 		HealthProbeBindAddress: f.probeAddr,
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),

@@ -30,6 +30,15 @@ func valueSets() []valueSet {
 					t.Errorf("%s not rendered", k)
 				}
 			}
+			// Both endpoints serve metrics only to authorized callers
+			// over HTTPS; Prometheus presents its token.
+			for _, c := range []string{"controller", "speaker"} {
+				if sm := objs["ServiceMonitor/herald-system/herald-"+c]; sm != nil {
+					wantField(t, sm.Object, "https", "spec", "endpoints", "0", "scheme")
+					wantField(t, sm.Object, "https-metrics", "spec", "endpoints", "0", "port")
+					wantField(t, sm.Object, "/var/run/secrets/kubernetes.io/serviceaccount/token", "spec", "endpoints", "0", "bearerTokenFile")
+				}
+			}
 			if g, _, _ := unstructured.NestedSlice(objs["PrometheusRule/herald-system/herald"].Object, "spec", "groups"); len(g) == 0 {
 				t.Error("PrometheusRule has no groups from files/rules.yaml")
 			}
