@@ -125,6 +125,11 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 				for _, b := range checkRule(r, ns) {
 					t.Errorf("%s: %s %s rule %d: %s", d.file, d.kind, role.Name, i, b)
 				}
+				// The speaker, on every node, reads Secrets only by name
+				// (the controller keeps herald-speaker-secrets' names).
+				if strings.HasPrefix(role.Name, "herald-speaker") && slices.Contains(r.Resources, "secrets") && len(r.ResourceNames) == 0 {
+					t.Errorf("%s: %s %s rule %d: grants every Secret to the speaker, want resourceNames", d.file, d.kind, role.Name, i)
+				}
 			}
 		case "RoleBinding", "ClusterRoleBinding":
 			var b rbacv1.RoleBinding
@@ -139,7 +144,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"ClusterRole/herald-controller", "ClusterRole/herald-speaker", "Role/herald-controller-leader-election"} {
+	for _, want := range []string{"ClusterRole/herald-controller", "ClusterRole/herald-speaker", "Role/herald-controller-leader-election", "Role/herald-speaker-secrets"} {
 		if roles[want] < 2 {
 			t.Errorf("%s is checked in %d files, want config/rbac and the manifest", want, roles[want])
 		}

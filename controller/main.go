@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/uuid"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -36,6 +37,8 @@ type flags struct {
 	defaultClass                 bool
 	qps                          float64
 	burst, workers               int
+	secretsRole                  bool
+	memberlistSecret             string
 	zap                          zap.Options
 	version                      bool
 }
@@ -61,6 +64,8 @@ func parseFlags(args []string, errOut io.Writer) (flags, error) {
 	fs.Float64Var(&f.qps, "kube-api-qps", 500, "client-side rate limit of API requests per second")
 	fs.IntVar(&f.burst, "kube-api-burst", 1000, "client-side burst of API requests")
 	fs.IntVar(&f.workers, "workers", 8, "Services reconciled concurrently")
+	fs.BoolVar(&f.secretsRole, "speaker-secrets-role", true, "keep the Role "+kube.SpeakerSecretsRole+" granting the speakers exactly the memberlist Secret and the Secrets BGPPeers take passwords from")
+	fs.StringVar(&f.memberlistSecret, "memberlist-secret", kube.DefaultMemberlistSecret, "the speakers' memberlist Secret (as their --memberlist-secret), which that Role grants too")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	f.zap.BindFlags(fs)
 	// --kubeconfig, which ctrl.GetConfig reads.
@@ -79,8 +84,13 @@ func managerOptions(f flags) (ctrl.Options, error) {
 	if err != nil {
 		return ctrl.Options{}, err
 	}
+	var c cache.Options
+	if f.secretsRole {
+		c.ByObject = reconcile.SecretsRoleCache()
+	}
 	return ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  c,
 		Metrics:                f.metrics.Options(),
 		HealthProbeBindAddress: f.probeAddr,
 		PprofBindAddress:       f.pprofAddr,
@@ -90,10 +100,15 @@ func managerOptions(f flags) (ctrl.Options, error) {
 
 // reconcileOptions is what the reconcilers get.
 func reconcileOptions(f flags, identity string, m *metrics.Controller) reconcile.Options {
+	var secrets *reconcile.SpeakerSecrets
+	if f.secretsRole {
+		secrets = &reconcile.SpeakerSecrets{Memberlist: f.memberlistSecret}
+	}
 	return reconcile.Options{
-		Class:   kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
-		Workers: f.workers,
-		Metrics: m,
+		SpeakerSecrets: secrets,
+		Class:          kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
+		Workers:        f.workers,
+		Metrics:        m,
 		Leader: reconcile.LeaderElection{
 			Enabled:       f.leaderElect,
 			Namespace:     f.leNamespace,

@@ -15,7 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -84,7 +84,7 @@ func register(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.mlBind, "memberlist-bind-address", "", "address memberlist listens on (default: :: when the advertise address is IPv6 or the host has no IPv4, else 0.0.0.0)")
 	fs.IntVar(&f.mlPort, "memberlist-port", 7946, "memberlist's TCP and UDP port")
 	fs.StringVar(&f.mlAdvertise, "memberlist-advertise-address", "", "address the other speakers reach this one at (default: the Node's InternalIP)")
-	fs.StringVar(&f.mlSecret, "memberlist-secret", "herald-memberlist", "Secret in "+kube.Namespace+" whose key "+speaker.MemberlistSecretKey+" encrypts the gossip; the speaker refuses to start without it")
+	fs.StringVar(&f.mlSecret, "memberlist-secret", kube.DefaultMemberlistSecret, "Secret in "+kube.Namespace+" whose key "+speaker.MemberlistSecretKey+" encrypts the gossip; the speaker refuses to start without it")
 	fs.DurationVar(&f.timings.ProbeInterval, "memberlist-probe-interval", d.ProbeInterval, "how often each speaker probes another; detection takes a few intervals")
 	fs.DurationVar(&f.timings.ProbeTimeout, "memberlist-probe-timeout", d.ProbeTimeout, "how long a probe waits for its ack before asking others to probe indirectly")
 	fs.IntVar(&f.timings.SuspicionMult, "memberlist-suspicion-mult", d.SuspicionMult, "a suspected speaker is declared dead after this many probe intervals (scaled by log10 of the cluster size)")
@@ -137,7 +137,8 @@ func run(f flags) error {
 }
 
 // newManager builds the manager, whose cache holds only the speakers'
-// Leases and the Secrets of Herald's namespace among those kinds. Its
+// Leases among Leases, and no Secrets: BGP password Secrets are watched
+// each by name (speaker.Deps.Secrets), the memberlist key read once. Its
 // metrics endpoint is served as the controller's (internal/metricsserve).
 func newManager(cfg *rest.Config, f flags) (manager.Manager, error) {
 	scheme, err := kube.Scheme()
@@ -152,7 +153,6 @@ func newManager(cfg *rest.Config, f flags) (manager.Manager, error) {
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
 				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}, Label: speaker.LeaseSelector()},
-				&corev1.Secret{}:        {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
 			},
 		},
 	})
@@ -174,6 +174,10 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 	if err != nil {
 		return nil, err
 	}
+	cs, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, fmt.Errorf("clientset: %w", err)
+	}
 	mm, lm, sm, bm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics(), bgp.NewMetrics()
 	for _, m := range []interface {
 		Register(prometheus.Registerer) error
@@ -192,6 +196,7 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 	return speaker.New(speaker.Deps{
 		Client:     mgr.GetClient(),
 		Cache:      mgr.GetCache(),
+		Secrets:    cs.CoreV1(),
 		Recorder:   mgr.GetEventRecorderFor("herald-speaker"),
 		Announcer:  layer2.New(layer2.Options{Log: log.WithName("layer2"), Metrics: lm, BurstCount: f.burstCount, BurstInterval: f.burstInterval}),
 		Membership: members,

@@ -81,6 +81,9 @@ func valueSets() []valueSet {
 			wantField(t, s.Object, "YzJWamNtVjA=", "data", "secretkey")
 			wantArgs(t, objs["DaemonSet/herald-system/herald-speaker"].Object, "--memberlist-secret=gossip", "--bgp-listen-port=1790",
 				"--interfaces=^eth,^bond0$", "--exclude-interfaces=^veth")
+			// The controller grants the speakers that Secret by name.
+			wantArgs(t, objs["Deployment/herald-system/herald-controller"].Object, "--memberlist-secret=gossip")
+			wantField(t, objs["Role/herald-system/herald-speaker-secrets"].Object, "gossip", "rules", "0", "resourceNames", "0")
 		}},
 	}
 }

@@ -30,6 +30,8 @@ type Speaker struct {
 	kick chan struct{}
 	// probe is what the health probes read.
 	probe probeState
+	// pw are the watches of BGP password Secrets; only the loop uses it.
+	pw *passwordWatches
 }
 
 // New returns a speaker. It starts nothing: Run does.
@@ -41,7 +43,9 @@ func New(deps Deps, opts Options) (*Speaker, error) {
 	if !opts.MemberlistAddr.IsValid() {
 		return nil, errors.New("speaker: no memberlist address to publish")
 	}
-	return &Speaker{deps: deps, opts: opts, kick: make(chan struct{}, 1)}, nil
+	s := &Speaker{deps: deps, opts: opts, kick: make(chan struct{}, 1)}
+	s.pw = newPasswordWatches(deps.Secrets, opts.Log.WithName("passwords"), s.wake)
+	return s, nil
 }
 
 // state is everything the loop owns. Only Run's goroutine touches it.
@@ -89,6 +93,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 	if err := s.watch(ctx); err != nil {
 		return err
 	}
+	defer s.pw.stopAll()
 
 	inner, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 // ReadObjects decodes every YAML document of a file.
@@ -186,4 +187,19 @@ func MetricsTokens(ctx context.Context, cs kubernetes.Interface, namespace strin
 		return "", "", err
 	}
 	return reader, nobody, nil
+}
+
+// RunManager starts mgr until the test ends, and fails the test if it
+// ended with an error.
+func RunManager(tb testing.TB, mgr manager.Manager) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			tb.Errorf("manager: %v", err)
+		}
+	})
 }
