@@ -3,6 +3,7 @@ package speaker
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,9 @@ type passwordWatches struct {
 type secretWatch struct {
 	store toolscache.Store
 	stop  context.CancelFunc
+	// refused is set while the apiserver refuses to list the Secret to
+	// this speaker, for the problem to say why there is no password.
+	refused *atomic.Bool
 }
 
 func newPasswordWatches(api corev1client.SecretsGetter, log logr.Logger, changed func()) *passwordWatches {
@@ -61,10 +65,14 @@ func (p *passwordWatches) want(ctx context.Context, names []string) {
 // stopAll stops every watch.
 func (p *passwordWatches) stopAll() { p.want(context.Background(), nil) }
 
-// passwords are the "password" keys of the watched Secrets read so far.
-func (p *passwordWatches) passwords() map[config.SecretRef]string {
-	out := map[config.SecretRef]string{}
+// passwords are the "password" keys of the watched Secrets read so far;
+// refused the watched Secrets the speaker may not read now.
+func (p *passwordWatches) passwords() (pw map[config.SecretRef]string, refused map[config.SecretRef]bool) {
+	out, refused := map[config.SecretRef]string{}, map[config.SecretRef]bool{}
 	for name, w := range p.watches {
+		if w.refused.Load() {
+			refused[config.SecretRef{Namespace: kube.Namespace, Name: name}] = true
+		}
 		obj, ok, _ := w.store.GetByKey(kube.Namespace + "/" + name)
 		if !ok {
 			continue
@@ -73,20 +81,31 @@ func (p *passwordWatches) passwords() map[config.SecretRef]string {
 			out[config.SecretRef{Namespace: kube.Namespace, Name: name}] = string(pw)
 		}
 	}
-	return out
+	return out, refused
 }
 
 func (p *passwordWatches) start(ctx context.Context, name string) *secretWatch {
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
 	secrets := p.api.Secrets(kube.Namespace)
+	refused := &atomic.Bool{}
 	lw := &toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
-			return secrets.List(ctx, o)
+			list, err := secrets.List(ctx, o)
+			if err == nil || apierrors.IsForbidden(err) {
+				refused.Store(err != nil)
+			}
+			return list, err
 		},
+		// With streaming lists the reflector only watches, and the watch
+		// is what is refused.
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = sel
-			return secrets.Watch(ctx, o)
+			w, err := secrets.Watch(ctx, o)
+			if err == nil || apierrors.IsForbidden(err) {
+				refused.Store(err != nil)
+			}
+			return w, err
 		},
 	}
 	// A client that cannot stream lists (a fake) says so through api.
@@ -106,5 +125,5 @@ func (p *passwordWatches) start(ctx context.Context, name string) *secretWatch {
 	})
 	wctx, stop := context.WithCancel(ctx)
 	go inf.RunWithContext(wctx)
-	return &secretWatch{store: inf.GetStore(), stop: stop}
+	return &secretWatch{store: inf.GetStore(), stop: stop, refused: refused}
 }

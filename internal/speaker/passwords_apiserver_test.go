@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +41,14 @@ func TestBGPPasswordsAreReadByName(t *testing.T) {
 	waitFor(t, "a plan without the session", func() (bool, string) {
 		d, ok := h.bgp.last()
 		return ok && len(d.Sessions) == 0, fmt.Sprintf("%+v", d)
+	})
+	// The speaker's record says why.
+	waitFor(t, "the record to say the Secret is not readable yet", func() (bool, string) {
+		cm := &corev1.ConfigMap{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName("node1")}, cm); err != nil {
+			return false, err.Error()
+		}
+		return strings.Contains(fmt.Sprint(cm.Data), "may not read Secret herald-system/tor-pw yet"), fmt.Sprint(cm.Data)
 	})
 
 	role := &rbacv1.Role{}

@@ -98,8 +98,8 @@ func TestPasswordSurvivesAnUnreadableSecret(t *testing.T) {
 		}
 		return nil
 	})
-	if got := p.passwords(); !maps.Equal(got, want) {
-		t.Errorf("after a refused relist: passwords %v, want %v kept", got, want)
+	if got, refused := p.passwords(); !maps.Equal(got, want) || !refused[config.SecretRef{Namespace: kube.Namespace, Name: "a"}] {
+		t.Errorf("after a refused relist (refused %v): passwords %v, want %v kept", refused, got, want)
 	}
 }
 
@@ -110,7 +110,7 @@ type noWatchList struct{ corev1client.SecretsGetter }
 func (noWatchList) IsWatchListSemanticsUnSupported() bool { return true }
 
 func samePasswords(p *passwordWatches, want map[config.SecretRef]string) error {
-	if got := p.passwords(); !maps.Equal(got, want) {
+	if got, _ := p.passwords(); !maps.Equal(got, want) {
 		return fmt.Errorf("passwords %v, want %v", got, want)
 	}
 	return nil

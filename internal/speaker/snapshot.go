@@ -28,9 +28,10 @@ type snapshot struct {
 	refs  map[string]*corev1.Service
 	nodes []plan.Node
 	// selfAddrs are this node's InternalIPs; passwords the BGP passwords
-	// from Secrets.
-	selfAddrs []netip.Addr
-	passwords map[config.SecretRef]string
+	// from Secrets, unreadable the Secrets the speaker may not read.
+	selfAddrs  []netip.Addr
+	passwords  map[config.SecretRef]string
+	unreadable map[config.SecretRef]bool
 	// speakers are the speakers' Leases as the cache holds them; leases
 	// are those of them that count and peers the addresses to dial, once
 	// sync has judged their expiry (see unexpired).
@@ -98,7 +99,7 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	// BGP passwords come only from Herald's namespace, and only from the
 	// Secrets BGPPeers name: the speaker may read no others.
 	s.pw.want(ctx, config.PasswordSecrets(peers.Items, kube.Namespace))
-	snap.passwords = s.pw.passwords()
+	snap.passwords, snap.unreadable = s.pw.passwords()
 
 	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
 	for i := range eps.Items {

@@ -369,7 +369,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 	p := plan.Compute(plan.Inputs{
 		Self: s.opts.Node, Config: snap.config, Services: snap.services, Nodes: snap.nodes,
 		Members: members, SelfLinks: selfLinks, Claim: verdict.Claim,
-		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords,
+		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords, Unreadable: snap.unreadable,
 	})
 	prevMine, mine := st.last.Mine(), p.Mine()
 	s.planned(len(others(s.opts.Node, snap.leases)), max(0, len(alive)-1), mine, p.BGP)
