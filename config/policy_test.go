@@ -125,6 +125,11 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 				for _, b := range checkRule(r, ns) {
 					t.Errorf("%s: %s %s rule %d: %s", d.file, d.kind, role.Name, i, b)
 				}
+				// The speaker, on every node, reads Secrets only by name
+				// (the controller keeps herald-speaker-secrets' names).
+				if strings.HasPrefix(role.Name, "herald-speaker") && slices.Contains(r.Resources, "secrets") && len(r.ResourceNames) == 0 {
+					t.Errorf("%s: %s %s rule %d: grants every Secret to the speaker, want resourceNames", d.file, d.kind, role.Name, i)
+				}
 			}
 		case "RoleBinding", "ClusterRoleBinding":
 			var b rbacv1.RoleBinding
@@ -139,7 +144,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"ClusterRole/herald-controller", "ClusterRole/herald-speaker", "Role/herald-controller-leader-election"} {
+	for _, want := range []string{"ClusterRole/herald-controller", "ClusterRole/herald-speaker", "Role/herald-controller-leader-election", "Role/herald-speaker-secrets"} {
 		if roles[want] < 2 {
 			t.Errorf("%s is checked in %d files, want config/rbac and the manifest", want, roles[want])
 		}
@@ -270,8 +275,18 @@ func TestSpeakerDaemonSetIsHardened(t *testing.T) {
 	if len(pod.Containers) != 1 {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
-	checkContainerLocked(t, pod.Containers[0].SecurityContext, []corev1.Capability{"NET_RAW"})
-	if _, ok := pod.Containers[0].Resources.Limits[corev1.ResourceMemory]; !ok {
+	c := pod.Containers[0]
+	checkContainerLocked(t, c.SecurityContext, []corev1.Capability{"NET_RAW"})
+	if _, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok {
 		t.Errorf("no memory limit")
+	}
+	// On the host network the metrics port is open to the node's network:
+	// only authorized callers, over HTTPS (metricsserve), may read it.
+	args := strings.Join(c.Args, " ")
+	if !strings.Contains(args, "--metrics-bind-address=:7472") || strings.Contains(args, "--metrics-secure=false") {
+		t.Errorf("metrics are not served over HTTPS on :7472: %s", args)
+	}
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "https-metrics" && p.ContainerPort == 7472 }) {
+		t.Errorf("no port https-metrics 7472: %+v", c.Ports)
 	}
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,34 +12,35 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/uuid"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/metrics"
+	"github.com/heraldlb/herald/internal/metricsserve"
 	"github.com/heraldlb/herald/internal/reconcile"
 	"github.com/heraldlb/herald/internal/version"
 )
 
 // flags are the command line, before it becomes options.
 type flags struct {
-	metricsAddr, probeAddr, pprofAddr string
-	metricsSecure                     bool
-	metricsCertDir                    string
-	leaderElect                       bool
-	leNamespace                       string
-	leaseDuration, renewDeadline      time.Duration
-	retryPeriod                       time.Duration
-	lbClass                           string
-	defaultClass                      bool
-	qps                               float64
-	burst, workers                    int
-	zap                               zap.Options
-	version                           bool
+	metrics                      metricsserve.Flags
+	probeAddr, pprofAddr         string
+	leaderElect                  bool
+	leNamespace                  string
+	leaseDuration, renewDeadline time.Duration
+	retryPeriod                  time.Duration
+	lbClass                      string
+	defaultClass                 bool
+	qps                          float64
+	burst, workers               int
+	secretsRole                  bool
+	memberlistSecret             string
+	zap                          zap.Options
+	version                      bool
 }
 
 // parseFlags reads the command line.
@@ -48,9 +48,7 @@ func parseFlags(args []string, errOut io.Writer) (flags, error) {
 	var f flags
 	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
 	fs.SetOutput(errOut)
-	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8443", "address the metrics endpoint binds to; 0 disables it")
-	fs.BoolVar(&f.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to clients that authenticate and are authorized (TokenReview and SubjectAccessReview of get on /metrics)")
-	fs.StringVar(&f.metricsCertDir, "metrics-cert-dir", "", "directory holding tls.crt and tls.key for the metrics endpoint; without it, a self-signed certificate made at start")
+	f.metrics.Register(fs, ":8443")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address /healthz and /readyz bind to, apart from metrics; 0 disables them")
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address the pprof endpoint binds to; 0 disables it")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader through a Lease, so that only one replica allocates; without it, run one replica only")
@@ -66,6 +64,8 @@ func parseFlags(args []string, errOut io.Writer) (flags, error) {
 	fs.Float64Var(&f.qps, "kube-api-qps", 500, "client-side rate limit of API requests per second")
 	fs.IntVar(&f.burst, "kube-api-burst", 1000, "client-side burst of API requests")
 	fs.IntVar(&f.workers, "workers", 8, "Services reconciled concurrently")
+	fs.BoolVar(&f.secretsRole, "speaker-secrets-role", true, "keep the Role "+kube.SpeakerSecretsRole+" granting the speakers exactly the memberlist Secret and the Secrets BGPPeers take passwords from")
+	fs.StringVar(&f.memberlistSecret, "memberlist-secret", kube.DefaultMemberlistSecret, "the speakers' memberlist Secret (as their --memberlist-secret), which that Role grants too")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	f.zap.BindFlags(fs)
 	// --kubeconfig, which ctrl.GetConfig reads.
@@ -84,16 +84,14 @@ func managerOptions(f flags) (ctrl.Options, error) {
 	if err != nil {
 		return ctrl.Options{}, err
 	}
-	m := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure, CertDir: f.metricsCertDir}
-	if f.metricsSecure {
-		m.FilterProvider = filters.WithAuthenticationAndAuthorization
-		// HTTP/2 is off: its rapid-reset and stream attacks need no
-		// credentials, and the endpoint gains nothing from it.
-		m.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
+	var c cache.Options
+	if f.secretsRole {
+		c.ByObject = reconcile.SecretsRoleCache()
 	}
 	return ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                m,
+		Cache:                  c,
+		Metrics:                f.metrics.Options(),
 		HealthProbeBindAddress: f.probeAddr,
 		PprofBindAddress:       f.pprofAddr,
 		LeaderElection:         false,
@@ -102,10 +100,15 @@ func managerOptions(f flags) (ctrl.Options, error) {
 
 // reconcileOptions is what the reconcilers get.
 func reconcileOptions(f flags, identity string, m *metrics.Controller) reconcile.Options {
+	var secrets *reconcile.SpeakerSecrets
+	if f.secretsRole {
+		secrets = &reconcile.SpeakerSecrets{Memberlist: f.memberlistSecret}
+	}
 	return reconcile.Options{
-		Class:   kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
-		Workers: f.workers,
-		Metrics: m,
+		SpeakerSecrets: secrets,
+		Class:          kube.ClassPolicy{Class: f.lbClass, Default: f.defaultClass},
+		Workers:        f.workers,
+		Metrics:        m,
 		Leader: reconcile.LeaderElection{
 			Enabled:       f.leaderElect,
 			Namespace:     f.leNamespace,

@@ -40,6 +40,9 @@ func TestDefaults(t *testing.T) {
 	if !mo.Metrics.SecureServing || mo.Metrics.FilterProvider == nil || mo.Metrics.BindAddress != ":8443" {
 		t.Errorf("metrics = %+v, want HTTPS on :8443 with authentication and authorization", mo.Metrics)
 	}
+	if o.SpeakerSecrets == nil || o.SpeakerSecrets.Memberlist != "herald-memberlist" || len(mo.Cache.ByObject) != 1 {
+		t.Errorf("speaker secrets role %+v, cache %+v: want it kept, for herald-memberlist, with its Role alone cached", o.SpeakerSecrets, mo.Cache.ByObject)
+	}
 	if mo.HealthProbeBindAddress != ":8081" {
 		t.Errorf("probes on %q, want their own port :8081", mo.HealthProbeBindAddress)
 	}

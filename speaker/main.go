@@ -15,43 +15,45 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
+	"github.com/heraldlb/herald/internal/metricsserve"
 	"github.com/heraldlb/herald/internal/speaker"
 	"github.com/heraldlb/herald/internal/version"
 )
 
 // flags are the command line, before it becomes options.
 type flags struct {
-	node                   string
-	metricsAddr, probeAddr string
-	lbClass                string
-	defaultClass           bool
-	mlBind, mlAdvertise    string
-	mlPort                 int
-	mlSecret               string
-	timings                liveness.Timings
-	leaseDuration, renew   time.Duration
-	tieBreaker             time.Duration
-	gracefulShutdown       time.Duration
-	burstCount             int
-	burstInterval          time.Duration
-	bgpListenPort          int
-	ifaceInclude           string
-	ifaceExclude           string
-	version                bool
+	node                 string
+	metrics              metricsserve.Flags
+	probeAddr            string
+	lbClass              string
+	defaultClass         bool
+	mlBind, mlAdvertise  string
+	mlPort               int
+	mlSecret             string
+	timings              liveness.Timings
+	leaseDuration, renew time.Duration
+	tieBreaker           time.Duration
+	gracefulShutdown     time.Duration
+	burstCount           int
+	burstInterval        time.Duration
+	bgpListenPort        int
+	ifaceInclude         string
+	ifaceExclude         string
+	version              bool
 }
 
 func main() {
@@ -76,14 +78,14 @@ func register(fs *flag.FlagSet) *flags {
 	var f flags
 	d := liveness.DefaultTimings()
 	fs.StringVar(&f.node, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
-	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":7472", "address the metrics endpoint binds to; 0 disables it")
+	f.metrics.Register(fs, ":7472")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":7473", "address the health probes bind to; 0 disables them")
 	fs.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to announce (as the controller's)")
 	fs.BoolVar(&f.defaultClass, "default-lb-class", true, "also announce LoadBalancer Services that set no loadBalancerClass (as the controller)")
 	fs.StringVar(&f.mlBind, "memberlist-bind-address", "", "address memberlist listens on (default: :: when the advertise address is IPv6 or the host has no IPv4, else 0.0.0.0)")
 	fs.IntVar(&f.mlPort, "memberlist-port", 7946, "memberlist's TCP and UDP port")
 	fs.StringVar(&f.mlAdvertise, "memberlist-advertise-address", "", "address the other speakers reach this one at (default: the Node's InternalIP)")
-	fs.StringVar(&f.mlSecret, "memberlist-secret", "herald-memberlist", "Secret in "+kube.Namespace+" whose key "+speaker.MemberlistSecretKey+" encrypts the gossip; the speaker refuses to start without it")
+	fs.StringVar(&f.mlSecret, "memberlist-secret", kube.DefaultMemberlistSecret, "Secret in "+kube.Namespace+" whose key "+speaker.MemberlistSecretKey+" encrypts the gossip; the speaker refuses to start without it")
 	fs.DurationVar(&f.timings.ProbeInterval, "memberlist-probe-interval", d.ProbeInterval, "how often each speaker probes another; detection takes a few intervals")
 	fs.DurationVar(&f.timings.ProbeTimeout, "memberlist-probe-timeout", d.ProbeTimeout, "how long a probe waits for its ack before asking others to probe indirectly")
 	fs.IntVar(&f.timings.SuspicionMult, "memberlist-suspicion-mult", d.SuspicionMult, "a suspected speaker is declared dead after this many probe intervals (scaled by log10 of the cluster size)")
@@ -111,7 +113,11 @@ func run(f flags) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := newManager(f)
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	mgr, err := newManager(cfg, f)
 	if err != nil {
 		return err
 	}
@@ -133,25 +139,22 @@ func run(f flags) error {
 }
 
 // newManager builds the manager, whose cache holds only the speakers'
-// Leases and the Secrets of Herald's namespace among those kinds.
-func newManager(f flags) (manager.Manager, error) {
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		return nil, err
-	}
+// Leases among Leases, and no Secrets: BGP password Secrets are watched
+// each by name (speaker.Deps.Secrets), the memberlist key read once. Its
+// metrics endpoint is served as the controller's (internal/metricsserve).
+func newManager(cfg *rest.Config, f flags) (manager.Manager, error) {
 	scheme, err := kube.Scheme()
 	if err != nil {
 		return nil, err
 	}
 	return ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: f.metricsAddr},
+		Metrics:                f.metrics.Options(),
 		HealthProbeBindAddress: f.probeAddr,
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
 				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}, Label: speaker.LeaseSelector()},
-				&corev1.Secret{}:        {Namespaces: map[string]cache.Config{kube.Namespace: {}}},
 			},
 		},
 	})
@@ -173,6 +176,10 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 	if err != nil {
 		return nil, err
 	}
+	cs, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, fmt.Errorf("clientset: %w", err)
+	}
 	mm, lm, sm, bm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics(), bgp.NewMetrics()
 	for _, m := range []interface {
 		Register(prometheus.Registerer) error
@@ -191,6 +198,7 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 	return speaker.New(speaker.Deps{
 		Client:     mgr.GetClient(),
 		Cache:      mgr.GetCache(),
+		Secrets:    cs.CoreV1(),
 		Recorder:   mgr.GetEventRecorderFor("herald-speaker"),
 		Announcer:  layer2.New(layer2.Options{Log: log.WithName("layer2"), Metrics: lm, BurstCount: f.burstCount, BurstInterval: f.burstInterval}),
 		Membership: members,

@@ -71,7 +71,7 @@ func TestBadInput(t *testing.T) {
 		files, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "api", "v1beta1", "testdata", "invalid", "*.yaml"))
 		for _, f := range files {
 			cases++
-			objs, err := readObjects(f)
+			objs, err := testenv.ReadObjects(f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +101,7 @@ func TestBadInput(t *testing.T) {
 		files, _ := filepath.Glob(filepath.Join("testdata", "badinput", "*.yaml"))
 		for _, f := range files {
 			cases++
-			objs, err := readObjects(f)
+			objs, err := testenv.ReadObjects(f)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/heraldlb/herald/internal/testenv"
 )
 
 // controller is one controller process.
@@ -36,16 +36,6 @@ type controller struct {
 	exits      []string      // how the runs we did not signal ended
 	metricsURL string
 	probeURL   string
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startController runs a controller replica with the shipped defaults
@@ -70,7 +60,7 @@ func startController(t *testing.T, name string, extra ...string) *controller {
 // start runs the process again, on fresh ports.
 func (c *controller) start(t *testing.T) {
 	t.Helper()
-	metrics, probe := freeAddr(t), freeAddr(t)
+	metrics, probe := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	args := append([]string{
 		"--kubeconfig=" + controllerKubeconfig,
 		"--metrics-bind-address=" + metrics,
@@ -158,7 +148,7 @@ func (c *controller) scrape(ctx context.Context) (map[string]*dto.MetricFamily, 
 	c.mu.Lock()
 	url := c.metricsURL
 	c.mu.Unlock()
-	resp, err := getWithToken(ctx, url, readerToken)
+	resp, err := testenv.GetWithToken(ctx, url, readerToken)
 	if err != nil {
 		return nil, err
 	}
@@ -214,24 +204,6 @@ func (c *controller) leads(ctx context.Context) (leading, caughtUp bool) {
 	}
 	leading = metric(m, "herald_controller_leader") == 1
 	return leading, leading && metric(m, "herald_controller_catch_up_pending") == 0
-}
-
-var insecureClient = &http.Client{
-	Timeout: 5 * time.Second,
-	// The metrics endpoint's certificate is self-signed; what is tested is
-	// who may read it.
-	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
-}
-
-func getWithToken(ctx context.Context, url, token string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return insecureClient.Do(req)
 }
 
 // usage is a process's peak resident memory and CPU time so far.

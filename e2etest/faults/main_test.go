@@ -1,11 +1,9 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,18 +11,13 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heraldlb/herald/internal/kube"
@@ -97,30 +90,14 @@ func setup(dir string) error {
 	if err := ensureNamespace(ctx, kube.Namespace); err != nil {
 		return err
 	}
-	if err := applyFile(ctx, filepath.Join(testenv.RepoRoot(), "config", "rbac", "controller.yaml")); err != nil {
+	if err := testenv.ApplyFile(ctx, env.Client, filepath.Join(testenv.RepoRoot(), "config", "rbac", "controller.yaml"), nil); err != nil {
 		return err
 	}
-	for _, sa := range []string{"metrics-reader", "nobody"} {
-		if _, err := cs.CoreV1().ServiceAccounts(kube.Namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create service account %s: %w", sa, err)
-		}
+	if readerToken, nobodyToken, err = testenv.MetricsTokens(ctx, cs, kube.Namespace); err != nil {
+		return err
 	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "faults-metrics-reader"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "herald-metrics-reader"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "metrics-reader", Namespace: kube.Namespace}},
-	}
-	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("bind metrics reader: %w", err)
-	}
-	controllerToken, err := token(ctx, "herald-controller")
+	controllerToken, err := testenv.Token(ctx, cs, kube.Namespace, "herald-controller")
 	if err != nil {
-		return err
-	}
-	if readerToken, err = token(ctx, "metrics-reader"); err != nil {
-		return err
-	}
-	if nobodyToken, err = token(ctx, "nobody"); err != nil {
 		return err
 	}
 	controllerKubeconfig = filepath.Join(dir, "controller.kubeconfig")
@@ -135,52 +112,7 @@ func ensureNamespace(ctx context.Context, name string) error {
 	return nil
 }
 
-// applyFile creates every object of a YAML file.
-func applyFile(ctx context.Context, path string) error {
-	objs, err := readObjects(path)
-	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		if err := env.Client.Create(ctx, o); err != nil {
-			return fmt.Errorf("create %s %s from %s: %w", o.GetKind(), o.GetName(), filepath.Base(path), err)
-		}
-	}
-	return nil
-}
-
-// readObjects decodes every YAML document of a file.
-func readObjects(path string) ([]*unstructured.Unstructured, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, fmt.Errorf("decode %s: %w", path, err)
-		}
-		if len(u.Object) > 0 {
-			out = append(out, u)
-		}
-	}
-}
-
 // token returns a two-hour token for a ServiceAccount of herald-system.
-func token(ctx context.Context, sa string) (string, error) {
-	tr, err := cs.CoreV1().ServiceAccounts(kube.Namespace).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](7200)},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return "", fmt.Errorf("token for %s: %w", sa, err)
-	}
-	return tr.Status.Token, nil
-}
 
 func writeKubeconfig(path, tok string) error {
 	c := clientcmdapi.NewConfig()

@@ -30,6 +30,15 @@ func valueSets() []valueSet {
 					t.Errorf("%s not rendered", k)
 				}
 			}
+			// Both endpoints serve metrics only to authorized callers
+			// over HTTPS; Prometheus presents its token.
+			for _, c := range []string{"controller", "speaker"} {
+				if sm := objs["ServiceMonitor/herald-system/herald-"+c]; sm != nil {
+					wantField(t, sm.Object, "https", "spec", "endpoints", "0", "scheme")
+					wantField(t, sm.Object, "https-metrics", "spec", "endpoints", "0", "port")
+					wantField(t, sm.Object, "/var/run/secrets/kubernetes.io/serviceaccount/token", "spec", "endpoints", "0", "bearerTokenFile")
+				}
+			}
 			if g, _, _ := unstructured.NestedSlice(objs["PrometheusRule/herald-system/herald"].Object, "spec", "groups"); len(g) == 0 {
 				t.Error("PrometheusRule has no groups from files/rules.yaml")
 			}
@@ -72,6 +81,9 @@ func valueSets() []valueSet {
 			wantField(t, s.Object, "YzJWamNtVjA=", "data", "secretkey")
 			wantArgs(t, objs["DaemonSet/herald-system/herald-speaker"].Object, "--memberlist-secret=gossip", "--bgp-listen-port=1790",
 				"--interfaces=^eth,^bond0$", "--exclude-interfaces=^veth")
+			// The controller grants the speakers that Secret by name.
+			wantArgs(t, objs["Deployment/herald-system/herald-controller"].Object, "--memberlist-secret=gossip")
+			wantField(t, objs["Role/herald-system/herald-speaker-secrets"].Object, "gossip", "rules", "0", "resourceNames", "0")
 		}},
 	}
 }

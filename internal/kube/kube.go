@@ -25,3 +25,14 @@ func Scheme() (*runtime.Scheme, error) {
 	}
 	return s, nil
 }
+
+// SpeakerSecretsRole is the Role, in Namespace, that lets the speakers read
+// the Secrets they need and no others: the memberlist key and each Secret a
+// BGPPeer's passwordSecret names. RBAC cannot name Secrets chosen at run
+// time, so the controller keeps its resourceNames up to date, and the
+// speaker watches each of those Secrets by name.
+const SpeakerSecretsRole = "herald-speaker-secrets"
+
+// DefaultMemberlistSecret is the Secret whose key encrypts the speakers'
+// gossip, unless --memberlist-secret says otherwise.
+const DefaultMemberlistSecret = "herald-memberlist"

@@ -71,9 +71,10 @@ type Advertised struct {
 
 // bgpInputs are what BGP planning needs beyond Inputs' common fields.
 type bgpInputs struct {
-	self      Node
-	addrs     []netip.Addr
-	passwords map[config.SecretRef]string
+	self       Node
+	addrs      []netip.Addr
+	passwords  map[config.SecretRef]string
+	unreadable map[config.SecretRef]bool
 }
 
 // planSessions returns the sessions of the peers that select this node.
@@ -93,7 +94,11 @@ func planSessions(cfg config.Announce, in bgpInputs) ([]Session, map[string]stri
 		}
 		if ref := p.PasswordSecret; ref != nil {
 			pw, ok := in.passwords[*ref]
-			if !ok {
+			switch {
+			case !ok && in.unreadable[*ref]:
+				problems[p.Name] = fmt.Sprintf("the speaker may not read Secret %s/%s yet (the controller grants the speakers each Secret a BGPPeer names, in herald-system only): the session is not opened without its TCP MD5 password", ref.Namespace, ref.Name)
+				continue
+			case !ok:
 				problems[p.Name] = fmt.Sprintf("Secret %s/%s, key \"password\", is missing or empty: the session is not opened without its TCP MD5 password", ref.Namespace, ref.Name)
 				continue
 			}

@@ -95,6 +95,11 @@ func TestBGPSessions(t *testing.T) {
 	if why := p.BGP.Problems["unsecured"]; !strings.Contains(why, "Secret herald-system/gone") {
 		t.Errorf("problem of unsecured = %q", why)
 	}
+	in.Unreadable = map[config.SecretRef]bool{{Namespace: "herald-system", Name: "gone"}: true}
+	if why := Compute(in).BGP.Problems["unsecured"]; !strings.Contains(why, "may not read Secret herald-system/gone yet") {
+		t.Errorf("problem of unsecured while its Secret is unreadable = %q", why)
+	}
+	in.Unreadable = nil
 	byName := map[string]Session{}
 	for _, s := range p.BGP.Sessions {
 		byName[s.Name] = s

@@ -55,8 +55,10 @@ type Inputs struct {
 	// BGP router ID and next hops.
 	SelfAddrs []netip.Addr
 	// Passwords are the BGP passwords read from the Secrets that BGPPeers
-	// name.
-	Passwords map[config.SecretRef]string
+	// name; Unreadable those Secrets the speaker may not read (yet), so
+	// that the problem says why.
+	Passwords  map[config.SecretRef]string
+	Unreadable map[config.SecretRef]bool
 }
 
 // Service is what planning needs of a Service.

@@ -94,7 +94,7 @@ func Compute(in Inputs) Plan {
 	}
 	self := pl.nodes[in.Self]
 	self.Name = in.Self
-	p.BGP.Sessions, p.BGP.Problems = planSessions(in.Config, bgpInputs{self: self, addrs: in.SelfAddrs, passwords: in.Passwords})
+	p.BGP.Sessions, p.BGP.Problems = planSessions(in.Config, bgpInputs{self: self, addrs: in.SelfAddrs, passwords: in.Passwords, unreadable: in.Unreadable})
 	pl.sessions = p.BGP.Sessions
 	for _, t := range targets(in.Services) {
 		pp, whyPool := pl.pool(t.ip)

@@ -47,6 +47,9 @@ type Options struct {
 	// Log receives what the reconcilers have to say outside a reconcile;
 	// the zero value means the manager's logger.
 	Log logr.Logger
+	// SpeakerSecrets, when set, keeps the speakers' Secrets Role up to
+	// date (see SecretsRoleCache for the cache it needs).
+	SpeakerSecrets *SpeakerSecrets
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
 }
@@ -120,6 +123,11 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 		Complete(poolR)
 	if err != nil {
 		return nil, fmt.Errorf("set up pool controller: %w", err)
+	}
+	if o.SpeakerSecrets != nil {
+		if err := setupSecretsRole(mgr, *o.SpeakerSecrets, o.SkipNameValidation); err != nil {
+			return nil, err
+		}
 	}
 	onTerm := func(ctx context.Context, term uint64) {
 		svcQ, poolQ := st.queues()

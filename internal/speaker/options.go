@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -45,8 +46,11 @@ type Links interface {
 // for the network parts and a real apiserver for the rest.
 type Deps struct {
 	// Client writes Leases and records; reads go through Cache.
-	Client   client.Client
-	Cache    cache.Cache
+	Client client.Client
+	Cache  cache.Cache
+	// Secrets reads the BGP password Secrets, each by name: the cache
+	// holds none.
+	Secrets  corev1client.SecretsGetter
 	Recorder record.EventRecorder
 	Announcer
 	Membership

@@ -28,9 +28,10 @@ type snapshot struct {
 	refs  map[string]*corev1.Service
 	nodes []plan.Node
 	// selfAddrs are this node's InternalIPs; passwords the BGP passwords
-	// from Secrets.
-	selfAddrs []netip.Addr
-	passwords map[config.SecretRef]string
+	// from Secrets, unreadable the Secrets the speaker may not read.
+	selfAddrs  []netip.Addr
+	passwords  map[config.SecretRef]string
+	unreadable map[config.SecretRef]bool
 	// speakers are the speakers' Leases as the cache holds them; leases
 	// are those of them that count and peers the addresses to dial, once
 	// sync has judged their expiry (see unexpired).
@@ -45,13 +46,14 @@ type snapshot struct {
 }
 
 // watched are the kinds the speaker plans from; a change to any wakes the
-// loop.
+// loop. BGP passwords are not among them: each of their Secrets has its own
+// watch, by name (passwordWatches).
 func watched() []client.Object {
 	return []client.Object{
 		&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{},
 		&v1beta1.BGPAdvertisement{}, &v1beta1.BGPPeer{}, &v1beta1.Community{},
 		&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{},
-		&coordinationv1.Lease{}, &corev1.Secret{},
+		&coordinationv1.Lease{},
 	}
 }
 
@@ -60,16 +62,15 @@ func watched() []client.Object {
 func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	r := s.deps.Cache
 	var (
-		pools   v1beta1.IPAddressPoolList
-		l2      v1beta1.L2AdvertisementList
-		bgp     v1beta1.BGPAdvertisementList
-		peers   v1beta1.BGPPeerList
-		comms   v1beta1.CommunityList
-		secrets corev1.SecretList
-		svcs    corev1.ServiceList
-		eps     discoveryv1.EndpointSliceList
-		nodes   corev1.NodeList
-		leases  coordinationv1.LeaseList
+		pools  v1beta1.IPAddressPoolList
+		l2     v1beta1.L2AdvertisementList
+		bgp    v1beta1.BGPAdvertisementList
+		peers  v1beta1.BGPPeerList
+		comms  v1beta1.CommunityList
+		svcs   corev1.ServiceList
+		eps    discoveryv1.EndpointSliceList
+		nodes  corev1.NodeList
+		leases coordinationv1.LeaseList
 	)
 	lists := []struct {
 		what string
@@ -85,7 +86,6 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 		{"BGPAdvertisements", &bgp, nil},
 		{"BGPPeers", &peers, nil},
 		{"Communities", &comms, nil},
-		{"Secrets", &secrets, []client.ListOption{client.InNamespace(kube.Namespace)}},
 	}
 	for _, l := range lists {
 		if err := r.List(ctx, l.list, append(l.opts, client.UnsafeDisableDeepCopy)...); err != nil {
@@ -94,15 +94,12 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	}
 	snap := snapshot{
 		config: config.Announcements(config.Objects{Pools: pools.Items, L2: l2.Items, BGP: bgp.Items, Peers: peers.Items, Communities: comms.Items}),
-		refs:   map[string]*corev1.Service{}, passwords: map[config.SecretRef]string{},
+		refs:   map[string]*corev1.Service{},
 	}
-	// BGP passwords come only from Herald's namespace: the speaker may
-	// read Secrets nowhere else.
-	for i := range secrets.Items {
-		if pw := secrets.Items[i].Data["password"]; len(pw) > 0 {
-			snap.passwords[config.SecretRef{Namespace: kube.Namespace, Name: secrets.Items[i].Name}] = string(pw)
-		}
-	}
+	// BGP passwords come only from Herald's namespace, and only from the
+	// Secrets BGPPeers name: the speaker may read no others.
+	s.pw.want(ctx, config.PasswordSecrets(peers.Items, kube.Namespace))
+	snap.passwords, snap.unreadable = s.pw.passwords()
 
 	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
 	for i := range eps.Items {

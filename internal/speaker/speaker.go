@@ -32,6 +32,8 @@ type Speaker struct {
 	kick, renewKick chan struct{}
 	// probe is what the health probes read.
 	probe probeState
+	// pw are the watches of BGP password Secrets; only the loop uses it.
+	pw *passwordWatches
 }
 
 // New returns a speaker. It starts nothing: Run does.
@@ -43,7 +45,9 @@ func New(deps Deps, opts Options) (*Speaker, error) {
 	if !opts.MemberlistAddr.IsValid() {
 		return nil, errors.New("speaker: no memberlist address to publish")
 	}
-	return &Speaker{deps: deps, opts: opts, kick: make(chan struct{}, 1), renewKick: make(chan struct{}, 1)}, nil
+	s := &Speaker{deps: deps, opts: opts, kick: make(chan struct{}, 1), renewKick: make(chan struct{}, 1)}
+	s.pw = newPasswordWatches(deps.Secrets, opts.Log.WithName("passwords"), s.wake)
+	return s, nil
 }
 
 // state is everything the loop owns. Only Run's goroutine touches it.
@@ -103,6 +107,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 	if err := s.watch(ctx); err != nil {
 		return err
 	}
+	defer s.pw.stopAll()
 
 	inner, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -354,7 +359,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 	p := plan.Compute(plan.Inputs{
 		Self: s.opts.Node, Config: snap.config, Services: snap.services, Nodes: snap.nodes,
 		Members: members, SelfLinks: selfLinks, Claim: q.verdict.Claim, GracefulShutdown: shutdown,
-		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords,
+		SelfAddrs: snap.selfAddrs, Passwords: snap.passwords, Unreadable: snap.unreadable,
 	})
 	s.apply(st, p, alive, q.verdict)
 	s.report(st, p, alive, q, dispatch)

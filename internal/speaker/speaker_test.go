@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
@@ -137,6 +138,13 @@ func setUp(t *testing.T) string {
 // real apiserver.
 func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Options)) *harness {
 	t.Helper()
+	return startWith(t, node, mem, nil, tweak...)
+}
+
+// startWith is start with the speaker's Secrets read through secrets (nil:
+// as the admin).
+func startWith(t *testing.T, node string, mem *fakeMembership, secrets corev1client.SecretsGetter, tweak ...func(*Options)) *harness {
+	t.Helper()
 	i := int(node[len(node)-1] - '0')
 	scheme, err := kube.Scheme()
 	if err != nil {
@@ -149,6 +157,9 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 		t.Fatal(err)
 	}
 	cs := kubernetes.NewForConfigOrDie(env.Config)
+	if secrets == nil {
+		secrets = cs.CoreV1()
+	}
 	bc := record.NewBroadcaster()
 	bc.StartRecordingToSink(&eventSink{cs})
 	h := &harness{t: t, node: node, ann: &fakeAnnouncer{}, bgp: &fakeRouter{}, mem: mem, cache: ca}
@@ -164,7 +175,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 		h.ann.now = opts.Clock.Now
 	}
 	sp, err := New(Deps{
-		Client: env.Client, Cache: ca, Recorder: bc.NewRecorder(scheme, corev1.EventSource{Component: "herald-speaker", Host: node}),
+		Client: env.Client, Cache: ca, Secrets: secrets, Recorder: bc.NewRecorder(scheme, corev1.EventSource{Component: "herald-speaker", Host: node}),
 		Announcer: h.ann, Membership: mem, Links: newFakeLinks(nodeLinks(i)), Router: h.bgp,
 	}, opts)
 	if err != nil {
@@ -556,11 +567,11 @@ func TestUnhealthyClaimsNothing(t *testing.T) {
 	h.waitApplied(want)
 }
 
-// BGP: a peer whose password is in a Secret gets a session, and the
-// advertised pool's IP goes to it as a /32 with the advertisement's
-// community; the Service gets an Event naming the node and the peer.
-func TestBGP(t *testing.T) {
-	ns := setUp(t)
+// setUpBGP creates, until the test ends, BGPPeer "tor", whose password is
+// "s3cret" in Secret tor-pw, pool "routed" advertised to it with community
+// 64512:100, and gives node1 its InternalIP 198.51.100.11.
+func setUpBGP(t *testing.T) {
+	t.Helper()
 	ctx := context.Background()
 	objs := []client.Object{
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: "tor-pw"}, StringData: map[string]string{"password": "s3cret"}},
@@ -585,6 +596,15 @@ func TestBGP(t *testing.T) {
 	if err := env.Client.Status().Update(ctx, n1); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BGP: a peer whose password is in a Secret gets a session, and the
+// advertised pool's IP goes to it as a /32 with the advertisement's
+// community; the Service gets an Event naming the node and the peer.
+func TestBGP(t *testing.T) {
+	ns := setUp(t)
+	ctx := context.Background()
+	setUpBGP(t)
 	service(t, ns, "api", "203.0.113.70", nil, "node2")
 	mem := newFakeMembership()
 	mem.set(members(t, 1, 2, 3)...)
