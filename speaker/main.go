@@ -187,6 +187,9 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 	if err != nil {
 		return nil, err
 	}
+	if err := watchKeys(mgr, f, keys, members); err != nil {
+		return nil, err
+	}
 	return speaker.New(speaker.Deps{
 		Client:     mgr.GetClient(),
 		Cache:      mgr.GetCache(),
@@ -206,6 +209,19 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 		Log:                log,
 		Metrics:            sm,
 	})
+}
+
+// watchKeys has the manager run a watcher that applies each change of the
+// memberlist Secret to the running memberlist's keyring.
+func watchKeys(mgr manager.Manager, f flags, inUse memberlistkey.Keyring, members *liveness.Liveness) error {
+	w, err := memberlistkey.NewWatcher(memberlistkey.WatcherOptions{
+		Config: mgr.GetConfig(), Scheme: mgr.GetScheme(), Name: f.mlSecret, Node: f.node,
+		Keys: members, Recorder: mgr.GetEventRecorderFor("herald-speaker"), Log: ctrl.Log.WithName("memberlist-keys"),
+	}, inUse)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(manager.RunnableFunc(w.Run))
 }
 
 // advertiseAddr is --memberlist-advertise-address, or the Node's address.

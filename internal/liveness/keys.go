@@ -124,18 +124,23 @@ func (l *Liveness) SetKeys(k Keys) error {
 	defer l.keysMu.Unlock()
 	// memberlist's RemoveKey shifts the slice GetKeys returned in place:
 	// the steps are computed on a copy.
-	installed := slices.Clone(l.keyring.GetKeys())
-	for _, s := range keySteps(installed, k) {
+	steps := keySteps(slices.Clone(l.keyring.GetKeys()), k)
+	if len(steps) == 0 {
+		return nil
+	}
+	done := map[keyOp]int{}
+	for _, s := range steps {
 		if err := applyKeyStep(l.keyring, s); err != nil {
 			// The keyring is its own record of what is applied: the next
 			// SetKeys starts from what this one reached.
 			l.opts.Metrics.Keys.Set(float64(len(l.keyring.GetKeys())))
 			return err
 		}
+		done[s.op]++
 	}
 	n := len(l.keyring.GetKeys())
 	l.opts.Metrics.Keys.Set(float64(n))
-	l.log.Info("memberlist keyring applied", "keys", n)
+	l.log.Info("memberlist keyring changed", "added", done[addKey], "primaryChanged", done[useKey] > 0, "removed", done[removeKey], "keys", n)
 	return nil
 }
 
