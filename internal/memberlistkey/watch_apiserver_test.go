@@ -32,24 +32,35 @@ func TestMain(m *testing.M) {
 // test (see named).
 type fakeKeys struct {
 	mu   sync.Mutex
-	sets []string
+	sets []liveness.Keys
 }
 
 func (f *fakeKeys) SetKeys(k liveness.Keys) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.sets = append(f.sets, named(k))
+	f.sets = append(f.sets, k)
 	return nil
 }
 
+// calls are the keyrings set so far, named.
 func (f *fakeKeys) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, k := range f.sets {
+		out = append(out, named(k))
+	}
+	return out
+}
+
+func (f *fakeKeys) keys() []liveness.Keys {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.sets)
 }
 
 // named writes a keyring of the test keys as "A+B": primary, then the
-// secondaries in order.
+// secondaries in order; a key of none of them is "?".
 func named(k liveness.Keys) string {
 	name := func(v []byte) string {
 		for n, s := range map[string]string{"A": keyA, "B": keyB, "C": keyC} {
