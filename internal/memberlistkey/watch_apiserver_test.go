@@ -12,6 +12,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -96,7 +97,17 @@ type harness struct {
 	w    *Watcher
 }
 
+// startWatcher writes the Secret name with data, and runs a watcher of it
+// as an admin.
 func startWatcher(t *testing.T, name string, data map[string]string) *harness {
+	t.Helper()
+	testenv.Require(t, env)
+	return startWatcherAs(t, env.Config, name, data)
+}
+
+// startWatcherAs is startWatcher with the watcher reaching the apiserver
+// through cfg.
+func startWatcherAs(t *testing.T, cfg *rest.Config, name string, data map[string]string) *harness {
 	t.Helper()
 	ensureNamespace(t)
 	ctx := context.Background()
@@ -110,7 +121,7 @@ func startWatcher(t *testing.T, name string, data map[string]string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.w, err = NewWatcher(WatcherOptions{Config: env.Config, Scheme: c.Scheme(), Name: name, Node: "node1",
+	h.w, err = NewWatcher(WatcherOptions{Config: cfg, Scheme: c.Scheme(), Name: name, Node: "node1",
 		Keys: h.keys, Recorder: h.rec, Log: h.logs.Logger(0)}, inUse)
 	if err != nil {
 		t.Fatal(err)
