@@ -123,7 +123,9 @@ func (l *Liveness) SetKeys(k Keys) error {
 	l.keysMu.Lock()
 	defer l.keysMu.Unlock()
 	// memberlist's RemoveKey shifts the slice GetKeys returned in place:
-	// the steps are computed on a copy.
+	// the steps are computed on a copy. (A message being decrypted at that
+	// instant may see the shifted slice; every key is 32 bytes, so at worst
+	// that one message fails, as it would after the removal.)
 	steps := keySteps(slices.Clone(l.keyring.GetKeys()), k)
 	if len(steps) == 0 {
 		return nil

@@ -78,14 +78,24 @@ func NewWatcher(o WatcherOptions, inUse Keyring) (*Watcher, error) {
 	return &Watcher{o: o, cache: c, applied: inUse}, nil
 }
 
-// Run watches the Secret until ctx ends, applying each new version.
+// Run watches the Secret until ctx ends, applying each new version. It
+// returns early, with the error, if its cache stops.
 func (w *Watcher) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- w.cache.Start(ctx) }()
+	var startErr error
+	stopped := make(chan struct{})
+	go func() {
+		startErr = w.cache.Start(ctx)
+		cancel()
+		close(stopped)
+	}()
 	err := w.watch(ctx)
 	cancel()
-	return errors.Join(err, <-stopped)
+	<-stopped
+	if startErr != nil {
+		startErr = fmt.Errorf("run the memberlist Secret's cache: %w", startErr)
+	}
+	return errors.Join(err, startErr)
 }
 
 func (w *Watcher) watch(ctx context.Context) error {
