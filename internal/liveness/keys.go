@@ -124,7 +124,8 @@ func (l *Liveness) SetKeys(k Keys) error {
 	defer l.keysMu.Unlock()
 	// memberlist's RemoveKey shifts the slice GetKeys returned in place:
 	// the steps are computed on a copy. (A message being decrypted at that
-	// instant may see the shifted slice; every key is 32 bytes, so at worst
+	// instant may see the shifted slice, which memberlist reads unlocked;
+	// with keys of one length, as the speaker's are all 32 bytes, at worst
 	// that one message fails, as it would after the removal.)
 	steps := keySteps(slices.Clone(l.keyring.GetKeys()), k)
 	if len(steps) == 0 {
