@@ -29,6 +29,7 @@ import (
 	"github.com/heraldlb/herald/internal/layer2"
 	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
+	"github.com/heraldlb/herald/internal/memberlistkey"
 	"github.com/heraldlb/herald/internal/metricsserve"
 	"github.com/heraldlb/herald/internal/speaker"
 	"github.com/heraldlb/herald/internal/version"
@@ -85,7 +86,7 @@ func register(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.mlBind, "memberlist-bind-address", "", "address memberlist listens on (default: :: when the advertise address is IPv6 or the host has no IPv4, else 0.0.0.0)")
 	fs.IntVar(&f.mlPort, "memberlist-port", 7946, "memberlist's TCP and UDP port")
 	fs.StringVar(&f.mlAdvertise, "memberlist-advertise-address", "", "address the other speakers reach this one at (default: the Node's InternalIP)")
-	fs.StringVar(&f.mlSecret, "memberlist-secret", kube.DefaultMemberlistSecret, "Secret in "+kube.Namespace+" whose key "+speaker.MemberlistSecretKey+" encrypts the gossip; the speaker refuses to start without it")
+	fs.StringVar(&f.mlSecret, "memberlist-secret", kube.DefaultMemberlistSecret, "Secret in "+kube.Namespace+" whose key "+memberlistkey.DataKey+" encrypts the gossip, and whose keys "+memberlistkey.DataKey+".<suffix> are also accepted (to rotate it); the speaker refuses to start without it, and follows its changes")
 	fs.DurationVar(&f.timings.ProbeInterval, "memberlist-probe-interval", d.ProbeInterval, "how often each speaker probes another; detection takes a few intervals")
 	fs.DurationVar(&f.timings.ProbeTimeout, "memberlist-probe-timeout", d.ProbeTimeout, "how long a probe waits for its ack before asking others to probe indirectly")
 	fs.IntVar(&f.timings.SuspicionMult, "memberlist-suspicion-mult", d.SuspicionMult, "a suspected speaker is declared dead after this many probe intervals (scaled by log10 of the cluster size)")
@@ -164,7 +165,7 @@ func newManager(cfg *rest.Config, f flags) (manager.Manager, error) {
 // their metrics.
 func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfilter.Rules) (*speaker.Speaker, error) {
 	log := ctrl.Log.WithName("speaker")
-	key, err := speaker.MemberlistKey(ctx, mgr.GetAPIReader(), f.mlSecret)
+	keys, err := memberlistkey.Read(ctx, mgr.GetAPIReader(), f.mlSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -190,9 +191,12 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 	}
 	members, err := liveness.New(liveness.Options{
 		Name: f.node, BindAddr: bind, BindPort: f.mlPort, AdvertiseAddr: advertise, AdvertisePort: f.mlPort,
-		SecretKey: key, Timings: f.timings, Log: log.WithName("memberlist"), Metrics: mm,
+		SecretKey: keys.Keys.Primary, SecondaryKeys: keys.Keys.Secondary, Timings: f.timings, Log: log.WithName("memberlist"), Metrics: mm,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := watchKeys(mgr, f, keys, members); err != nil {
 		return nil, err
 	}
 	return speaker.New(speaker.Deps{
@@ -216,6 +220,19 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 		Log:                log,
 		Metrics:            sm,
 	})
+}
+
+// watchKeys has the manager run a watcher that applies each change of the
+// memberlist Secret to the running memberlist's keyring.
+func watchKeys(mgr manager.Manager, f flags, inUse memberlistkey.Keyring, members *liveness.Liveness) error {
+	w, err := memberlistkey.NewWatcher(memberlistkey.WatcherOptions{
+		Config: mgr.GetConfig(), Scheme: mgr.GetScheme(), Name: f.mlSecret, Node: f.node,
+		Keys: members, Recorder: mgr.GetEventRecorderFor("herald-speaker"), Log: ctrl.Log.WithName("memberlist-keys"),
+	}, inUse)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(manager.RunnableFunc(w.Run))
 }
 
 // advertiseAddr is --memberlist-advertise-address, or the Node's address.

@@ -3,8 +3,11 @@ package charttest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/lint"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -85,6 +88,18 @@ func valueSets() []valueSet {
 			wantArgs(t, objs["Deployment/herald-system/herald-controller"].Object, "--memberlist-secret=gossip")
 			wantField(t, objs["Role/herald-system/herald-speaker-secrets"].Object, "gossip", "rules", "0", "resourceNames", "0")
 		}},
+		{name: "memberlist-rotation", vals: map[string]any{
+			"speaker": map[string]any{
+				"memberlist": map[string]any{"create": true, "key": "the-new-key-0123", "extraKeys": map[string]any{"old": "the-old-key-0123"}},
+			},
+		}, check: func(t *testing.T, objs map[string]*unstructured.Unstructured) {
+			s := objs["Secret/herald-system/herald-memberlist"]
+			if s == nil {
+				t.Fatal("memberlist Secret not rendered")
+			}
+			wantField(t, s.Object, "dGhlLW5ldy1rZXktMDEyMw==", "data", "secretkey")
+			wantField(t, s.Object, "dGhlLW9sZC1rZXktMDEyMw==", "data", "secretkey.old")
+		}},
 	}
 }
 
@@ -141,6 +156,27 @@ func wantArgs(t *testing.T, obj map[string]any, want ...string) {
 	for _, w := range want {
 		if !slices.Contains(args, w) {
 			t.Errorf("args %v lack %s", args, w)
+		}
+	}
+}
+
+// TestMemberlistExtraKeysAreChecked: the schema refuses an extra key the
+// speaker would refuse (under 16 bytes) and a suffix that cannot be a
+// Secret's data key. (Helm reports a bad property name at a wrong path, so
+// that error is known by the name it quotes.)
+func TestMemberlistExtraKeysAreChecked(t *testing.T) {
+	c := loadChart(t)
+	for name, extra := range map[string]map[string]any{
+		"short key":    {"next": "short"},
+		"bad suffix":   {"next key": "the-new-key-0123"},
+		"not a string": {"next": 12},
+	} {
+		vals := map[string]any{"speaker": map[string]any{"memberlist": map[string]any{"create": true, "key": "the-old-key-0123", "extraKeys": extra}}}
+		opts := common.ReleaseOptions{Name: "herald", Namespace: namespace, IsInstall: true}
+		if _, err := util.ToRenderValues(c, vals, opts, common.DefaultCapabilities); err == nil {
+			t.Errorf("%s: values %v accepted", name, extra)
+		} else if !strings.Contains(err.Error(), "extraKeys") && !strings.Contains(err.Error(), "next key") {
+			t.Errorf("%s: the error does not name extraKeys or the suffix: %v", name, err)
 		}
 	}
 }

@@ -17,18 +17,22 @@ func TestMemberlistConfig(t *testing.T) {
 	}
 	std := newStdLogger(o.Log)
 	meta, ev := &metaDelegate{}, newEvents(o.Log, o.Metrics, o.Name, time.Now)
-	c := memberlistConfig(o, std, meta, ev, nil)
+	kr, err := newKeyring(o.keys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := memberlistConfig(o, kr, std, meta, ev, nil)
 
 	if c.Name != "node-1" || c.BindAddr != "198.51.100.10" || c.BindPort != 7000 || c.AdvertiseAddr != "198.51.100.10" || c.AdvertisePort != 7001 {
 		t.Errorf("identity: name %q bind %s:%d advertise %s:%d", c.Name, c.BindAddr, c.BindPort, c.AdvertiseAddr, c.AdvertisePort)
 	}
-	if !bytes.Equal(c.SecretKey, testKey) || !c.GossipVerifyIncoming || !c.GossipVerifyOutgoing {
-		t.Errorf("encryption: key set %v, verify incoming %v, outgoing %v; want the key and both on", bytes.Equal(c.SecretKey, testKey), c.GossipVerifyIncoming, c.GossipVerifyOutgoing)
+	if c.Keyring != kr || !bytes.Equal(c.Keyring.GetPrimaryKey(), testKey) || !c.GossipVerifyIncoming || !c.GossipVerifyOutgoing {
+		t.Errorf("encryption: our keyring %v, its primary is the key %v, verify incoming %v, outgoing %v; want the keyring and both on", c.Keyring == kr, bytes.Equal(c.Keyring.GetPrimaryKey(), testKey), c.GossipVerifyIncoming, c.GossipVerifyOutgoing)
 	}
-	// memberlist builds its keyring from this slice: it must not be ours.
-	c.SecretKey[0] ^= 0xff
-	if !bytes.Equal(o.SecretKey, testKey) {
-		t.Error("memberlist's config shares the key slice with the options")
+	// memberlist would install a SecretKey as the primary at Create, over
+	// the keyring's: the keyring alone says which key is in use.
+	if c.SecretKey != nil {
+		t.Errorf("SecretKey is set (%d bytes) beside the keyring", len(c.SecretKey))
 	}
 	if c.ProbeInterval != o.Timings.ProbeInterval || c.SuspicionMult != o.Timings.SuspicionMult {
 		t.Errorf("timings not applied: probe interval %v, suspicion mult %d", c.ProbeInterval, c.SuspicionMult)

@@ -9,7 +9,10 @@
 //
 // Gossip is always encrypted and authenticated (AES-GCM with SecretKey),
 // both ways: a speaker with another key, or none, never joins, and both
-// sides log why.
+// sides log why. SecondaryKeys are accepted too, and SetKeys changes the
+// keyring of a running speaker, so a key is rotated without losing gossip
+// in three steps, each applied on every speaker before the next: add the
+// new key as secondary, make it the primary, remove the old key.
 //
 // # Detection time
 //

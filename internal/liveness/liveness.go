@@ -63,6 +63,11 @@ type Liveness struct {
 	// lifecycle keeps Leave and Run's shutdown apart: memberlist panics on
 	// a Leave after Shutdown.
 	lifecycle sync.Mutex
+
+	// keyring is memberlist's, made in New so that SetKeys works before
+	// Run too; keysMu keeps two SetKeys from interleaving their steps.
+	keyring *memberlist.Keyring
+	keysMu  sync.Mutex
 }
 
 // New validates o and returns a Liveness that does nothing until Run. It
@@ -72,14 +77,20 @@ func New(o Options) (*Liveness, error) {
 	if err != nil {
 		return nil, err
 	}
+	kr, err := newKeyring(o.keys())
+	if err != nil {
+		return nil, err
+	}
+	o.Metrics.Keys.Set(float64(len(kr.GetKeys())))
 	log := o.Log.WithValues("node", o.Name)
 	ev := newEvents(log, o.Metrics, o.Name, o.Clock.Now)
 	return &Liveness{
-		opts:   o,
-		log:    log,
-		events: ev,
-		meta:   &metaDelegate{onLeaving: ev.left},
-		poke:   make(chan struct{}, 1),
+		opts:    o,
+		log:     log,
+		events:  ev,
+		meta:    &metaDelegate{onLeaving: ev.left},
+		poke:    make(chan struct{}, 1),
+		keyring: kr,
 	}, nil
 }
 

@@ -28,13 +28,14 @@ func metaOf(ms []Member, name string) ([]byte, bool) {
 // startThree runs a, b and c; each knows only the next one's address (and
 // c knows its own, which must be ignored), so finding everyone relies on
 // memberlist's gossip, not on every Lease.
-func startThree(t *testing.T, c *cluster) []*testNode {
+// opts apply to all three.
+func startThree(t *testing.T, c *cluster, opts ...nodeOpt) []*testNode {
 	t.Helper()
 	aa, ba, ca := freeAddr(t), freeAddr(t), freeAddr(t)
 	return []*testNode{
-		c.start("a", aa, []netip.AddrPort{ba}, []byte("meta-a")),
-		c.start("b", ba, []netip.AddrPort{ca}, []byte("meta-b")),
-		c.start("c", ca, []netip.AddrPort{ca, aa}, []byte("meta-c")),
+		c.start("a", aa, []netip.AddrPort{ba}, []byte("meta-a"), opts...),
+		c.start("b", ba, []netip.AddrPort{ca}, []byte("meta-b"), opts...),
+		c.start("c", ca, []netip.AddrPort{ca, aa}, []byte("meta-c"), opts...),
 	}
 }
 
@@ -196,22 +197,7 @@ func TestWrongKeyNeverJoins(t *testing.T) {
 	x := c.start("x", xa, []netip.AddrPort{aa, ba}, nil, withKey([]byte("another-key-0123")))
 	waitMembers(t, settle, []*testNode{a, b}, "a", "b")
 
-	// Proof that the work was done: x has tried and failed to join both,
-	// more than once each, and a has refused it.
-	waitFor(t, settle, "x to fail several joins", func() bool {
-		return counterValue(t, x.l.opts.Metrics.JoinAttempts.WithLabelValues(joinError)) >= 4
-	})
-	for _, n := range []*testNode{a, b} {
-		if got := n.names(); !slices.Equal(got, []string{"a", "b"}) {
-			t.Errorf("%s sees %v; x, with another key, must not be among them", n.name, got)
-		}
-	}
-	if got := x.names(); !slices.Equal(got, []string{"x"}) {
-		t.Errorf("x sees %v, want only itself", got)
-	}
-	if ok := counterValue(t, x.l.opts.Metrics.JoinAttempts.WithLabelValues(joinOK)); ok != 0 {
-		t.Errorf("x counted %v successful joins", ok)
-	}
+	checkStaysOut(t, x, a, b)
 	// Both sides say clearly what is wrong, once.
 	if line, ok := x.logs.find("cannot join peer", "different memberlist secret key"); !ok {
 		t.Errorf("x did not log a clear join failure; logs:\n%s", x.logs)
@@ -222,6 +208,27 @@ func TestWrongKeyNeverJoins(t *testing.T) {
 		_, ok := a.logs.find("decrypt", "different memberlist secret key")
 		return ok
 	})
+}
+
+// checkStaysOut checks that x, which has tried to join a and b, is not a
+// member. Proof that the work was done: x has tried and failed to join
+// both, more than once each.
+func checkStaysOut(t *testing.T, x, a, b *testNode) {
+	t.Helper()
+	waitFor(t, settle, "x to fail several joins", func() bool {
+		return counterValue(t, x.l.opts.Metrics.JoinAttempts.WithLabelValues(joinError)) >= 4
+	})
+	for _, n := range []*testNode{a, b} {
+		if got := n.names(); !slices.Equal(got, []string{a.name, b.name}) {
+			t.Errorf("%s sees %v; x, with the wrong keys, must not be among them", n.name, got)
+		}
+	}
+	if got := x.names(); !slices.Equal(got, []string{x.name}) {
+		t.Errorf("x sees %v, want only itself", got)
+	}
+	if ok := counterValue(t, x.l.opts.Metrics.JoinAttempts.WithLabelValues(joinOK)); ok != 0 {
+		t.Errorf("x counted %v successful joins", ok)
+	}
 }
 
 func TestRejoinSkipsLiveMembers(t *testing.T) {

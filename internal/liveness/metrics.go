@@ -32,6 +32,10 @@ type Metrics struct {
 	JoinAttempts *prometheus.CounterVec
 	// Health is memberlist's local health score (see HealthScore).
 	Health prometheus.Gauge
+	// Keys is the number of gossip keys installed, the primary included:
+	// during a rotation, it shows which speakers have applied a step that
+	// adds or removes a key.
+	Keys prometheus.Gauge
 }
 
 // NewMetrics returns unregistered collectors.
@@ -53,12 +57,16 @@ func NewMetrics() *Metrics {
 			Namespace: "herald", Subsystem: "speaker", Name: "health_score",
 			Help: "Memberlist's local health score: 0 is healthy; it rises when this speaker's probes fail and the speakers asked to help do not answer either, which means the fault is likely on this side.",
 		}),
+		Keys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "speaker", Name: "memberlist_keys",
+			Help: "Gossip encryption keys this speaker has installed, the primary included.",
+		}),
 	}
 }
 
 // Register registers every collector with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Members, m.MemberChanges, m.JoinAttempts, m.Health} {
+	for _, c := range []prometheus.Collector{m.Members, m.MemberChanges, m.JoinAttempts, m.Health, m.Keys} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register liveness metrics: %w", err)
 		}

@@ -23,7 +23,7 @@ func TestMetricsRegister(t *testing.T) {
 	for _, mf := range mfs {
 		names = append(names, mf.GetName())
 	}
-	want := []string{"herald_speaker_health_score", "herald_speaker_member_changes_total", "herald_speaker_member_join_attempts_total", "herald_speaker_members"}
+	want := []string{"herald_speaker_health_score", "herald_speaker_member_changes_total", "herald_speaker_member_join_attempts_total", "herald_speaker_memberlist_keys", "herald_speaker_members"}
 	if !slices.Equal(names, want) {
 		t.Errorf("metrics %v, want %v", names, want)
 	}

@@ -37,7 +37,11 @@ type Options struct {
 	// BindPort.
 	AdvertisePort int
 	// SecretKey is the gossip encryption key, 16, 24 or 32 bytes; required.
+	// It is the keyring's primary: what this speaker encrypts with.
 	SecretKey []byte
+	// SecondaryKeys are also accepted from the others, each 16, 24 or 32
+	// bytes: a key being rotated in or out (see SetKeys).
+	SecondaryKeys [][]byte
 	// Timings tune failure detection; zero fields take DefaultTimings'
 	// values.
 	Timings Timings
@@ -49,15 +53,15 @@ type Options struct {
 	Metrics *Metrics
 }
 
-// normalize validates o and fills in its defaults. It copies SecretKey, so
-// the caller may reuse its slice.
+// normalize validates o and fills in its defaults. It copies the keys, so
+// the caller may reuse their slices.
 func (o Options) normalize() (Options, error) {
-	switch len(o.SecretKey) {
-	case 16, 24, 32:
-	default:
-		return Options{}, fmt.Errorf("check secret key (%d bytes): %w", len(o.SecretKey), ErrNoKey)
+	keys := o.keys()
+	if err := keys.validate(); err != nil {
+		return Options{}, err
 	}
-	o.SecretKey = append([]byte(nil), o.SecretKey...)
+	keys = keys.clone()
+	o.SecretKey, o.SecondaryKeys = keys.Primary, keys.Secondary
 	if o.Name == "" {
 		return Options{}, fmt.Errorf("a node name is required: %w", ErrInvalidOptions)
 	}
@@ -94,6 +98,11 @@ func (o Options) normalize() (Options, error) {
 		o.Metrics = NewMetrics()
 	}
 	return o, nil
+}
+
+// keys is the keyring the options start with.
+func (o Options) keys() Keys {
+	return Keys{Primary: o.SecretKey, Secondary: o.SecondaryKeys}
 }
 
 // self is the address the other speakers know this one by.

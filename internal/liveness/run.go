@@ -48,7 +48,7 @@ func (l *Liveness) start(ctx context.Context, meta []byte) (*memberlist.Memberli
 		t = l.wrap(t)
 	}
 	l.meta.set(meta)
-	ml, err := memberlist.Create(memberlistConfig(l.opts, std, l.meta, l.events, t))
+	ml, err := memberlist.Create(memberlistConfig(l.opts, l.keyring, std, l.meta, l.events, t))
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("start memberlist: %w", err), t.Shutdown())
 	}
