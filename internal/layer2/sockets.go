@@ -4,11 +4,33 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/ipv6"
 )
+
+// hostNetwork is the calling thread's network namespace.
+type hostNetwork struct{}
+
+func (hostNetwork) open(k key) (sockets, error) { return openSockets(k) }
+
+// links reads every interface once, so that a Set costs one netlink dump
+// however many names it checks.
+func (hostNetwork) links(names []string) (map[string]link, error) {
+	all, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("list interfaces: %w", err)
+	}
+	out := map[string]link{}
+	for _, ifi := range all {
+		if slices.Contains(names, ifi.Name) {
+			out[ifi.Name] = link{index: ifi.Index, mac: ifi.HardwareAddr}
+		}
+	}
+	return out, nil
+}
 
 // openSockets opens a listener's sockets on the named interface, in the
 // network namespace of the calling thread.
@@ -20,7 +42,7 @@ func openSockets(k key) (sockets, error) {
 	if !isUnicastMAC(ifi.HardwareAddr) {
 		return sockets{}, fmt.Errorf("hardware address %q: %w", ifi.HardwareAddr, ErrNotEthernet)
 	}
-	s := sockets{link: link{mac: ifi.HardwareAddr}}
+	s := sockets{link: link{index: ifi.Index, mac: ifi.HardwareAddr}}
 	etherType := etherTypeARP
 	if k.proto == protoNDP {
 		etherType = etherTypeIPv6
