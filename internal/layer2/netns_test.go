@@ -32,21 +32,24 @@ const (
 // where a missing dependency is a fault of the machine.
 func needRoot(t *testing.T, tools ...string) {
 	t.Helper()
-	missing := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
 	if os.Geteuid() != 0 {
-		missing("needs root to create network namespaces and packet sockets")
+		missing(t, "needs root to create network namespaces and packet sockets")
 	}
 	for _, tool := range append([]string{"ip", "sysctl"}, tools...) {
 		if _, err := exec.LookPath(tool); err != nil {
-			missing(fmt.Sprintf("needs %s on the PATH: %v", tool, err))
+			missing(t, fmt.Sprintf("needs %s on the PATH: %v", tool, err))
 		}
 	}
+}
+
+// missing skips the test for want of something this machine lacks, or
+// fails it under CI.
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
 }
 
 // vethLab is a speaker namespace and a client namespace joined by a veth
@@ -92,20 +95,28 @@ func newNamespaces(t *testing.T, name string) vethLab {
 func (l *vethLab) addVeth(t *testing.T) {
 	t.Helper()
 	ip(t, "-n", l.speaker, "link", "add", "name", speakerIface, "type", "veth", "peer", "name", clientIface, "netns", l.client)
+	l.bringUp(t, speakerIface, clientIface)
+}
+
+// bringUp gives the speaker's and the client's links their addresses,
+// brings them up, waits until both can be used, and records the speaker
+// link's MAC.
+func (l *vethLab) bringUp(t *testing.T, speakerLink, clientLink string) {
+	t.Helper()
 	// No duplicate address detection: addresses are usable at once.
-	l.exec(t, l.speaker, "sysctl", "-qw", "net.ipv6.conf."+speakerIface+".accept_dad=0")
-	l.exec(t, l.client, "sysctl", "-qw", "net.ipv6.conf."+clientIface+".accept_dad=0")
-	ip(t, "-n", l.speaker, "addr", "add", "198.51.100.1/24", "dev", speakerIface)
-	ip(t, "-n", l.speaker, "addr", "add", "2001:db8::1/64", "dev", speakerIface, "nodad")
-	ip(t, "-n", l.client, "addr", "add", "198.51.100.2/24", "dev", clientIface)
-	ip(t, "-n", l.client, "addr", "add", "2001:db8::2/64", "dev", clientIface, "nodad")
-	ip(t, "-n", l.speaker, "link", "set", speakerIface, "up")
-	ip(t, "-n", l.client, "link", "set", clientIface, "up")
+	l.exec(t, l.speaker, "sysctl", "-qw", "net.ipv6.conf."+speakerLink+".accept_dad=0")
+	l.exec(t, l.client, "sysctl", "-qw", "net.ipv6.conf."+clientLink+".accept_dad=0")
+	ip(t, "-n", l.speaker, "addr", "add", "198.51.100.1/24", "dev", speakerLink)
+	ip(t, "-n", l.speaker, "addr", "add", "2001:db8::1/64", "dev", speakerLink, "nodad")
+	ip(t, "-n", l.client, "addr", "add", "198.51.100.2/24", "dev", clientLink)
+	ip(t, "-n", l.client, "addr", "add", "2001:db8::2/64", "dev", clientLink, "nodad")
+	ip(t, "-n", l.speaker, "link", "set", speakerLink, "up")
+	ip(t, "-n", l.client, "link", "set", clientLink, "up")
 	// Carrier and IPv6 come up asynchronously (the kernel's link watch
 	// may take a second): wait for a link-local address on both ends.
-	l.waitLinkLocal(t, l.speaker, speakerIface)
-	l.waitLinkLocal(t, l.client, clientIface)
-	l.speakerMAC = l.mac(t, l.speaker, speakerIface)
+	l.waitLinkLocal(t, l.speaker, speakerLink)
+	l.waitLinkLocal(t, l.client, clientLink)
+	l.speakerMAC = l.mac(t, l.speaker, speakerLink)
 }
 
 // waitLinkLocal waits until iface in ns has a usable link-local address.

@@ -25,30 +25,15 @@ func TestRealLinkIdentity(t *testing.T) {
 	needRoot(t, "arping", "ndisc6")
 	l := newVethLab(t, "id")
 	capt := l.capture(t)
-	a := New(Options{Log: testr.NewWithOptions(t, testr.Options{Verbosity: 1}), BurstCount: burstCount, BurstInterval: burstInterval})
-	runInBackground(t, a.Run)
-	both := pairs(vip4, speakerIface, vip6, speakerIface)
-	setAgain := func(t *testing.T) {
-		t.Helper()
-		var err error
-		l.inNetns(t, l.speaker, func() error { err = a.Set(both); return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantApplied(t, a, both)
-	}
+	setAgain := l.startAnnouncer(t, pairs(vip4, speakerIface, vip6, speakerIface))
 	setAgain(t)
-	l.wantBurst(t, capt, l.speakerMAC)
-	l.wantARPReply(t, vip4)
-	l.wantNDPReply(t, vip6)
+	l.wantAnswering(t, capt)
 
 	t.Run("the MAC changes", func(t *testing.T) {
 		l.speakerMAC = mustMAC("02:00:00:00:00:42")
 		ip(t, "-n", l.speaker, "link", "set", "dev", speakerIface, "address", l.speakerMAC.String())
 		setAgain(t)
-		l.wantBurst(t, capt, l.speakerMAC)
-		l.wantARPReply(t, vip4)
-		l.wantNDPReply(t, vip6)
+		l.wantAnswering(t, capt)
 	})
 	t.Run("the link is re-created with the same MAC", func(t *testing.T) {
 		index := func() int {
@@ -72,18 +57,38 @@ func TestRealLinkIdentity(t *testing.T) {
 		}
 		capt := l.capture(t) // the old one listened on the deleted peer
 		setAgain(t)
-		l.wantBurst(t, capt, l.speakerMAC)
-		l.wantARPReply(t, vip4)
-		l.wantNDPReply(t, vip6)
+		l.wantAnswering(t, capt)
 	})
 }
 
-// wantBurst waits for a whole burst for vip4 and vip6 naming mac, sent from
-// mac.
-func (l vethLab) wantBurst(t *testing.T, c *capture, mac net.HardwareAddr) {
+// startAnnouncer runs an Announcer with short bursts, and returns a
+// function that sets desired on it in the speaker's namespace and checks
+// that all of it is in effect.
+func (l vethLab) startAnnouncer(t *testing.T, desired []Announcement) func(*testing.T) {
 	t.Helper()
+	a := New(Options{Log: testr.NewWithOptions(t, testr.Options{Verbosity: 1}), BurstCount: burstCount, BurstInterval: burstInterval})
+	runInBackground(t, a.Run)
+	return func(t *testing.T) {
+		t.Helper()
+		var err error
+		l.inNetns(t, l.speaker, func() error { err = a.Set(desired); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantApplied(t, a, desired)
+	}
+}
+
+// wantAnswering waits for a whole burst for vip4 and vip6 naming the
+// speaker's MAC, sent from it, and checks that arping and ndisc6 get
+// answers naming it.
+func (l vethLab) wantAnswering(t *testing.T, c *capture) {
+	t.Helper()
+	mac := l.speakerMAC
 	c.waitEach(t, burstCount,
 		frameMatch{"gratuitous ARP for " + vip4.String() + " naming " + mac.String(), isGratuitousARP(vip4, mac, mac)},
 		frameMatch{"unsolicited NA for " + vip6.String() + " naming " + mac.String(), isUnsolicitedNA(vip6, mac, mac)},
 	)
+	l.wantARPReply(t, vip4)
+	l.wantNDPReply(t, vip6)
 }
