@@ -87,6 +87,7 @@ type harness struct {
 	ann   *fakeAnnouncer
 	bgp   *fakeRouter
 	mem   *fakeMembership
+	links *fakeLinks
 	cache cache.Cache
 	sp    *Speaker
 	stop  func() error
@@ -151,7 +152,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	bc := record.NewBroadcaster()
 	bc.StartRecordingToSink(&eventSink{cs})
-	h := &harness{t: t, node: node, ann: &fakeAnnouncer{}, bgp: &fakeRouter{}, mem: mem, cache: ca}
+	h := &harness{t: t, node: node, ann: &fakeAnnouncer{}, bgp: &fakeRouter{}, mem: mem, links: newFakeLinks(nodeLinks(i)), cache: ca}
 	opts := Options{
 		Node: node, Class: kube.ClassPolicy{Class: kube.DefaultClass, Default: true},
 		MemberlistAddr: netip.MustParseAddrPort(fmt.Sprintf("198.51.100.%d:7946", 10+i)),
@@ -165,7 +166,7 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 	}
 	sp, err := New(Deps{
 		Client: env.Client, Cache: ca, Recorder: bc.NewRecorder(scheme, corev1.EventSource{Component: "herald-speaker", Host: node}),
-		Announcer: h.ann, Membership: mem, Links: newFakeLinks(nodeLinks(i)), Router: h.bgp,
+		Announcer: h.ann, Membership: mem, Links: h.links, Router: h.bgp,
 	}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -299,20 +300,30 @@ func mineOf(node string, nodes []string, ips ...string) []layer2.Announcement {
 
 var all3 = []string{"node1", "node2", "node3"}
 
-func TestAnnouncesWhatItWins(t *testing.T) {
-	ns := setUp(t)
-	ips := []string{"198.51.100.64", "198.51.100.65", "198.51.100.66", "198.51.100.67", "198.51.100.68", "198.51.100.69"}
+// startWinning makes a Service with an endpoint on node1 for each of ips
+// and starts node1's speaker with all three nodes alive; it returns once
+// node1 announces the IPs it wins, some but not all of them.
+func startWinning(t *testing.T, ips ...string) (h *harness, ns string, want []layer2.Announcement) {
+	t.Helper()
+	ns = setUp(t)
 	for i, ip := range ips {
 		service(t, ns, fmt.Sprintf("s%d", i), ip, nil, "node1")
 	}
 	mem := newFakeMembership()
 	mem.set(members(t, 1, 2, 3)...)
-	h := start(t, "node1", mem)
-	want := mineOf("node1", all3, ips...)
+	h = start(t, "node1", mem)
+	want = mineOf("node1", all3, ips...)
 	if len(want) == 0 || len(want) == len(ips) {
 		t.Fatalf("test needs node1 to win some but not all of %v: wins %v", ips, want)
 	}
 	h.waitApplied(want)
+	return h, ns, want
+}
+
+func TestAnnouncesWhatItWins(t *testing.T) {
+	ips := []string{"198.51.100.64", "198.51.100.65", "198.51.100.66", "198.51.100.67", "198.51.100.68", "198.51.100.69"}
+	h, ns, want := startWinning(t, ips...)
+	mem := h.mem
 
 	// Visible: an Event naming the node on a Service it announces, its
 	// record, and its Lease carrying its memberlist address.
