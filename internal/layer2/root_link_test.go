@@ -1,6 +1,7 @@
 package layer2
 
 import (
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -29,6 +30,24 @@ func TestRealLinkIdentity(t *testing.T) {
 	setAgain(t)
 	l.wantAnswering(t, capt)
 
+	// Set looks links up on the calling thread's namespace, by name; one
+	// found elsewhere, or none, would reopen the listeners at every Set.
+	t.Run("links are looked up where Set runs", func(t *testing.T) {
+		l.inNetns(t, l.speaker, func() error {
+			ifi, err := net.InterfaceByName(speakerIface)
+			if err != nil {
+				return err
+			}
+			got, err := hostNetwork{}.links([]string{speakerIface, "hl2-none"})
+			if err != nil {
+				return err
+			}
+			if want := (link{index: ifi.Index, mac: ifi.HardwareAddr}); len(got) != 1 || !got[speakerIface].same(want) {
+				return fmt.Errorf("links = %v, want only %s as %v", got, speakerIface, want)
+			}
+			return nil
+		})
+	})
 	t.Run("the MAC changes", func(t *testing.T) {
 		l.speakerMAC = mustMAC("02:00:00:00:00:42")
 		ip(t, "-n", l.speaker, "link", "set", "dev", speakerIface, "address", l.speakerMAC.String())
