@@ -28,7 +28,7 @@ func newBondLab(t *testing.T, name string) vethLab {
 		"mode", "active-backup", "fail_over_mac", "active", "miimon", "100"); err != nil {
 		missing(t, fmt.Sprintf("cannot create an active-backup bond with fail_over_mac=active (is CONFIG_BONDING set?): %v: %s", err, out))
 	}
-	ip(t, "-n", l.client, "link", "add", "name", clientBridge, "type", "bridge", "forward_delay", "0")
+	ip(t, "-n", l.client, "link", "add", "name", clientBridge, "type", "bridge", "forward_delay", "0", "mcast_snooping", "0")
 	for _, s := range bondSlaves {
 		ip(t, "-n", l.speaker, "link", "add", "name", s.slave, "type", "veth", "peer", "name", s.peer, "netns", l.client)
 		ip(t, "-n", l.speaker, "link", "set", s.slave, "master", bondIface)
