@@ -36,6 +36,9 @@ type Options struct {
 	NoSpeakers bool
 	// SpeakerArgs returns a speaker's arguments; default DefaultSpeakerArgs.
 	SpeakerArgs func(n Node, kubeconfig string) []string
+	// BondedNodes (1-based) get a bond of two slaves for their LAN link
+	// (see BondSlaves and FailOver); it needs a kernel with bonding.
+	BondedNodes []int
 }
 
 // DefaultSpeakerArgs are the speaker flags the lab passes to each node's
@@ -75,6 +78,7 @@ type Lab struct {
 	start       time.Time
 	speakerBin  string
 	speakerArgs func(Node, string) []string
+	bonded      map[int]bool // Options.BondedNodes
 }
 
 // Up brings a lab up: it takes the machine's lab lock, removes a stale lab,
@@ -86,6 +90,10 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	if opts.Nodes < 1 || opts.Nodes > MaxNodes {
 		return nil, fmt.Errorf("nodes: %d is not in 1..%d", opts.Nodes, MaxNodes)
+	}
+	bonded, err := bondedSet(opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Log == nil {
 		opts.Log = io.Discard
@@ -104,7 +112,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	l = &Lab{lock: f, log: opts.Log, start: start}
+	l = &Lab{lock: f, log: opts.Log, start: start, bonded: bonded}
 	defer func() {
 		if err != nil {
 			if cerr := l.Close(); cerr != nil {
@@ -125,7 +133,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	defer b.wait()
 
 	l.logf("creating namespaces and links (%d nodes)", opts.Nodes)
-	if err := buildNetwork(ctx, opts.Nodes); err != nil {
+	if err := buildNetwork(ctx, opts.Nodes, l.bonded); err != nil {
 		return l, err
 	}
 	for i := 1; i <= opts.Nodes; i++ {

@@ -98,11 +98,12 @@ func (l *Lab) Partition(ctx context.Context, isolated ...int) error {
 		cut[i] = true
 	}
 	for i := range l.Nodes {
-		port := fmt.Sprintf(`"p-node%d"`, i+1)
-		if cut[i+1] {
-			in = append(in, port)
-		} else {
-			out = append(out, port)
+		for _, port := range nodePorts(i+1, l.bonded[i+1]) {
+			if cut[i+1] {
+				in = append(in, `"`+port+`"`)
+			} else {
+				out = append(out, `"`+port+`"`)
+			}
 		}
 	}
 	if len(in) == 0 || len(out) == 0 {

@@ -19,8 +19,9 @@ func NodeLAN2MAC(i int) net.HardwareAddr {
 }
 
 // buildNetwork creates every namespace, link, address and route of the lab.
-// The root namespace gets only RootVeth, with APIServerAddr on it.
-func buildNetwork(ctx context.Context, nodes int) error {
+// The root namespace gets only RootVeth, with APIServerAddr on it. The
+// nodes in bonded have a bond for their LAN link (see BondSlaves).
+func buildNetwork(ctx context.Context, nodes int, bonded map[int]bool) error {
 	namespaces := []string{BridgeNS, RouterNS, ClientNS, UpstreamClientNS, Client2NS}
 	for i := 1; i <= nodes; i++ {
 		namespaces = append(namespaces, NodeNS(i))
@@ -50,12 +51,12 @@ func buildNetwork(ctx context.Context, nodes int) error {
 		"link set p2-client master br1 up",
 	}
 	for i := 1; i <= nodes; i++ {
+		br = append(br, nodeLANLinks(i, bonded[i])...)
 		br = append(br,
-			fmt.Sprintf("link add p-node%d type veth peer name %s netns %s", i, ClientIface, NodeNS(i)),
 			fmt.Sprintf("link add p2-node%d type veth peer name %s netns %s", i, LAN2Iface, NodeNS(i)),
 			fmt.Sprintf("link set p2-node%d master br1 up", i))
 	}
-	for _, port := range bridgePorts(nodes) {
+	for _, port := range bridgePorts(nodes, bonded) {
 		br = append(br, "link set "+port+" master br0 up")
 	}
 	if err := sysctls(ctx, BridgeNS, "net.ipv6.conf.all.disable_ipv6", "1", "net.ipv6.conf.default.disable_ipv6", "1"); err != nil {
@@ -73,7 +74,7 @@ func buildNetwork(ctx context.Context, nodes int) error {
 		}
 		v4, v6 := NodeAddrs(i)
 		w4, w6 := NodeLAN2Addrs(i)
-		err := ipBatch(ctx, NodeNS(i), append([]string{
+		lines := []string{
 			"link set " + ClientIface + " address " + NodeMAC(i).String(),
 			"addr add " + prefixOf(v4, LANPrefix4) + " dev " + ClientIface,
 			"addr add " + prefixOf(v6, LANPrefix6) + " dev " + ClientIface + " nodad",
@@ -82,7 +83,11 @@ func buildNetwork(ctx context.Context, nodes int) error {
 			"addr add " + prefixOf(w4, LAN2Prefix4) + " dev " + LAN2Iface,
 			"addr add " + prefixOf(w6, LAN2Prefix6) + " dev " + LAN2Iface + " nodad",
 			"link set " + LAN2Iface + " up",
-		}, nodeRoutes()...))
+		}
+		if bonded[i] {
+			lines = append(bondCommands(i), lines...)
+		}
+		err := ipBatch(ctx, NodeNS(i), append(lines, nodeRoutes()...))
 		if err != nil {
 			return err
 		}
@@ -237,10 +242,19 @@ table inet hlab {
 `, strings.Join(v4, ", "), port, strings.Join(v6, ", "), port)
 }
 
-func bridgePorts(nodes int) []string {
+func bridgePorts(nodes int, bonded map[int]bool) []string {
 	ports := []string{"p-router", "p-client"}
 	for i := 1; i <= nodes; i++ {
-		ports = append(ports, fmt.Sprintf("p-node%d", i))
+		ports = append(ports, nodePorts(i, bonded[i])...)
 	}
 	return ports
+}
+
+// nodePorts returns the LAN bridge's ports to node i: one, or one per slave
+// of a bond.
+func nodePorts(i int, bonded bool) []string {
+	if bonded {
+		return []string{fmt.Sprintf("p-node%d", i), fmt.Sprintf("p-node%db", i)}
+	}
+	return []string{fmt.Sprintf("p-node%d", i)}
 }

@@ -48,7 +48,7 @@ type Announcer struct {
 	clock         clock.WithTicker
 	burstCount    int
 	burstInterval time.Duration
-	open          opener
+	net           network
 
 	// wake tells the burst loop that bursts changed.
 	wake chan struct{}
@@ -63,16 +63,16 @@ type Announcer struct {
 
 // New returns an Announcer that answers for nothing. It starts no goroutine
 // and opens no socket.
-func New(o Options) *Announcer { return newAnnouncer(o, openSockets) }
+func New(o Options) *Announcer { return newAnnouncer(o, hostNetwork{}) }
 
-func newAnnouncer(o Options, open opener) *Announcer {
+func newAnnouncer(o Options, n network) *Announcer {
 	a := &Announcer{
 		log:           o.Log,
 		metrics:       o.Metrics,
 		clock:         o.Clock,
 		burstCount:    o.BurstCount,
 		burstInterval: o.BurstInterval,
-		open:          open,
+		net:           n,
 		wake:          make(chan struct{}, 1),
 		listeners:     map[key]*listener{},
 		bursts:        map[burstKey]*burst{},
@@ -138,12 +138,22 @@ func (a *Announcer) Run(ctx context.Context) error {
 // returns an error naming each failed pair or interface, Applied reports
 // exactly what is in effect, and the next Set tries again whatever is
 // missing: it also reopens a listener whose socket failed.
+//
+// A listener answers for the link it opened on, not for a name: when an
+// interface's name has come to stand for another index (the link was
+// re-created) or another MAC (a bond failed over with fail_over_mac=active),
+// Set replaces its listener and sends a burst for each of its pairs naming
+// the MAC the link has now. The shell calls Set after every link change, so
+// a failover is repaired at the next Set.
 func (a *Announcer) Set(desired []Announcement) error {
 	want, errs := byListener(desired)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.state == stopped {
 		return ErrStopped
+	}
+	if err := a.closeMovedLocked(want); err != nil {
+		errs = append(errs, err)
 	}
 	before := a.appliedLocked()
 	for k, l := range a.listeners {
@@ -158,7 +168,7 @@ func (a *Announcer) Set(desired []Announcement) error {
 	for _, k := range sortedKeys(want) {
 		l := a.listeners[k]
 		if l == nil {
-			s, err := a.open(k)
+			s, err := a.net.open(k)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("answer for %v: open %s: %w", want[k].sorted(), k, err))
 				continue
@@ -176,6 +186,41 @@ func (a *Announcer) Set(desired []Announcement) error {
 	a.dropBurstsLocked(a.appliedLocked())
 	a.startBurstsLocked(before)
 	return errors.Join(errs...)
+}
+
+// closeMovedLocked closes the listeners for want whose interface name now
+// stands for another link or for none, so that Set counts their pairs as
+// not in effect: it opens listeners on the link as it is now and starts a
+// burst for each pair. Their metric series stay, since the same interface
+// and protocol go on answering. When the links cannot be read, every
+// listener stays: a failover then waits for the next Set.
+func (a *Announcer) closeMovedLocked(want map[key]addrSet) error {
+	var names []string
+	for k := range want {
+		if a.listeners[k] != nil {
+			names = append(names, k.iface)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	now, err := a.net.links(names)
+	if err != nil {
+		return fmt.Errorf("check interfaces %v: %w", names, err)
+	}
+	for _, k := range sortedKeys(want) {
+		l := a.listeners[k]
+		if l == nil {
+			continue
+		}
+		if cur, found := now[k.iface]; !found || !cur.same(l.link) {
+			l.log.Info("Interface changed; reopening the listener", "newIndex", cur.index, "newMAC", cur.mac.String())
+			a.closeLocked(k, l)
+		}
+	}
+	return nil
 }
 
 // Applied returns the pairs in effect, sorted by Announcement.Compare. A

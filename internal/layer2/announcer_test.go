@@ -31,7 +31,7 @@ func newTestAnnouncer(t *testing.T, o Options) (*Announcer, *fakeNet, *testingcl
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
-	return newAnnouncer(o, n.open), n, fc
+	return newAnnouncer(o, n), n, fc
 }
 
 // start runs a's Run until the test ends.

@@ -17,6 +17,12 @@
 // the reply frame on the same socket. Set swaps the snapshots; readers never
 // take a lock.
 //
+// A listener belongs to the link it opened on, its index and MAC, not to a
+// name. Each Set looks its interfaces up by name, and replaces a listener
+// whose name has come to stand for another link (deleted and re-created) or
+// another MAC (an active-backup bond with fail_over_mac=active after a
+// failover), with a burst naming the MAC the link has now.
+//
 // # Why packet sockets for NDP too
 //
 // MetalLB reads Neighbor Solicitations from an ICMPv6 socket bound to the

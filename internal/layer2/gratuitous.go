@@ -71,7 +71,7 @@ func (a *Announcer) announceLocked(e Gratuitous) error {
 		return ErrNotApplied
 	}
 	if l == nil {
-		s, err := a.open(k)
+		s, err := a.net.open(k)
 		if err != nil {
 			return fmt.Errorf("open %s: %w", k, err)
 		}

@@ -345,11 +345,15 @@ func (g *fakeGroups) events() []string {
 
 var errInjected = errors.New("injected failure")
 
-// fakeNet opens fake sockets. Every interface has ourMAC, so
-// that frames built once work on any of them.
+// fakeNet opens fake sockets. Every interface has ourMAC and index 1
+// unless moved says otherwise, so that frames built once work on any of
+// them.
 type fakeNet struct {
 	mu        sync.Mutex
 	fail      map[string]error // interface → open error
+	moved     map[string]link  // interface → what it stands for now
+	gone      map[string]bool  // interfaces that no longer exist
+	linksErr  error            // what links returns, if set
 	failGroup addrSet          // groups whose join fails, on every interface
 	conns     map[key]*fakeConn
 	groups    map[key]*fakeGroups
@@ -358,7 +362,40 @@ type fakeNet struct {
 }
 
 func newFakeNet() *fakeNet {
-	return &fakeNet{fail: map[string]error{}, failGroup: addrSet{}, conns: map[key]*fakeConn{}, groups: map[key]*fakeGroups{}, opens: map[key]int{}}
+	return &fakeNet{
+		fail: map[string]error{}, moved: map[string]link{}, gone: map[string]bool{}, failGroup: addrSet{},
+		conns: map[key]*fakeConn{}, groups: map[key]*fakeGroups{}, opens: map[key]int{},
+	}
+}
+
+// linkLocked returns what iface stands for now.
+func (n *fakeNet) linkLocked(iface string) link {
+	if l, found := n.moved[iface]; found {
+		return l
+	}
+	return link{index: 1, mac: ourMAC}
+}
+
+func (n *fakeNet) links(names []string) (map[string]link, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.linksErr != nil {
+		return nil, n.linksErr
+	}
+	out := map[string]link{}
+	for _, name := range names {
+		if !n.gone[name] {
+			out[name] = n.linkLocked(name)
+		}
+	}
+	return out, nil
+}
+
+// move makes iface stand for another link from now on.
+func (n *fakeNet) move(iface string, to link) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.moved[iface] = to
 }
 
 func (n *fakeNet) open(k key) (sockets, error) {
@@ -367,11 +404,14 @@ func (n *fakeNet) open(k key) (sockets, error) {
 	if err := n.fail[k.iface]; err != nil {
 		return sockets{}, err
 	}
+	if n.gone[k.iface] {
+		return sockets{}, fmt.Errorf("look up interface %s: %w", k.iface, errInjected)
+	}
 	n.opens[k]++
 	c := newFakeConn()
 	c.onWrite = n.onWrite
 	n.conns[k] = c
-	s := sockets{link: link{mac: ourMAC}, frames: c}
+	s := sockets{link: n.linkLocked(k.iface), frames: c}
 	if k.proto == protoNDP {
 		g := &fakeGroups{fail: n.failGroup, joined: addrSet{}}
 		n.groups[k] = g

@@ -1,6 +1,7 @@
 package layer2
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,10 +14,18 @@ import (
 	"github.com/mdlayher/packet"
 )
 
-// link is what a listener knows of its interface, read when it opens.
+// link is what a listener knows of its interface, read when it opens: the
+// identity a name stands for. A link deleted and re-created under the same
+// name has another index; a bond whose active slave changes with
+// fail_over_mac=active keeps its index and takes another MAC. A listener
+// answers only for the link it opened on.
 type link struct {
-	mac net.HardwareAddr
+	index int
+	mac   net.HardwareAddr
 }
+
+// same reports whether l and o are one link with one MAC.
+func (l link) same(o link) bool { return l.index == o.index && bytes.Equal(l.mac, o.mac) }
 
 // groupConn joins and leaves IPv6 multicast groups on one interface.
 // *ndp.Conn is one.
@@ -26,7 +35,7 @@ type groupConn interface {
 	Close() error
 }
 
-// sockets are what an opener returns for one listener.
+// sockets are what network.open returns for one listener.
 type sockets struct {
 	link link
 	// frames reads and writes whole Ethernet frames (an AF_PACKET socket).
@@ -35,9 +44,15 @@ type sockets struct {
 	groups groupConn
 }
 
-// opener opens the sockets for a listener. New uses openSockets; tests
-// pass fakes.
-type opener func(k key) (sockets, error)
+// network is the Announcer's way to the node's links. New uses hostNetwork;
+// tests pass fakes.
+type network interface {
+	// open opens the sockets for a listener on the interface k names.
+	open(k key) (sockets, error)
+	// links returns what each of names stands for now; a name missing
+	// from the result names no interface.
+	links(names []string) (map[string]link, error)
+}
 
 // readBufferSize holds any ARP request or Neighbor Solicitation; a longer
 // frame is truncated, fails to parse and is ignored.
@@ -67,7 +82,7 @@ func newListener(k key, s sockets, log logr.Logger, m *Metrics) *listener {
 	l := &listener{
 		key:     k,
 		sockets: s,
-		log:     log.WithValues("interface", k.iface, "protocol", k.proto.String()),
+		log:     log.WithValues("interface", k.iface, "protocol", k.proto.String(), "index", s.link.index, "mac", s.link.mac.String()),
 		count:   m.forKey(k),
 		joined:  addrSet{},
 	}

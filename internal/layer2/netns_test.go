@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,34 +32,50 @@ const (
 // where a missing dependency is a fault of the machine.
 func needRoot(t *testing.T, tools ...string) {
 	t.Helper()
-	missing := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
 	if os.Geteuid() != 0 {
-		missing("needs root to create network namespaces and packet sockets")
+		missing(t, "needs root to create network namespaces and packet sockets")
 	}
 	for _, tool := range append([]string{"ip", "sysctl"}, tools...) {
 		if _, err := exec.LookPath(tool); err != nil {
-			missing(fmt.Sprintf("needs %s on the PATH: %v", tool, err))
+			missing(t, fmt.Sprintf("needs %s on the PATH: %v", tool, err))
 		}
 	}
+}
+
+// missing skips the test for want of something this machine lacks, or
+// fails it under CI.
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
 }
 
 // vethLab is a speaker namespace and a client namespace joined by a veth
 // pair.
 type vethLab struct {
 	speaker, client string // namespace names
-	speakerMAC      net.HardwareAddr
+	// clientLink is the client's interface on the segment, where the
+	// capture listens and the probes ask.
+	clientLink string
+	// speakerMAC is the MAC the Announcer must answer with.
+	speakerMAC net.HardwareAddr
 }
 
 func newVethLab(t *testing.T, name string) vethLab {
 	t.Helper()
+	l := newNamespaces(t, name)
+	l.addVeth(t)
+	return l
+}
+
+// newNamespaces creates the two namespaces, with only lo up, and deletes
+// them when the test ends, also after a failure.
+func newNamespaces(t *testing.T, name string) vethLab {
+	t.Helper()
 	prefix := fmt.Sprintf("hl2t-%d-%s", os.Getpid(), name)
-	l := vethLab{speaker: prefix + "-s", client: prefix + "-c"}
+	l := vethLab{speaker: prefix + "-s", client: prefix + "-c", clientLink: clientIface}
 	for _, ns := range []string{l.speaker, l.client} {
 		ip(t, "netns", "add", ns)
 		t.Cleanup(func() {
@@ -66,36 +83,63 @@ func newVethLab(t *testing.T, name string) vethLab {
 				t.Errorf("delete namespace %s: %v: %s", ns, err, out)
 			}
 		})
-	}
-	ip(t, "-n", l.speaker, "link", "add", "name", speakerIface, "type", "veth", "peer", "name", clientIface, "netns", l.client)
-	// No duplicate address detection: addresses are usable at once.
-	l.exec(t, l.speaker, "sysctl", "-qw", "net.ipv6.conf."+speakerIface+".accept_dad=0")
-	l.exec(t, l.client, "sysctl", "-qw", "net.ipv6.conf."+clientIface+".accept_dad=0")
-	ip(t, "-n", l.speaker, "addr", "add", "198.51.100.1/24", "dev", speakerIface)
-	ip(t, "-n", l.speaker, "addr", "add", "2001:db8::1/64", "dev", speakerIface, "nodad")
-	ip(t, "-n", l.client, "addr", "add", "198.51.100.2/24", "dev", clientIface)
-	ip(t, "-n", l.client, "addr", "add", "2001:db8::2/64", "dev", clientIface, "nodad")
-	for _, ns := range []string{l.speaker, l.client} {
 		ip(t, "-n", ns, "link", "set", "lo", "up")
 	}
-	ip(t, "-n", l.speaker, "link", "set", speakerIface, "up")
-	ip(t, "-n", l.client, "link", "set", clientIface, "up")
+	return l
+}
+
+// addVeth creates the veth pair with its addresses, brings it up, waits
+// until both ends can be used, and records the speaker end's MAC. A test
+// that deleted the pair calls it again to re-create it under the same
+// names, with new interface indexes.
+func (l *vethLab) addVeth(t *testing.T) {
+	t.Helper()
+	ip(t, "-n", l.speaker, "link", "add", "name", speakerIface, "type", "veth", "peer", "name", clientIface, "netns", l.client)
+	l.bringUp(t, speakerIface, clientIface)
+}
+
+// bringUp gives the speaker's and the client's links their addresses,
+// brings them up, waits until both can be used, and records the speaker
+// link's MAC.
+func (l *vethLab) bringUp(t *testing.T, speakerLink, clientLink string) {
+	t.Helper()
+	// No duplicate address detection: addresses are usable at once.
+	l.exec(t, l.speaker, "sysctl", "-qw", "net.ipv6.conf."+speakerLink+".accept_dad=0")
+	l.exec(t, l.client, "sysctl", "-qw", "net.ipv6.conf."+clientLink+".accept_dad=0")
+	ip(t, "-n", l.speaker, "addr", "add", "198.51.100.1/24", "dev", speakerLink)
+	ip(t, "-n", l.speaker, "addr", "add", "2001:db8::1/64", "dev", speakerLink, "nodad")
+	ip(t, "-n", l.client, "addr", "add", "198.51.100.2/24", "dev", clientLink)
+	ip(t, "-n", l.client, "addr", "add", "2001:db8::2/64", "dev", clientLink, "nodad")
+	ip(t, "-n", l.speaker, "link", "set", speakerLink, "up")
+	ip(t, "-n", l.client, "link", "set", clientLink, "up")
 	// Carrier and IPv6 come up asynchronously (the kernel's link watch
 	// may take a second): wait for a link-local address on both ends.
-	for ns, iface := range map[string]string{l.speaker: speakerIface, l.client: clientIface} {
-		waitUntil(t, iface+" has a link-local address", func() bool {
-			out, err := l.try(ns, "ip", "-6", "-o", "addr", "show", "dev", iface, "scope", "link")
-			return err == nil && strings.Contains(out, "fe80::") && !strings.Contains(out, "tentative")
-		})
-	}
-	l.inNetns(t, l.speaker, func() error {
-		ifi, err := net.InterfaceByName(speakerIface)
+	l.waitLinkLocal(t, l.speaker, speakerLink)
+	l.waitLinkLocal(t, l.client, clientLink)
+	l.speakerMAC = l.mac(t, l.speaker, speakerLink)
+}
+
+// waitLinkLocal waits until iface in ns has a usable link-local address.
+func (l vethLab) waitLinkLocal(t *testing.T, ns, iface string) {
+	t.Helper()
+	waitUntil(t, iface+" has a link-local address", func() bool {
+		out, err := l.try(ns, "ip", "-6", "-o", "addr", "show", "dev", iface, "scope", "link")
+		return err == nil && strings.Contains(out, "fe80::") && !strings.Contains(out, "tentative")
+	})
+}
+
+// mac returns the hardware address of an interface in a namespace.
+func (l vethLab) mac(t *testing.T, ns, iface string) net.HardwareAddr {
+	t.Helper()
+	var mac net.HardwareAddr
+	l.inNetns(t, ns, func() error {
+		ifi, err := net.InterfaceByName(iface)
 		if err == nil {
-			l.speakerMAC = ifi.HardwareAddr
+			mac = ifi.HardwareAddr
 		}
 		return err
 	})
-	return l
+	return mac
 }
 
 func ip(t *testing.T, args ...string) {
@@ -181,7 +225,7 @@ func (l vethLab) capture(t *testing.T) *capture {
 	t.Helper()
 	c := &capture{frames: make(chan []byte, 4096)}
 	l.inNetns(t, l.client, func() error {
-		ifi, err := net.InterfaceByName(clientIface)
+		ifi, err := net.InterfaceByName(l.clientLink)
 		if err != nil {
 			return err
 		}
@@ -210,6 +254,40 @@ func (l vethLab) capture(t *testing.T) *capture {
 		<-done
 	})
 	return c
+}
+
+// frameMatch names a kind of frame a test waits for.
+type frameMatch struct {
+	what  string
+	match func([]byte) bool
+}
+
+// waitEach waits until each of matches has accepted n captured frames, so
+// that frames of one kind arriving between those of another are counted,
+// not skipped.
+func (c *capture) waitEach(t *testing.T, n int, matches ...frameMatch) {
+	t.Helper()
+	seen := make([]int, len(matches))
+	done := func() bool {
+		return !slices.ContainsFunc(seen, func(s int) bool { return s < n })
+	}
+	deadline := time.After(waitFor)
+	for !done() {
+		select {
+		case f := <-c.frames:
+			for i, m := range matches {
+				if m.match(f) {
+					seen[i]++
+				}
+			}
+		case <-deadline:
+			for i, m := range matches {
+				if seen[i] < n {
+					t.Fatalf("%d of %d %s arrived", seen[i], n, m.what)
+				}
+			}
+		}
+	}
 }
 
 // waitFrame waits for a captured frame that match accepts.

@@ -138,7 +138,7 @@ func TestRealAnnouncer(t *testing.T) {
 
 func (l vethLab) wantARPReply(t *testing.T, ip netip.Addr) {
 	t.Helper()
-	out := l.exec(t, l.client, "arping", "-r", "-c", "1", "-w", "2", "-i", clientIface, ip.String())
+	out := l.exec(t, l.client, "arping", "-r", "-c", "1", "-w", "2", "-i", l.clientLink, ip.String())
 	if mac, err := net.ParseMAC(out); err != nil || !bytes.Equal(mac, l.speakerMAC) {
 		t.Fatalf("arping %s answered %q, want %s", ip, out, l.speakerMAC)
 	}
@@ -148,7 +148,7 @@ func (l vethLab) wantARPReply(t *testing.T, ip netip.Addr) {
 // Announcer saw the request.
 func (l vethLab) wantNoARPReply(t *testing.T, ip netip.Addr, seen func() bool) {
 	t.Helper()
-	if out, err := l.try(l.client, "arping", "-r", "-c", "1", "-w", "1", "-i", clientIface, ip.String()); err == nil || out != "" {
+	if out, err := l.try(l.client, "arping", "-r", "-c", "1", "-w", "1", "-i", l.clientLink, ip.String()); err == nil || out != "" {
 		t.Fatalf("arping %s answered %q (%v), want no answer", ip, out, err)
 	}
 	waitUntil(t, "the Announcer counts the request for "+ip.String()+" as ignored", seen)
@@ -156,7 +156,7 @@ func (l vethLab) wantNoARPReply(t *testing.T, ip netip.Addr, seen func() bool) {
 
 func (l vethLab) wantNDPReply(t *testing.T, ip netip.Addr) {
 	t.Helper()
-	out := l.exec(t, l.client, "ndisc6", "-q", "-1", "-r", "3", "-w", "500", ip.String(), clientIface)
+	out := l.exec(t, l.client, "ndisc6", "-q", "-1", "-r", "3", "-w", "500", ip.String(), l.clientLink)
 	if mac, err := net.ParseMAC(out); err != nil || !bytes.Equal(mac, l.speakerMAC) {
 		t.Fatalf("ndisc6 %s answered %q, want %s", ip, out, l.speakerMAC)
 	}
@@ -164,7 +164,7 @@ func (l vethLab) wantNDPReply(t *testing.T, ip netip.Addr) {
 
 func (l vethLab) wantNoNDPReply(t *testing.T, ip netip.Addr, seen func() bool) {
 	t.Helper()
-	if out, err := l.try(l.client, "ndisc6", "-q", "-1", "-r", "1", "-w", "500", ip.String(), clientIface); err == nil {
+	if out, err := l.try(l.client, "ndisc6", "-q", "-1", "-r", "1", "-w", "500", ip.String(), l.clientLink); err == nil {
 		t.Fatalf("ndisc6 %s answered %q, want no answer", ip, out)
 	}
 	waitUntil(t, "the Announcer counts the solicitation for "+ip.String()+" as ignored", seen)

@@ -88,6 +88,7 @@ type harness struct {
 	ann   *fakeAnnouncer
 	bgp   *fakeRouter
 	mem   *fakeMembership
+	links *fakeLinks
 	cache cache.Cache
 	sp    *Speaker
 	stop  func() error
@@ -162,7 +163,7 @@ func startWith(t *testing.T, node string, mem *fakeMembership, secrets corev1cli
 	}
 	bc := record.NewBroadcaster()
 	bc.StartRecordingToSink(&eventSink{cs})
-	h := &harness{t: t, node: node, ann: &fakeAnnouncer{}, bgp: &fakeRouter{}, mem: mem, cache: ca}
+	h := &harness{t: t, node: node, ann: &fakeAnnouncer{}, bgp: &fakeRouter{}, mem: mem, links: newFakeLinks(nodeLinks(i)), cache: ca}
 	opts := Options{
 		Node: node, Class: kube.ClassPolicy{Class: kube.DefaultClass, Default: true},
 		MemberlistAddr: netip.MustParseAddrPort(fmt.Sprintf("198.51.100.%d:7946", 10+i)),
@@ -176,7 +177,7 @@ func startWith(t *testing.T, node string, mem *fakeMembership, secrets corev1cli
 	}
 	sp, err := New(Deps{
 		Client: env.Client, Cache: ca, Secrets: secrets, Recorder: bc.NewRecorder(scheme, corev1.EventSource{Component: "herald-speaker", Host: node}),
-		Announcer: h.ann, Membership: mem, Links: newFakeLinks(nodeLinks(i)), Router: h.bgp,
+		Announcer: h.ann, Membership: mem, Links: h.links, Router: h.bgp,
 	}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -310,20 +311,30 @@ func mineOf(node string, nodes []string, ips ...string) []layer2.Announcement {
 
 var all3 = []string{"node1", "node2", "node3"}
 
-func TestAnnouncesWhatItWins(t *testing.T) {
-	ns := setUp(t)
-	ips := []string{"198.51.100.64", "198.51.100.65", "198.51.100.66", "198.51.100.67", "198.51.100.68", "198.51.100.69"}
+// startWinning makes a Service with an endpoint on node1 for each of ips
+// and starts node1's speaker with all three nodes alive; it returns once
+// node1 announces the IPs it wins, some but not all of them.
+func startWinning(t *testing.T, ips ...string) (h *harness, ns string, want []layer2.Announcement) {
+	t.Helper()
+	ns = setUp(t)
 	for i, ip := range ips {
 		service(t, ns, fmt.Sprintf("s%d", i), ip, nil, "node1")
 	}
 	mem := newFakeMembership()
 	mem.set(members(t, 1, 2, 3)...)
-	h := start(t, "node1", mem)
-	want := mineOf("node1", all3, ips...)
+	h = start(t, "node1", mem)
+	want = mineOf("node1", all3, ips...)
 	if len(want) == 0 || len(want) == len(ips) {
 		t.Fatalf("test needs node1 to win some but not all of %v: wins %v", ips, want)
 	}
 	h.waitApplied(want)
+	return h, ns, want
+}
+
+func TestAnnouncesWhatItWins(t *testing.T) {
+	ips := []string{"198.51.100.64", "198.51.100.65", "198.51.100.66", "198.51.100.67", "198.51.100.68", "198.51.100.69"}
+	h, ns, want := startWinning(t, ips...)
+	mem := h.mem
 
 	// Visible: an Event naming the node on a Service it announces, its
 	// record, and its Lease carrying its memberlist address.
