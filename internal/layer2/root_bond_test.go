@@ -2,7 +2,10 @@ package layer2
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -26,7 +29,12 @@ func newBondLab(t *testing.T, name string) vethLab {
 	l.clientLink = clientBridge
 	if out, err := l.try(l.speaker, "ip", "link", "add", "name", bondIface, "type", "bond",
 		"mode", "active-backup", "fail_over_mac", "active", "miimon", "100"); err != nil {
-		missing(t, fmt.Sprintf("cannot create an active-backup bond with fail_over_mac=active (is CONFIG_BONDING set?): %v: %s", err, out))
+		if kernelWithout("CONFIG_BONDING") {
+			// Not a dependency the project could install: the kernel
+			// itself cannot make a bond, in CI too.
+			t.Skip("this kernel is built without bonding (/proc/config.gz: CONFIG_BONDING is not set), so no bond can be made here")
+		}
+		missing(t, fmt.Sprintf("cannot create an active-backup bond with fail_over_mac=active: %v: %s", err, out))
 	}
 	ip(t, "-n", l.client, "link", "add", "name", clientBridge, "type", "bridge", "forward_delay", "0", "mcast_snooping", "0")
 	for _, s := range bondSlaves {
@@ -75,4 +83,20 @@ func TestRealBondFailover(t *testing.T) {
 	l.speakerMAC = newMAC
 	setAgain(t)
 	l.wantAnswering(t, capt)
+}
+
+// kernelWithout reports whether the running kernel's configuration says
+// option is not set; false when the configuration cannot be read.
+func kernelWithout(option string) bool {
+	f, err := os.Open("/proc/config.gz")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return false
+	}
+	b, err := io.ReadAll(z)
+	return err == nil && bytes.Contains(b, []byte("# "+option+" is not set"))
 }
