@@ -35,6 +35,7 @@ func TestBGP(t *testing.T) {
 	t.Run("local traffic follows endpoints", s.localTraffic)
 	t.Run("deleting the Service withdraws the route", s.withdraw)
 	t.Run("SIGTERM removes the next hop within 1s", s.sigterm)
+	t.Run("cordon: GRACEFUL_SHUTDOWN, then withdrawn", s.cordon)
 	t.Run("restarting FRR brings every route back", s.routerRestart)
 	t.Run("IPv6 end to end", s.ipv6)
 	t.Run("nodeSelectors", s.nodeSelectors)
@@ -176,6 +177,66 @@ func (s *bgpSuite) sigterm(t *testing.T) {
 	t.Logf("SIGTERM on node3's speaker: its next hop gone from the router's kernel table after %v", took)
 	if took > time.Second {
 		t.Errorf("the next hop was removed %v after SIGTERM, want at most 1s", took)
+	}
+}
+
+// cordon cordons node3 while a client behind the router probes: its path
+// is tagged GRACEFUL_SHUTDOWN at once and withdrawn only after the
+// speakers' graceful-shutdown period (10s), with no failed request.
+func (s *bgpSuite) cordon(t *testing.T) {
+	ctx := s.ctx(t)
+	_, ip := s.service(t, "routed", nil)
+	n := s.l.Nodes
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, n...), 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.l.StartProber(ctx, lab.UpstreamClientNS, ip, 80, lab.ProberOptions{Duration: 40 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cordon := measure.Leaves[0]
+	from := measure.Hops(ip, n[2])[0]
+	t.Cleanup(func() { _ = s.l.EditNode(context.Background(), n[2].Name, cordon.Undo) })
+	start := time.Now()
+	if err := s.l.EditNode(ctx, n[2].Name, cordon.Apply); err != nil {
+		t.Fatal(err)
+	}
+	path := func() (lab.BGPPath, bool) {
+		paths, _ := lab.BGPPaths(ctx, netip.PrefixFrom(ip, 32))
+		i := slices.IndexFunc(paths, func(p lab.BGPPath) bool { return p.Peer == from })
+		if i < 0 {
+			return lab.BGPPath{}, false
+		}
+		return paths[i], true
+	}
+	if err := lab.PollUntil(ctx, 20*time.Millisecond, 5*time.Second, func() (bool, error) {
+		p, ok := path()
+		return ok && (slices.Contains(p.Communities, "graceful-shutdown") || slices.Contains(p.Communities, "65535:0")), nil
+	}); err != nil {
+		t.Fatalf("node3's path never carried GRACEFUL_SHUTDOWN: %v", err)
+	}
+	tagged := time.Since(start)
+	if err := lab.PollUntil(ctx, 50*time.Millisecond, 30*time.Second, func() (bool, error) { _, ok := path(); return !ok, nil }); err != nil {
+		t.Fatalf("node3's path was never withdrawn: %v", err)
+	}
+	withdrawn := time.Since(start)
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, n[:2]...), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := p.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cordon of node3: its path tagged GRACEFUL_SHUTDOWN %v after, withdrawn %v after; %d of %d requests from behind the router failed",
+		tagged, withdrawn, seen.Failed(), len(seen.Probes))
+	if tagged > time.Second || withdrawn < 9*time.Second || seen.Failed() != 0 {
+		t.Errorf("want the tag within 1s, the withdrawal after the 10s period, and no failed request")
+	}
+	if err := s.l.EditNode(ctx, n[2].Name, cordon.Undo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lab.WaitKernelNextHops(ctx, ip, measure.Hops(ip, n...), 20*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
 

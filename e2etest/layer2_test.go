@@ -261,7 +261,7 @@ func (s *l2suite) leave(t *testing.T) {
 			t.Logf("%s of %s: %d failed probes of %d; first gratuitous naming %s %v after, first from %s itself %v",
 				how.Name, w, r.Failed, r.Probes, next, r.FirstGratuitous, next, r.FirstFromNewOwner)
 			if r.Failed != 0 {
-				t.Errorf("%d probes failed while %s's node left", r.Failed, w)
+				t.Errorf("%d probes failed while %s's node left: %s", r.Failed, w, strings.Join(r.Failures, "; "))
 			}
 			if r.FirstGratuitous > time.Second {
 				t.Errorf("the new owner was announced %v after the %s", r.FirstGratuitous, how.Name)

@@ -148,6 +148,29 @@ func (l ProbeLog) Failed() int {
 	return n
 }
 
+// Failures describes each failed probe, with its time from t, and each
+// announcement from a second before the first failure to a second after
+// the last: what a failure came with.
+func (l ProbeLog) Failures(t time.Time) []string {
+	var out []string
+	var first, last time.Time
+	for _, p := range l.Probes {
+		if !p.OK {
+			out = append(out, fmt.Sprintf("probe at %+v failed: %s", p.At.Sub(t).Round(time.Millisecond), p.Err))
+			if first.IsZero() {
+				first = p.At
+			}
+			last = p.At
+		}
+	}
+	for _, a := range l.Announcements {
+		if !first.IsZero() && a.At.After(first.Add(-time.Second)) && a.At.Before(last.Add(time.Second)) {
+			out = append(out, fmt.Sprintf("%s at %+v naming %s from %s (unsolicited %v)", a.Proto, a.At.Sub(t).Round(time.Millisecond), a.MAC, a.From, a.Unsolicited))
+		}
+	}
+	return out
+}
+
 // Outage is the longest time the client could not reach the IP: from the
 // last good probe before a run of failures to the first good one after it.
 // A run that never ends counts until the last probe; recovered says

@@ -67,7 +67,9 @@ func LinkDown(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string
 // arrived after the signal (the leaving node sends those at once); and when
 // the first one sent by the new owner itself did.
 type HandoverResult struct {
-	Failed, Probes    int
+	Failed, Probes int
+	// Failures describe the failed probes (lab.ProbeLog.Failures).
+	Failures          []string
 	FirstGratuitous   time.Duration
 	FirstFromNewOwner time.Duration
 }
@@ -144,7 +146,7 @@ func handOff(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next, what s
 	if err := cmp.Or(aerr, perr); err != nil {
 		return HandoverResult{}, err
 	}
-	r := HandoverResult{Failed: seen.Failed(), Probes: len(seen.Probes)}
+	r := HandoverResult{Failed: seen.Failed(), Probes: len(seen.Probes), Failures: seen.Failures(left)}
 	mac := lab.NodeMAC(l.NodeIndex(next)).String()
 	first, ok := seen.FirstUnsolicited(left, mac, "")
 	own, ownOK := seen.FirstUnsolicited(left, mac, mac)

@@ -75,8 +75,9 @@ type state struct {
 	// plan.MarkGone); nil before the first plan. leavingSince is when this
 	// node was first seen leaving (zero while it is not). planWake and
 	// renewWake are the next plan and the next early renewal arranged.
-	// silences are the other speakers dead in memberlist whose Leases show
-	// no new renewal; silent those of them counted as gone.
+	// silences are when this node last saw each other speaker's Lease
+	// renewed; silent those dead in memberlist and silent for so long
+	// that they count as gone.
 	silences     map[string]election.Silence
 	silent       []string
 	notReady     map[string]time.Time
@@ -270,19 +271,20 @@ func (s *Speaker) written(st *state, r written) (first, replan bool) {
 	if err != nil {
 		return false, true
 	}
-	s.hearFrom(st, slices.DeleteFunc(leases, func(l election.SpeakerLease) bool { return l.ExpiredBy(r.at) }), r.at)
-	return false, !slices.Equal(election.Silent(st.silences, r.at, s.opts.SilentAfter), st.silent)
+	alive := s.hearFrom(st, slices.DeleteFunc(leases, func(l election.SpeakerLease) bool { return l.ExpiredBy(r.at) }), r.at)
+	return false, !slices.Equal(election.Silent(st.silences, alive, r.at, s.opts.SilentAfter), st.silent)
 }
 
-// hearFrom updates the silences from the other speakers' Leases and the
-// members alive now, and arranges the renewal that judges the next one.
-func (s *Speaker) hearFrom(st *state, others []election.SpeakerLease, now time.Time) {
-	var alive []string
+// hearFrom updates what this node has heard of the other speakers'
+// Leases, and arranges the renewal that judges the next silence; it
+// returns the members alive now.
+func (s *Speaker) hearFrom(st *state, others []election.SpeakerLease, now time.Time) (alive []string) {
 	for _, m := range s.deps.Membership.Members() {
 		alive = append(alive, m.Name)
 	}
-	st.silences = election.Silences(st.silences, others, alive, now)
-	s.arrange(&st.renewWake, election.SilentDue(st.silences, st.ownRenew, s.opts.SilentAfter), now, s.renewSoon)
+	st.silences = election.Silences(st.silences, others, now)
+	s.arrange(&st.renewWake, election.SilentDue(st.silences, alive, st.ownRenew, s.opts.SilentAfter), now, s.renewSoon)
+	return alive
 }
 
 // watch wakes the loop on every change to what it plans from, except
@@ -403,8 +405,8 @@ func (s *Speaker) observe(st *state, snap *snapshot, now time.Time) (shutdown bo
 // expire. Only an own renewal lets it judge a silence, so when one has
 // lasted long enough it renews this node's Lease at once.
 func (s *Speaker) silence(st *state, now time.Time, dispatch func(write)) {
-	s.hearFrom(st, others(s.opts.Node, st.snap.leases), now)
-	silent := election.Silent(st.silences, st.ownRenew, s.opts.SilentAfter)
+	alive := s.hearFrom(st, others(s.opts.Node, st.snap.leases), now)
+	silent := election.Silent(st.silences, alive, st.ownRenew, s.opts.SilentAfter)
 	if !slices.Equal(silent, st.silent) {
 		s.opts.Log.Info("speakers dead in memberlist whose Leases went unrenewed count as gone", "silent", silent, "after", s.opts.SilentAfter)
 		st.silent = silent

@@ -46,6 +46,9 @@ func benchLifecycle(ctx context.Context, l *lab.Lab, r *report, trials int) erro
 			firstGARP = append(firstGARP, h.FirstGratuitous)
 			r.logf("%s round %d (%s, owner %s): %d of %d probes failed; first gratuitous naming the new owner %v after, first from the new owner itself %v",
 				how.Name, k+1, ip, rank[0], h.Failed, h.Probes, h.FirstGratuitous.Round(time.Microsecond), h.FirstFromNewOwner.Round(time.Microsecond))
+			for _, f := range h.Failures {
+				r.note("%s", f)
+			}
 		}
 		r.judge("L2 "+how.Name+": first gratuitous packet naming the new owner", firstGARP,
 			fmt.Sprintf("0 failed probes over %d rounds (failed: %d), max <= 1s", trials, failed), failed == 0 && measure.Summarize(firstGARP).Max <= time.Second)
