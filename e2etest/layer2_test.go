@@ -258,10 +258,14 @@ func (s *l2suite) leave(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s of %s: %d failed probes of %d; first gratuitous naming %s %v after, first from %s itself %v",
-				how.Name, w, r.Failed, r.Probes, next, r.FirstGratuitous, next, r.FirstFromNewOwner)
-			if r.Failed != 0 {
-				t.Errorf("%d probes failed while %s's node left: %s", r.Failed, w, strings.Join(r.Failures, "; "))
+			t.Logf("%s of %s: %d failed probes of %d (%d in flight at the switch); first gratuitous naming %s %v after, first from %s itself %v",
+				how.Name, w, r.Failed, r.Probes, r.Straddled, next, r.FirstGratuitous, next, r.FirstFromNewOwner)
+			// A connection in flight at the instant the client switches MACs
+			// is reset by the new node (see measure.HandoverResult); the
+			// benchmark counts those. Any other failure is an IP that went
+			// unanswered or unserved.
+			if r.Failed != r.Straddled || r.Straddled > 1 {
+				t.Errorf("%d probes failed while %s's node left, %d of them in flight at the switch: %s", r.Failed, w, r.Straddled, strings.Join(r.Failures, "; "))
 			}
 			if r.FirstGratuitous > time.Second {
 				t.Errorf("the new owner was announced %v after the %s", r.FirstGratuitous, how.Name)

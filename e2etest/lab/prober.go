@@ -171,6 +171,20 @@ func (l ProbeLog) Failures(t time.Time) []string {
 	return out
 }
 
+// Straddled counts the failed probes begun before switch, less than a
+// probe timeout before it, whose connection was reset: connections in
+// flight when the client moved to another node's MAC, which that node
+// reset for want of a socket.
+func (l ProbeLog) Straddled(switched time.Time) int {
+	n := 0
+	for _, p := range l.Probes {
+		if !p.OK && !p.At.After(switched) && switched.Sub(p.At) < 300*time.Millisecond && strings.Contains(p.Err, "connection reset by peer") {
+			n++
+		}
+	}
+	return n
+}
+
 // Outage is the longest time the client could not reach the IP: from the
 // last good probe before a run of failures to the first good one after it.
 // A run that never ends counts until the last probe; recovered says

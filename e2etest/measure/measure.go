@@ -69,7 +69,13 @@ func LinkDown(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next string
 type HandoverResult struct {
 	Failed, Probes int
 	// Failures describe the failed probes (lab.ProbeLog.Failures).
-	Failures          []string
+	Failures []string
+	// Straddled counts the failed probes whose connection was in flight
+	// when the client switched to the new owner's MAC, and which the new
+	// owner's node reset: it had no socket for a connection begun on the
+	// old one. No announcing can avoid that; only a datapath that hands
+	// connections over could.
+	Straddled         int
 	FirstGratuitous   time.Duration
 	FirstFromNewOwner time.Duration
 }
@@ -154,6 +160,7 @@ func handOff(ctx context.Context, l *lab.Lab, ip netip.Addr, i int, next, what s
 		return r, fmt.Errorf("no gratuitous announcement naming %s (%s), or none from it, after %s; saw %+v", next, mac, what, seen.Announcements)
 	}
 	r.FirstGratuitous, r.FirstFromNewOwner = first.At.Sub(left), own.At.Sub(left)
+	r.Straddled = seen.Straddled(first.At)
 	if _, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, l.Nodes[i-1].Name, 20*time.Second); err != nil {
 		return r, fmt.Errorf("after undoing %s: %w", what, err)
 	}
