@@ -211,9 +211,13 @@ func (s *bgpSuite) cordon(t *testing.T) {
 	}
 	if err := lab.PollUntil(ctx, 20*time.Millisecond, 5*time.Second, func() (bool, error) {
 		p, ok := path()
-		return ok && (slices.Contains(p.Communities, "graceful-shutdown") || slices.Contains(p.Communities, "65535:0")), nil
+		// FRR names the well-known community in camel case in JSON.
+		return ok && slices.ContainsFunc(p.Communities, func(c string) bool {
+			return c == "gracefulShutdown" || c == "graceful-shutdown" || c == "65535:0"
+		}), nil
 	}); err != nil {
-		t.Fatalf("node3's path never carried GRACEFUL_SHUTDOWN: %v", err)
+		p, _ := path()
+		t.Fatalf("node3's path never carried GRACEFUL_SHUTDOWN: %v; last seen %+v", err, p)
 	}
 	tagged := time.Since(start)
 	if err := lab.PollUntil(ctx, 50*time.Millisecond, 30*time.Second, func() (bool, error) { _, ok := path(); return !ok, nil }); err != nil {

@@ -63,6 +63,31 @@ func Setup(mgr ctrl.Manager, o Options) error {
 
 // setup is Setup, returning the shared state for tests to observe.
 func setup(mgr ctrl.Manager, o Options) (*state, error) {
+	o.defaults(mgr)
+	st := newState(o.Metrics)
+	events := newDeferredEvents(mgr.GetEventRecorderFor("herald-controller"), clock.RealClock{}, defaultEventPace)
+	if err := mgr.Add(events); err != nil {
+		return nil, fmt.Errorf("add event pacer: %w", err)
+	}
+	svcR, err := setupServices(mgr, o, st, events)
+	if err != nil {
+		return nil, err
+	}
+	if err := setupPools(mgr, o, st, events); err != nil {
+		return nil, err
+	}
+	if o.SpeakerSecrets != nil {
+		if err := setupSecretsRole(mgr, *o.SpeakerSecrets, o.SkipNameValidation); err != nil {
+			return nil, err
+		}
+	}
+	if err := setupLeadership(mgr, o, st, svcR); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (o *Options) defaults(mgr ctrl.Manager) {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
@@ -78,12 +103,11 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 	if o.Log.GetSink() == nil {
 		o.Log = mgr.GetLogger()
 	}
-	st := newState(o.Metrics)
-	events := newDeferredEvents(mgr.GetEventRecorderFor("herald-controller"), clock.RealClock{}, defaultEventPace)
-	if err := mgr.Add(events); err != nil {
-		return nil, fmt.Errorf("add event pacer: %w", err)
-	}
-	var rec record.EventRecorder = events
+}
+
+// setupServices adds the Service controller, which pool and namespace
+// changes wake too: they may serve Services still waiting for an IP.
+func setupServices(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder) (*ServiceReconciler, error) {
 	svcR := &ServiceReconciler{
 		client: mgr.GetClient(), reader: mgr.GetCache(), api: mgr.GetAPIReader(), recorder: rec, metrics: o.Metrics,
 		st: st, class: o.Class, poolDelay: o.PoolStatusDelay,
@@ -97,7 +121,6 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("service").
 		For(&corev1.Service{}).
-		// A pool change may serve Services still waiting for an IP.
 		Watches(&v1beta1.IPAddressPool{}, handler.EnqueueRequestsFromMapFunc(pending), builder.WithPredicates(specOrDeletionChanged())).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(pendingIn), builder.WithPredicates(labelsChanged())).
 		WatchesRawSource(captureQueue(st, false)).
@@ -106,12 +129,17 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up service controller: %w", err)
 	}
+	return svcR, nil
+}
+
+// setupPools adds the pool controller.
+func setupPools(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder) error {
 	poolR := &PoolReconciler{
 		client: mgr.GetClient(), reader: mgr.GetCache(), api: mgr.GetAPIReader(), recorder: rec, metrics: o.Metrics,
 		st: st, class: o.Class, clock: o.Clock,
 	}
 	all := func(context.Context, client.Object) []reconcile.Request { return []reconcile.Request{{}} }
-	err = ctrl.NewControllerManagedBy(mgr).
+	err := ctrl.NewControllerManagedBy(mgr).
 		Named("ipaddresspool").
 		// Our own status writes do not come back as work: status is
 		// refreshed through the delayed queue (see enqueuePool).
@@ -122,13 +150,14 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 		WithOptions(controller.Options{MaxConcurrentReconciles: 2, SkipNameValidation: ptr.To(o.SkipNameValidation)}).
 		Complete(poolR)
 	if err != nil {
-		return nil, fmt.Errorf("set up pool controller: %w", err)
+		return fmt.Errorf("set up pool controller: %w", err)
 	}
-	if o.SpeakerSecrets != nil {
-		if err := setupSecretsRole(mgr, *o.SpeakerSecrets, o.SkipNameValidation); err != nil {
-			return nil, err
-		}
-	}
+	return nil
+}
+
+// setupLeadership adds leader election; each new term requeues everything
+// and sweeps the Services.
+func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconciler) error {
 	onTerm := func(ctx context.Context, term uint64) {
 		svcQ, poolQ := st.queues()
 		if svcQ != nil {
@@ -142,12 +171,12 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 	}
 	lead, err := newLeadership(mgr.GetConfig(), o.Leader, st, o.Log.WithName("leader"), onTerm)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := mgr.Add(lead); err != nil {
-		return nil, fmt.Errorf("add leader election: %w", err)
+		return fmt.Errorf("add leader election: %w", err)
 	}
-	return st, nil
+	return nil
 }
 
 // captureQueue is a source that only records a controller's queue, so that
