@@ -86,6 +86,20 @@ func (s *l2suite) service(t *testing.T, pool string, nodes []lab.Node, opts ...l
 	return name, lab.IngressIPs(svc)[0]
 }
 
+// owned creates a Service from pool "lan" and waits until its winner
+// answers; it returns the winner and the runner-up.
+func (s *l2suite) owned(t *testing.T) (ctx context.Context, ip netip.Addr, w, next string) {
+	t.Helper()
+	ctx = s.ctx(t)
+	_, ip = s.service(t, "lan", nil)
+	rank := election.Rank(ip, names(s.l.Nodes))
+	w, next = rank[0], rank[1]
+	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, ip, w, next
+}
+
 func names(nodes []lab.Node) []string {
 	var out []string
 	for _, n := range nodes {
@@ -198,13 +212,7 @@ func (s *l2suite) interfaces(t *testing.T) {
 // linkDown sets the winner's LAN link down while the client probes every
 // 50 ms, and measures the outage until the runner-up serves.
 func (s *l2suite) linkDown(t *testing.T) {
-	ctx := s.ctx(t)
-	_, ip := s.service(t, "lan", nil)
-	all := names(s.l.Nodes)
-	w, next := election.Rank(ip, all)[0], election.Rank(ip, all)[1]
-	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	ctx, ip, w, next := s.owned(t)
 	outage, err := measure.LinkDown(ctx, s.l, ip, s.l.NodeIndex(w), next)
 	if err != nil {
 		t.Fatal(err)
@@ -220,13 +228,7 @@ func (s *l2suite) linkDown(t *testing.T) {
 // handover stops the winner's speaker with SIGTERM while the client
 // probes: no probe may fail, and the new owner is announced at once.
 func (s *l2suite) handover(t *testing.T) {
-	ctx := s.ctx(t)
-	_, ip := s.service(t, "lan", nil)
-	all := names(s.l.Nodes)
-	w, next := election.Rank(ip, all)[0], election.Rank(ip, all)[1]
-	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	ctx, ip, w, next := s.owned(t)
 	r, err := measure.Handover(ctx, s.l, ip, s.l.NodeIndex(w), next)
 	if err != nil {
 		t.Fatal(err)
@@ -247,13 +249,7 @@ func (s *l2suite) handover(t *testing.T) {
 func (s *l2suite) leave(t *testing.T) {
 	for _, how := range measure.Leaves {
 		t.Run(how.Name, func(t *testing.T) {
-			ctx := s.ctx(t)
-			_, ip := s.service(t, "lan", nil)
-			all := names(s.l.Nodes)
-			w, next := election.Rank(ip, all)[0], election.Rank(ip, all)[1]
-			if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
-				t.Fatal(err)
-			}
+			ctx, ip, w, next := s.owned(t)
 			r, err := measure.LeaveNode(ctx, s.l, ip, s.l.NodeIndex(w), next, how)
 			if err != nil {
 				t.Fatal(err)
@@ -278,13 +274,7 @@ func (s *l2suite) leave(t *testing.T) {
 // the majority moves the IP, the cut-off node goes quiet; after the heal,
 // exactly one node answers within 2 s.
 func (s *l2suite) partition(t *testing.T) {
-	ctx := s.ctx(t)
-	_, ip := s.service(t, "lan", nil)
-	all := names(s.l.Nodes)
-	w, next := election.Rank(ip, all)[0], election.Rank(ip, all)[1]
-	if _, err := s.l.WaitAnsweredBy(ctx, lab.ClientNS, ip, w, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	ctx, ip, w, next := s.owned(t)
 	heal, err := measure.Partition(ctx, s.l, ip, s.l.NodeIndex(w), next)
 	if err != nil {
 		t.Fatal(err)
