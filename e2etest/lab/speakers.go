@@ -133,3 +133,20 @@ func (l *Lab) Heal(ctx context.Context) error {
 	_, err = Exec(ctx, BridgeNS, "nft", "delete", "table", "bridge", partitionTable)
 	return err
 }
+
+// BlockIPv4Gossip drops memberlist's IPv4 traffic (port 7946, UDP and TCP)
+// between the nodes, so that speakers can only gossip over IPv6. It lasts
+// as long as the lab.
+func (l *Lab) BlockIPv4Gossip(ctx context.Context) error {
+	return nftApply(ctx, BridgeNS, `
+table bridge herald-no-ipv4-gossip {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ether type ip udp dport 7946 drop
+		ether type ip udp sport 7946 drop
+		ether type ip tcp dport 7946 drop
+		ether type ip tcp sport 7946 drop
+	}
+}
+`)
+}

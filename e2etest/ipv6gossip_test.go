@@ -1,0 +1,86 @@
+package e2etest
+
+import (
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/heraldlb/herald/e2etest/lab"
+	"github.com/heraldlb/herald/e2etest/measure"
+	"github.com/heraldlb/herald/internal/election"
+)
+
+// TestIPv6OnlyGossip: the speakers advertise their IPv6 addresses to
+// memberlist, which binds :: by default for them, and every IPv4 gossip
+// packet is dropped. They still find each other, elect one node for an
+// IPv6 Service, and fail over when its speaker is killed.
+func TestIPv6OnlyGossip(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	l, err := lab.Up(ctx, lab.Options{Log: t.Output(), SpeakerArgs: func(n lab.Node, kubeconfig string) []string {
+		return append(lab.DefaultSpeakerArgs(n, kubeconfig), "--memberlist-advertise-address="+n.IPv6.String())
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range l.Speakers.Procs {
+				t.Logf("%s log:\n%s", p.Name, p.LogTail(40))
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("close lab: %v", err)
+		}
+	})
+	if err := l.BlockIPv4Gossip(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ApplySamples(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range l.Nodes {
+		if !measure.Poll(ctx, 30*time.Second, func() bool {
+			rec, err := l.Record(ctx, n.Name)
+			return err == nil && strings.HasPrefix(rec["quorum"], "3 of 3 known speakers alive")
+		}) {
+			rec, _ := l.Record(ctx, n.Name)
+			t.Fatalf("%s never saw all three speakers over IPv6: %v", n.Name, rec)
+		}
+	}
+	svc, err := l.CreateService(ctx, "ipv6gossip", "svc", l.Nodes, lab.WithPool("lan"), lab.IPv6Only())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc, err = l.WaitForIPs(ctx, "ipv6gossip", svc.Name, 1, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ip := lab.IngressIPs(svc)[0]
+	rank := election.Rank(ip, names(l.Nodes))
+	if _, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, rank[0], 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	i := l.NodeIndex(rank[0])
+	killed := time.Now()
+	if err := l.SignalSpeaker(i, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, aerr := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, rank[1], 10*time.Second)
+	took := time.Since(killed)
+	l.StopSpeaker(i, time.Second)
+	if err := l.StartSpeaker(i); err != nil {
+		t.Fatal(err)
+	}
+	if aerr != nil {
+		t.Fatalf("after %s's speaker was killed: %v", rank[0], aerr)
+	}
+	back, err := l.WaitAnsweredBy(ctx, lab.ClientNS, ip, rank[0], 30*time.Second)
+	if err != nil {
+		t.Fatalf("after %s's speaker restarted: %v", rank[0], err)
+	}
+	t.Logf("IPv6-only gossip: %s (%s) killed, %s answered %v later; restarted, %s answered again %v later",
+		rank[0], ip, rank[1], took.Round(time.Millisecond), rank[0], back.Round(time.Millisecond))
+}
