@@ -101,7 +101,6 @@ type state struct {
 // It starts the announcer, membership and link watcher itself, on a context
 // of their own, so that they outlive ctx until the handover is done.
 func (s *Speaker) Run(ctx context.Context) error {
-	log := s.opts.Log
 	if err := s.labelTieBreaker(ctx); err != nil {
 		return err
 	}
@@ -109,56 +108,71 @@ func (s *Speaker) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.pw.stopAll()
-
 	inner, stop := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for name, run := range map[string]func(context.Context) error{
-		"layer2 announcer": s.deps.Announcer.Run,
-		"memberlist":       s.deps.Membership.Run,
-		"link watcher":     s.deps.Links.Run,
-		"BGP":              s.deps.Router.Run,
-	} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := run(inner); err != nil {
-				errs <- fmt.Errorf("%s: %w", name, err)
-			}
-		}()
-	}
-	writes, results := make(chan write, 4), make(chan written, 4)
-	wg.Add(1)
-	go func() { defer wg.Done(); s.writer(inner, writes, results) }()
-	routes := make(chan bgp.Desired, 1)
-	wg.Add(1)
-	go func() { defer wg.Done(); s.applyBGP(inner, routes, s.opts.BGPRetry) }()
+	p, wait := s.startParts(inner)
 	defer func() {
 		stop()
-		wg.Wait()
+		wait()
 	}()
-
-	st := &state{routes: routes, inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
-	renew := s.opts.Clock.NewTicker(s.opts.RenewInterval)
-	defer renew.Stop()
-	resync := s.opts.Clock.NewTicker(s.opts.Resync)
-	defer resync.Stop()
-	status := s.opts.Clock.NewTicker(2 * s.opts.RecordInterval)
-	defer status.Stop()
+	st := &state{routes: p.routes, inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
 	dispatch := func(w write) {
 		if st.inFlight[w.kind] {
 			return
 		}
 		select {
-		case writes <- w:
+		case p.writes <- w:
 			st.inFlight[w.kind] = true
 		default:
 		}
 	}
 	dispatch(s.renewLease(s.opts.Clock.Now()))
 	s.wake()
-	log.Info("speaker started", "node", s.opts.Node, "memberlist", s.opts.MemberlistAddr)
+	s.opts.Log.Info("speaker started", "node", s.opts.Node, "memberlist", s.opts.MemberlistAddr)
+	return s.loop(ctx, st, p, dispatch)
+}
 
+// parts are the channels of the speaker's running parts: the adapters'
+// errors, the apiserver writer's work and results, and the BGP applier's
+// desired state.
+type parts struct {
+	errs    chan error
+	writes  chan write
+	results chan written
+	routes  chan bgp.Desired
+}
+
+// startParts runs the announcer, membership, link watcher, BGP, the
+// writer and the BGP applier on ctx, and returns their channels and a
+// wait for them to end.
+func (s *Speaker) startParts(ctx context.Context) (parts, func()) {
+	p := parts{errs: make(chan error, 4), writes: make(chan write, 4), results: make(chan written, 4), routes: make(chan bgp.Desired, 1)}
+	var wg sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{
+		"layer2 announcer": s.deps.Announcer.Run,
+		"memberlist":       s.deps.Membership.Run,
+		"link watcher":     s.deps.Links.Run,
+		"BGP":              s.deps.Router.Run,
+	} {
+		wg.Go(func() {
+			if err := run(ctx); err != nil {
+				p.errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		})
+	}
+	wg.Go(func() { s.writer(ctx, p.writes, p.results) })
+	wg.Go(func() { s.applyBGP(ctx, p.routes, s.opts.BGPRetry) })
+	return p, wg.Wait
+}
+
+// loop plans on every change and timer until ctx ends or a part stops,
+// then hands over.
+func (s *Speaker) loop(ctx context.Context, st *state, p parts, dispatch func(write)) error {
+	renew := s.opts.Clock.NewTicker(s.opts.RenewInterval)
+	defer renew.Stop()
+	resync := s.opts.Clock.NewTicker(s.opts.Resync)
+	defer resync.Stop()
+	status := s.opts.Clock.NewTicker(2 * s.opts.RecordInterval)
+	defer status.Stop()
 	// pending is set while a plan waits, until due. A change from the
 	// informer cache waits in proportion to what the last plan cost, so
 	// that a burst of thousands of Services makes a few plans, each over
@@ -176,20 +190,18 @@ func (s *Speaker) Run(ctx context.Context) error {
 	}
 	// tie is set while a tie lasts or this node holds the tie-breaker:
 	// the Lease must be renewed, or taken when its holder's lapses, on time
-	// even when nothing else happens.
-	var tie <-chan time.Time
-	// settle fires when the start-up Settle ends, handoff when a Handoff
-	// delay does.
-	var settle, handoff <-chan time.Time
+	// even when nothing else happens. settle fires when the start-up
+	// Settle ends, handoff when a Handoff delay does.
+	var tie, settle, handoff <-chan time.Time
 	for {
 		s.beat()
 		select {
 		case <-ctx.Done():
 			return s.handover(st)
-		case err := <-errs:
+		case err := <-p.errs:
 			// An adapter that stops is fatal: announcing with a dead
 			// responder or no membership would be wrong. Hand over first.
-			log.Error(err, "a part of the speaker stopped; handing over and exiting")
+			s.opts.Log.Error(err, "a part of the speaker stopped; handing over and exiting")
 			return errors.Join(err, s.handover(st))
 		case st.links = <-s.deps.Links.Changes():
 		case <-s.deps.Membership.Changes():
@@ -208,7 +220,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 			}
 			continue
 		case <-resync.C():
-		case r := <-results:
+		case r := <-p.results:
 			first, replan := s.written(st, r)
 			if first {
 				settle = s.opts.Clock.After(s.opts.Settle)
