@@ -10,8 +10,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/cli"
 )
 
 // DemoNamespace holds the demo Services.
@@ -94,6 +96,12 @@ func (l *Lab) Demo(ctx context.Context, w io.Writer) error {
 		}
 	}
 	l.Summary(ctx, w, svcs)
+	fmt.Fprintf(w, "\n$ kubectl herald status\n")
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig = &l.Kubeconfig
+	if err := cli.RunStatus(ctx, flags, "table", w); err != nil {
+		fmt.Fprintf(w, "  %v\n", err)
+	}
 	return nil
 }
 

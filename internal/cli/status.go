@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/kube"
+	"github.com/heraldlb/herald/internal/speaker"
+	"github.com/heraldlb/herald/internal/status"
+)
+
+func statusCommand(flags *genericclioptions.ConfigFlags) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Sum up Herald: pools and their use, speakers and their quorum, BGP sessions, and Services no node announces",
+		Long: `Reads the IPAddressPools, every speaker's record (the ConfigMaps
+herald-speaker-<node> in ` + kube.Namespace + `) and the LoadBalancer Services with
+IPs, and prints: each pool's use and readiness; each speaker's quorum, how many
+members it sees and how much it announces; each BGP session and its state; and
+every Service IP that no speaker's record lists, over Layer 2 or BGP.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return RunStatus(cmd.Context(), flags, output, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
+	return cmd
+}
+
+// RunStatus prints the cluster's summary to out in the given format.
+func RunStatus(ctx context.Context, flags *genericclioptions.ConfigFlags, output string, out io.Writer) error {
+	if output != "table" && output != "json" && output != "yaml" {
+		return fmt.Errorf("--output %q: want table, json or yaml", output)
+	}
+	_, c, err := connect(flags)
+	if err != nil {
+		return err
+	}
+	s, err := readStatus(ctx, c)
+	if err != nil {
+		return err
+	}
+	switch output {
+	case "json":
+		b, err := json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "%s\n", b)
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(s)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(b)
+		return err
+	}
+	printStatus(out, s)
+	return nil
+}
+
+func readStatus(ctx context.Context, c client.Client) (status.Summary, error) {
+	var pools v1beta1.IPAddressPoolList
+	if err := c.List(ctx, &pools); err != nil {
+		return status.Summary{}, fmt.Errorf("list IPAddressPools: %w", err)
+	}
+	var cms corev1.ConfigMapList
+	if err := c.List(ctx, &cms, client.InNamespace(kube.Namespace), client.MatchingLabels{speaker.LabelComponent: "speaker"}); err != nil {
+		return status.Summary{}, fmt.Errorf("list the speakers' records: %w", err)
+	}
+	var records []status.Record
+	for _, cm := range cms.Items {
+		if node, ok := strings.CutPrefix(cm.Name, speaker.ObjectName("")); ok {
+			records = append(records, status.Record{Node: node, Data: cm.Data})
+		}
+	}
+	var svcs corev1.ServiceList
+	if err := c.List(ctx, &svcs); err != nil {
+		return status.Summary{}, fmt.Errorf("list Services: %w", err)
+	}
+	var lbs []corev1.Service
+	for _, s := range svcs.Items {
+		if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+			lbs = append(lbs, s)
+		}
+	}
+	var events corev1.EventList
+	if err := c.List(ctx, &events, client.MatchingFields{"reason": speaker.ReasonNotAnnounced}); err != nil {
+		return status.Summary{}, fmt.Errorf("list NotAnnounced Events: %w", err)
+	}
+	return status.Summarize(pools.Items, records, lbs, status.LatestMessages(events.Items, speaker.ReasonNotAnnounced)), nil
+}
+
+func printStatus(out io.Writer, s status.Summary) {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "POOL\tIN USE\tAVAILABLE\tREADY")
+	for _, p := range s.Pools {
+		ready := dash(p.Ready)
+		if p.Reason != "" {
+			ready += " (" + p.Reason + ")"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, dash(p.InUse), dash(p.Available), ready)
+	}
+	fmt.Fprintln(w, "\nSPEAKER\tCLAIMS\tMEMBERS\tLAYER2 IPS\tBGP ROUTES\tQUORUM")
+	for _, sp := range s.Speakers {
+		fmt.Fprintf(w, "%s\t%v\t%d\t%d\t%d\t%s\n", sp.Node, sp.Claims, sp.Members, sp.Layer2, sp.Routes, sp.Quorum)
+	}
+	up := 0
+	for _, p := range s.Peers {
+		if p.Up() {
+			up++
+		}
+	}
+	fmt.Fprintf(w, "\nBGP SESSIONS: %d of %d up\nNODE\tPEER\tADDRESS\tSTATE\tPREFIXES\tERROR\n", up, len(s.Peers))
+	for _, p := range s.Peers {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Node, p.Name, dash(p.Address), p.State, p.Prefixes, dash(p.Error))
+	}
+	fmt.Fprintf(w, "\nSERVICE IPS NO NODE ANNOUNCES: %d\n", len(s.Unannounced))
+	if len(s.Unannounced) > 0 {
+		fmt.Fprintln(w, "SERVICE\tIP\tWHY")
+	}
+	for _, u := range s.Unannounced {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", u.Service, u.IP, dash(u.Why))
+	}
+	w.Flush()
+}

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/kube"
+	"github.com/heraldlb/herald/internal/speaker"
+	"github.com/heraldlb/herald/internal/status"
+	"github.com/heraldlb/herald/internal/testenv"
+)
+
+// TestStatus reads a pool, two speakers' records and three Services from
+// the real apiserver and prints them in each format.
+func TestStatus(t *testing.T) {
+	testenv.Require(t, env)
+	ctx := context.Background()
+	c := env.Client
+	pool := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "status-lan"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.51.100.200/29"}}}
+	objs := []client.Object{pool, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "status-demo"}}}
+	for _, n := range []struct{ node, quorum, layer2, peers string }{
+		{"node1", "3 of 3 known speakers alive: claims", "198.51.100.201 eth0 status-demo/web\n", "tor 198.51.100.1 established prefixes=1\n"},
+		{"node2", "3 of 3 known speakers alive: claims", "", "tor 198.51.100.1 active prefixes=0 error=\"connection refused\"\n"},
+	} {
+		objs = append(objs, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: speaker.ObjectName(n.node), Labels: map[string]string{speaker.LabelComponent: "speaker"}},
+			Data:       map[string]string{"quorum": n.quorum, "members": "node1,node2,node3", "layer2": n.layer2, "bgp-peers": n.peers, "bgp-routes": "tor 203.0.113.64/32\n"},
+		})
+	}
+	_ = c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kube.Namespace}})
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Delete(ctx, o) })
+	}
+	pool.Status = v1beta1.IPAddressPoolStatus{InUse: "2", Available: "6", Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready", LastTransitionTime: metav1.Now()}}}
+	if err := c.Status().Update(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct{ name, ip string }{{"web", "198.51.100.201"}, {"api", "203.0.113.64"}, {"lost", "198.51.100.202"}} {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "status-demo", Name: s.name}, Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeLoadBalancer, AllocateLoadBalancerNodePorts: ptr.To(false), Ports: []corev1.ServicePort{{Port: 80}}}}
+		if err := c.Create(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Delete(ctx, svc) })
+		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: s.ip}}
+		if err := c.Status().Update(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "status-demo", Name: "lost.1"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Service", Namespace: "status-demo", Name: "lost"},
+		Reason:         speaker.ReasonNotAnnounced, Message: "198.51.100.202 is not announced: no endpoint of the Service is ready",
+		Type: corev1.EventTypeWarning, LastTimestamp: metav1.Now()}
+	if err := c.Create(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, ev) })
+
+	var table bytes.Buffer
+	if err := RunStatus(ctx, flagsFor(), "table", &table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"status-lan  2", "BGP SESSIONS: 1 of 2 up", "connection refused", "SERVICE IPS NO NODE ANNOUNCES: 1", "status-demo/lost  198.51.100.202  198.51.100.202 is not announced: no endpoint of the Service is ready"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	t.Logf("heraldctl status:\n%s", table.String())
+	var js bytes.Buffer
+	if err := RunStatus(ctx, flagsFor(), "json", &js); err != nil {
+		t.Fatal(err)
+	}
+	var s status.Summary
+	if err := json.Unmarshal(js.Bytes(), &s); err != nil || len(s.Speakers) != 2 || len(s.Unannounced) != 1 {
+		t.Errorf("json: %+v, %v", s, err)
+	}
+	var y bytes.Buffer
+	if err := RunStatus(ctx, flagsFor(), "yaml", &y); err != nil || !strings.Contains(y.String(), "unannounced:") {
+		t.Errorf("yaml: %v\n%s", err, y.String())
+	}
+	if err := RunStatus(ctx, flagsFor(), "wide", &y); err == nil {
+		t.Error("-o wide accepted")
+	}
+}

@@ -1,0 +1,224 @@
+package status
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	"github.com/heraldlb/herald/api/v1beta1"
+)
+
+// Summary is the cluster as `heraldctl status` shows it.
+type Summary struct {
+	Pools       []Pool        `json:"pools"`
+	Speakers    []Speaker     `json:"speakers"`
+	Peers       []Peer        `json:"bgpPeers"`
+	Unannounced []Unannounced `json:"unannounced"`
+}
+
+// Pool is one IPAddressPool and its use.
+type Pool struct {
+	Name string `json:"name"`
+	// InUse and Available are the pool's counts as its status writes
+	// them: an IPv6 pool's may exceed any integer type.
+	InUse     string `json:"inUse"`
+	Available string `json:"available"`
+	// Ready is the pool's Ready condition ("" when it has none yet), and
+	// Reason its reason when not True.
+	Ready  string `json:"ready"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Speaker is one node's speaker, as its record says.
+type Speaker struct {
+	Node string `json:"node"`
+	// Claims: it has quorum and announces; Quorum is its own sentence.
+	Claims  bool   `json:"claims"`
+	Quorum  string `json:"quorum"`
+	Members int    `json:"members"`
+	// Layer2 counts the IPs it answers for, Routes the BGP routes it
+	// advertises.
+	Layer2 int `json:"layer2"`
+	Routes int `json:"routes"`
+}
+
+// Peer is one BGP session of one node.
+type Peer struct {
+	Node     string `json:"node"`
+	Name     string `json:"name"`
+	Address  string `json:"address,omitempty"`
+	State    string `json:"state"`
+	Prefixes int    `json:"prefixes"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Up reports whether the session is established.
+func (p Peer) Up() bool { return strings.EqualFold(p.State, "established") }
+
+// Unannounced is a Service IP that no record lists, over Layer 2 or BGP,
+// and why, as the speakers' last NotAnnounced Event on the Service says.
+type Unannounced struct {
+	Service string `json:"service"`
+	IP      string `json:"ip"`
+	Why     string `json:"why,omitempty"`
+}
+
+// Record is a speaker's record: its node, and the data of its ConfigMap.
+type Record struct {
+	Node string
+	Data map[string]string
+}
+
+// Summarize sums up the pools, the speakers' records and the Services that
+// have IPs; why holds, by "namespace/name", the message of each Service's
+// latest NotAnnounced Event.
+func Summarize(pools []v1beta1.IPAddressPool, records []Record, services []corev1.Service, why map[string]string) Summary {
+	s := Summary{Pools: []Pool{}, Speakers: []Speaker{}, Peers: []Peer{}, Unannounced: []Unannounced{}}
+	for _, p := range pools {
+		s.Pools = append(s.Pools, poolOf(p))
+	}
+	l2 := map[netip.Addr]bool{}
+	var routes []netip.Prefix
+	for _, r := range records {
+		sp, ips, prefixes := speakerOf(r)
+		s.Speakers = append(s.Speakers, sp)
+		s.Peers = append(s.Peers, peersOf(r)...)
+		for _, ip := range ips {
+			l2[ip] = true
+		}
+		routes = append(routes, prefixes...)
+	}
+	for _, svc := range services {
+		for _, in := range svc.Status.LoadBalancer.Ingress {
+			ip, err := netip.ParseAddr(in.IP)
+			if err != nil || l2[ip] || slices.ContainsFunc(routes, func(p netip.Prefix) bool { return p.Contains(ip) }) {
+				continue
+			}
+			key := svc.Namespace + "/" + svc.Name
+			s.Unannounced = append(s.Unannounced, Unannounced{Service: key, IP: ip.String(), Why: why[key]})
+		}
+	}
+	slices.SortFunc(s.Pools, func(a, b Pool) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(s.Speakers, func(a, b Speaker) int { return strings.Compare(a.Node, b.Node) })
+	slices.SortStableFunc(s.Peers, func(a, b Peer) int { return strings.Compare(a.Node+" "+a.Name, b.Node+" "+b.Name) })
+	slices.SortFunc(s.Unannounced, func(a, b Unannounced) int { return strings.Compare(a.Service+" "+a.IP, b.Service+" "+b.IP) })
+	return s
+}
+
+func poolOf(p v1beta1.IPAddressPool) Pool {
+	out := Pool{Name: p.Name, InUse: p.Status.InUse, Available: p.Status.Available}
+	if c := meta.FindStatusCondition(p.Status.Conditions, "Ready"); c != nil {
+		out.Ready = string(c.Status)
+		if c.Status != "True" {
+			out.Reason = c.Reason
+		}
+	}
+	return out
+}
+
+// speakerOf reads a record: its quorum line, members, the IPs of its
+// layer2 lines ("ip interfaces services") and the prefixes of its
+// bgp-routes lines ("session prefix").
+func speakerOf(r Record) (Speaker, []netip.Addr, []netip.Prefix) {
+	sp := Speaker{Node: r.Node, Quorum: r.Data["quorum"]}
+	_, verdict, _ := strings.Cut(sp.Quorum, ": ")
+	sp.Claims = strings.HasPrefix(verdict, "claims")
+	if m := r.Data["members"]; m != "" {
+		sp.Members = len(strings.Split(m, ","))
+	}
+	var ips []netip.Addr
+	for _, line := range lines(r.Data["layer2"]) {
+		if ip, err := netip.ParseAddr(strings.Fields(line)[0]); err == nil {
+			ips = append(ips, ip)
+		}
+	}
+	var prefixes []netip.Prefix
+	seen := map[netip.Prefix]bool{}
+	for _, line := range lines(r.Data["bgp-routes"]) {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f[1]); err == nil && !seen[p] {
+			seen[p] = true
+			prefixes = append(prefixes, p)
+		}
+	}
+	sp.Layer2, sp.Routes = len(ips), len(prefixes)
+	return sp, ips, prefixes
+}
+
+// peersOf reads the bgp-peers lines of a record: "name address state
+// prefixes=N [error=...]", or "name not opened: why".
+func peersOf(r Record) []Peer {
+	var out []Peer
+	for _, line := range lines(r.Data["bgp-peers"]) {
+		name, rest, _ := strings.Cut(line, " ")
+		if why, ok := strings.CutPrefix(rest, "not opened: "); ok {
+			out = append(out, Peer{Node: r.Node, Name: name, State: "NotOpened", Error: why})
+			continue
+		}
+		f := strings.Fields(rest)
+		p := Peer{Node: r.Node, Name: name}
+		if len(f) > 0 {
+			p.Address = f[0]
+		}
+		if len(f) > 1 {
+			p.State = f[1]
+		}
+		for _, x := range f[2:] {
+			if v, ok := strings.CutPrefix(x, "prefixes="); ok {
+				p.Prefixes = atoi(v)
+			}
+		}
+		if _, e, ok := strings.Cut(rest, " error="); ok {
+			if u, err := strconv.Unquote(e); err == nil {
+				e = u
+			}
+			p.Error = e
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// LatestMessages returns, by "namespace/name" of the object, the message
+// of the latest of events with the given reason.
+func LatestMessages(events []corev1.Event, reason string) map[string]string {
+	out := map[string]string{}
+	at := map[string]time.Time{}
+	for _, e := range events {
+		if e.Reason != reason {
+			continue
+		}
+		key := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
+		t := e.LastTimestamp.Time
+		if t.IsZero() {
+			t = e.EventTime.Time
+		}
+		if _, ok := out[key]; !ok || !t.Before(at[key]) {
+			out[key], at[key] = e.Message, t
+		}
+	}
+	return out
+}

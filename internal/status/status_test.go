@@ -1,0 +1,89 @@
+package status
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/heraldlb/herald/api/v1beta1"
+)
+
+func TestSummarize(t *testing.T) {
+	pools := []v1beta1.IPAddressPool{
+		{ObjectMeta: metav1.ObjectMeta{Name: "lan"}, Status: v1beta1.IPAddressPoolStatus{InUse: "3", Available: "29",
+			Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready"}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "clash"}, Status: v1beta1.IPAddressPoolStatus{InUse: "0", Available: "0",
+			Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "Overlap"}}}},
+	}
+	records := []Record{
+		{Node: "node2", Data: map[string]string{
+			"quorum":     "1 of 3 known speakers alive: does not claim (no majority)",
+			"members":    "node2",
+			"bgp-peers":  "tor not opened: Secret herald-system/tor-pw, key \"password\", is missing or empty\n",
+			"bgp-routes": "",
+		}},
+		{Node: "node1", Data: map[string]string{
+			"quorum":     "3 of 3 known speakers alive: claims",
+			"members":    "node1,node2,node3",
+			"layer2":     "198.51.100.64 eth0 demo/web\n2001:db8:1::100 eth0 demo/web6\n",
+			"bgp-peers":  "tor 198.51.100.1 established prefixes=2\ntor6 2001:db8:1::1 active prefixes=0 error=\"connection refused\"\n",
+			"bgp-routes": "tor 203.0.113.64/32\ntor 203.0.113.96/27\n",
+		}},
+	}
+	svc := func(name string, ips ...string) corev1.Service {
+		s := corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: name}}
+		for _, ip := range ips {
+			s.Status.LoadBalancer.Ingress = append(s.Status.LoadBalancer.Ingress, corev1.LoadBalancerIngress{IP: ip})
+		}
+		return s
+	}
+	services := []corev1.Service{svc("web", "198.51.100.64"), svc("web6", "2001:db8:1::100"), svc("api", "203.0.113.64"),
+		svc("agg", "203.0.113.100"), svc("lost", "198.51.100.70"), svc("pending")}
+	s := Summarize(pools, records, services, map[string]string{"demo/lost": "198.51.100.70 is not announced: no endpoint of the Service is ready"})
+
+	if len(s.Pools) != 2 || s.Pools[0] != (Pool{Name: "clash", InUse: "0", Available: "0", Ready: "False", Reason: "Overlap"}) ||
+		s.Pools[1] != (Pool{Name: "lan", InUse: "3", Available: "29", Ready: "True"}) {
+		t.Errorf("pools = %+v", s.Pools)
+	}
+	want := []Speaker{
+		{Node: "node1", Claims: true, Quorum: "3 of 3 known speakers alive: claims", Members: 3, Layer2: 2, Routes: 2},
+		{Node: "node2", Quorum: "1 of 3 known speakers alive: does not claim (no majority)", Members: 1},
+	}
+	if len(s.Speakers) != 2 || s.Speakers[0] != want[0] || s.Speakers[1] != want[1] {
+		t.Errorf("speakers = %+v, want %+v", s.Speakers, want)
+	}
+	wantPeers := []Peer{
+		{Node: "node1", Name: "tor", Address: "198.51.100.1", State: "established", Prefixes: 2},
+		{Node: "node1", Name: "tor6", Address: "2001:db8:1::1", State: "active", Error: "connection refused"},
+		{Node: "node2", Name: "tor", State: "NotOpened", Error: "Secret herald-system/tor-pw, key \"password\", is missing or empty"},
+	}
+	if len(s.Peers) != 3 {
+		t.Fatalf("peers = %+v", s.Peers)
+	}
+	for i := range wantPeers {
+		if s.Peers[i] != wantPeers[i] {
+			t.Errorf("peer %d = %+v, want %+v", i, s.Peers[i], wantPeers[i])
+		}
+	}
+	if !s.Peers[0].Up() || s.Peers[1].Up() {
+		t.Error("Up is wrong")
+	}
+	// web and web6 over Layer 2, api and agg (inside the /27) over BGP;
+	// lost is announced by nobody; pending has no IP yet.
+	if len(s.Unannounced) != 1 || s.Unannounced[0] != (Unannounced{Service: "demo/lost", IP: "198.51.100.70", Why: "198.51.100.70 is not announced: no endpoint of the Service is ready"}) {
+		t.Errorf("unannounced = %+v", s.Unannounced)
+	}
+}
+
+func TestLatestMessages(t *testing.T) {
+	ev := func(name, reason, msg string, at int) corev1.Event {
+		return corev1.Event{InvolvedObject: corev1.ObjectReference{Namespace: "demo", Name: name}, Reason: reason, Message: msg,
+			LastTimestamp: metav1.NewTime(time.Date(2026, 12, 7, 12, 0, at, 0, time.UTC))}
+	}
+	got := LatestMessages([]corev1.Event{ev("a", "NotAnnounced", "new", 2), ev("a", "NotAnnounced", "old", 1), ev("a", "Announcing", "other", 3), ev("b", "NotAnnounced", "b's", 1)}, "NotAnnounced")
+	if len(got) != 2 || got["demo/a"] != "new" || got["demo/b"] != "b's" {
+		t.Errorf("LatestMessages = %v", got)
+	}
+}
