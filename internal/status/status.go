@@ -76,7 +76,7 @@ type Record struct {
 
 // Summarize sums up the pools, the speakers' records and the Services that
 // have IPs; why holds, by "namespace/name", the message of each Service's
-// latest NotAnnounced Event.
+// latest NotAnnounced Event (see LatestMessages).
 func Summarize(pools []v1beta1.IPAddressPool, records []Record, services []corev1.Service, why map[string]string) Summary {
 	s := Summary{Pools: []Pool{}, Speakers: []Speaker{}, Peers: []Peer{}, Unannounced: []Unannounced{}}
 	for _, p := range pools {
@@ -100,7 +100,11 @@ func Summarize(pools []v1beta1.IPAddressPool, records []Record, services []corev
 				continue
 			}
 			key := svc.Namespace + "/" + svc.Name
-			s.Unannounced = append(s.Unannounced, Unannounced{Service: key, IP: ip.String(), Why: why[key]})
+			w, ok := why[key+" "+ip.String()]
+			if !ok {
+				w = why[key]
+			}
+			s.Unannounced = append(s.Unannounced, Unannounced{Service: key, IP: ip.String(), Why: w})
 		}
 	}
 	slices.SortFunc(s.Pools, func(a, b Pool) int { return strings.Compare(a.Name, b.Name) })
@@ -203,7 +207,9 @@ func atoi(s string) int {
 }
 
 // LatestMessages returns, by "namespace/name" of the object, the message
-// of the latest of events with the given reason.
+// of the latest of events with the given reason; a message that begins
+// with an IP address is kept by "namespace/name ip", as the speakers write
+// one per IP of a Service.
 func LatestMessages(events []corev1.Event, reason string) map[string]string {
 	out := map[string]string{}
 	at := map[string]time.Time{}
@@ -212,6 +218,11 @@ func LatestMessages(events []corev1.Event, reason string) map[string]string {
 			continue
 		}
 		key := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
+		if f := strings.Fields(e.Message); len(f) > 0 {
+			if ip, err := netip.ParseAddr(f[0]); err == nil {
+				key += " " + ip.String()
+			}
+		}
 		t := e.LastTimestamp.Time
 		if t.IsZero() {
 			t = e.EventTime.Time

@@ -41,7 +41,7 @@ func TestSummarize(t *testing.T) {
 	}
 	services := []corev1.Service{svc("web", "198.51.100.64"), svc("web6", "2001:db8:1::100"), svc("api", "203.0.113.64"),
 		svc("agg", "203.0.113.100"), svc("lost", "198.51.100.70"), svc("pending")}
-	s := Summarize(pools, records, services, map[string]string{"demo/lost": "198.51.100.70 is not announced: no endpoint of the Service is ready"})
+	s := Summarize(pools, records, services, map[string]string{"demo/lost 198.51.100.70": "198.51.100.70 is not announced: no endpoint of the Service is ready", "demo/lost": "older"})
 
 	if len(s.Pools) != 2 || s.Pools[0] != (Pool{Name: "clash", InUse: "0", Available: "0", Ready: "False", Reason: "Overlap"}) ||
 		s.Pools[1] != (Pool{Name: "lan", InUse: "3", Available: "29", Ready: "True"}) {
@@ -82,8 +82,9 @@ func TestLatestMessages(t *testing.T) {
 		return corev1.Event{InvolvedObject: corev1.ObjectReference{Namespace: "demo", Name: name}, Reason: reason, Message: msg,
 			LastTimestamp: metav1.NewTime(time.Date(2026, 12, 7, 12, 0, at, 0, time.UTC))}
 	}
-	got := LatestMessages([]corev1.Event{ev("a", "NotAnnounced", "new", 2), ev("a", "NotAnnounced", "old", 1), ev("a", "Announcing", "other", 3), ev("b", "NotAnnounced", "b's", 1)}, "NotAnnounced")
-	if len(got) != 2 || got["demo/a"] != "new" || got["demo/b"] != "b's" {
+	got := LatestMessages([]corev1.Event{ev("a", "NotAnnounced", "new", 2), ev("a", "NotAnnounced", "old", 1), ev("a", "Announcing", "other", 3), ev("b", "NotAnnounced", "b's", 1),
+		ev("c", "NotAnnounced", "198.51.100.9 is not announced: v4", 1), ev("c", "NotAnnounced", "2001:db8::9 is not announced: v6", 2)}, "NotAnnounced")
+	if len(got) != 4 || got["demo/a"] != "new" || got["demo/b"] != "b's" || got["demo/c 198.51.100.9"] != "198.51.100.9 is not announced: v4" || got["demo/c 2001:db8::9"] != "2001:db8::9 is not announced: v6" {
 		t.Errorf("LatestMessages = %v", got)
 	}
 }
