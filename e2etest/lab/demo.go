@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/cli"
+	"github.com/heraldlb/herald/internal/kube"
 )
 
 // DemoNamespace holds the demo Services.
@@ -109,6 +110,13 @@ func (l *Lab) Demo(ctx context.Context, w io.Writer) error {
 	flags.KubeConfig = &l.Kubeconfig
 	if err := cli.RunStatus(ctx, flags, "table", w); err != nil {
 		fmt.Fprintf(w, "  %v\n", err)
+	}
+	if len(svcs) > 0 && svcs[0] != nil {
+		fmt.Fprintf(w, "\n$ kubectl herald why -n %s %s\n", svcs[0].Namespace, svcs[0].Name)
+		flags.Namespace = &svcs[0].Namespace
+		if err := cli.RunWhy(ctx, flags, svcs[0].Name, kube.ClassPolicy{Class: kube.DefaultClass, Default: true}, "text", w); err != nil {
+			fmt.Fprintf(w, "  %v\n", err)
+		}
 	}
 	return nil
 }

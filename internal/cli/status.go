@@ -77,15 +77,9 @@ func readStatus(ctx context.Context, c client.Client) (status.Summary, error) {
 	if err := c.List(ctx, &pools); err != nil {
 		return status.Summary{}, fmt.Errorf("list IPAddressPools: %w", err)
 	}
-	var cms corev1.ConfigMapList
-	if err := c.List(ctx, &cms, client.InNamespace(kube.Namespace), client.MatchingLabels{speaker.LabelComponent: "speaker"}); err != nil {
-		return status.Summary{}, fmt.Errorf("list the speakers' records: %w", err)
-	}
-	var records []status.Record
-	for _, cm := range cms.Items {
-		if node, ok := strings.CutPrefix(cm.Name, speaker.ObjectName("")); ok {
-			records = append(records, status.Record{Node: node, Data: cm.Data})
-		}
+	records, err := readRecords(ctx, c)
+	if err != nil {
+		return status.Summary{}, err
 	}
 	var svcs corev1.ServiceList
 	if err := c.List(ctx, &svcs); err != nil {
@@ -136,4 +130,20 @@ func printStatus(out io.Writer, s status.Summary) {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", u.Service, u.IP, dash(u.Why))
 	}
 	w.Flush()
+}
+
+// readRecords reads the speakers' records, the ConfigMaps
+// herald-speaker-<node>.
+func readRecords(ctx context.Context, c client.Client) ([]status.Record, error) {
+	var cms corev1.ConfigMapList
+	if err := c.List(ctx, &cms, client.InNamespace(kube.Namespace), client.MatchingLabels{speaker.LabelComponent: "speaker"}); err != nil {
+		return nil, fmt.Errorf("list the speakers' records: %w", err)
+	}
+	var records []status.Record
+	for _, cm := range cms.Items {
+		if node, ok := strings.CutPrefix(cm.Name, speaker.ObjectName("")); ok {
+			records = append(records, status.Record{Node: node, Data: cm.Data})
+		}
+	}
+	return records, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,7 +27,10 @@ func TestStatus(t *testing.T) {
 	ctx := context.Background()
 	c := env.Client
 	pool := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "status-lan"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.51.100.200/29"}}}
-	objs := []client.Object{pool, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "status-demo"}}}
+	objs := []client.Object{pool, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "status-demo"}},
+		&v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "status-lan"}, Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"status-lan"}}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "status-demo", Name: "web", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"198.51.100.20"}, NodeName: ptr.To("node1")}}}}
 	for _, n := range []struct{ node, quorum, layer2, peers string }{
 		{"node1", "3 of 3 known speakers alive: claims", "198.51.100.201 eth0 status-demo/web\n", "tor 198.51.100.1 established prefixes=1\n"},
 		{"node2", "3 of 3 known speakers alive: claims", "", "tor 198.51.100.1 active prefixes=0 error=\"connection refused\"\n"},
@@ -93,5 +97,23 @@ func TestStatus(t *testing.T) {
 	}
 	if err := RunStatus(ctx, flagsFor(), "wide", &y); err == nil {
 		t.Error("-o wide accepted")
+	}
+
+	// heraldctl why, on the same objects.
+	flags := flagsFor()
+	flags.Namespace = ptr.To("status-demo")
+	class := kube.ClassPolicy{Class: kube.DefaultClass, Default: true}
+	for _, tt := range []struct{ svc, want string }{
+		{"web", "Node node1's record says it answers for 198.51.100.201 on eth0"},
+		{"web", "198.51.100.201 is from IPAddressPool status-lan"},
+		{"lost", "The speakers' last word on it (NotAnnounced): 198.51.100.202 is not announced: no endpoint of the Service is ready"},
+	} {
+		var why bytes.Buffer
+		if err := RunWhy(ctx, flags, tt.svc, class, "text", &why); err != nil || !strings.Contains(why.String(), tt.want) {
+			t.Errorf("why %s: %v; lacks %q:\n%s", tt.svc, err, tt.want, why.String())
+		}
+	}
+	if err := RunWhy(ctx, flags, "nosuch", class, "text", &y); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("why of a Service that does not exist: %v", err)
 	}
 }

@@ -33,6 +33,8 @@ var pureCore = map[string][]string{
 	"internal/linkfilter": {"k8s.io/", "sigs.k8s.io/"},
 	// migrate turns MetalLB objects into Herald's; the CLI reads and writes.
 	"internal/migrate": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
+	// explain reasons over objects the CLI has read.
+	"internal/explain": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
 	// status sums up objects the CLI has read.
 	"internal/status": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
 }
