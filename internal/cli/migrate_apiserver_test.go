@@ -104,7 +104,8 @@ func installMetalLB(t *testing.T) {
 		t.Fatalf("wait for MetalLB's CRDs: %v: %s", err, out)
 	}
 	for _, ns := range []string{"metallb-system", "herald-system", "apps"} {
-		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		// Other tests of the package share the apiserver, and herald-system.
+		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); client.IgnoreAlreadyExists(err) != nil {
 			t.Fatal(err)
 		}
 	}

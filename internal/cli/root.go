@@ -26,7 +26,7 @@ func Root(out, errOut io.Writer) *cobra.Command {
 	root.SetOut(out)
 	root.SetErr(errOut)
 	flags.AddFlags(root.PersistentFlags())
-	root.AddCommand(migrateCommand(flags), statusCommand(flags), whyCommand(flags))
+	root.AddCommand(migrateCommand(flags), statusCommand(flags), whyCommand(flags), collectCommand(flags))
 	return root
 }
 
