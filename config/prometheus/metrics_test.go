@@ -95,13 +95,38 @@ func (ex exported) metricOf(name string) (string, bool) {
 }
 
 // check reports every selector of expr that names no exported metric, or
-// matches on a label that metric does not have.
+// matches on a label that metric does not have, and every by/on label that
+// none of the metrics in expr has.
 func (ex exported) check(expr string) []string {
 	e, err := promql.ParseExpr(expr)
 	if err != nil {
 		return []string{err.Error()}
 	}
-	var bad []string
+	bad, have := ex.selectorProblems(e)
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		var grouping []string
+		switch x := n.(type) {
+		case *parser.AggregateExpr:
+			grouping = x.Grouping
+		case *parser.BinaryExpr:
+			if x.VectorMatching != nil && x.VectorMatching.On {
+				grouping = x.VectorMatching.MatchingLabels
+			}
+		}
+		for _, l := range grouping {
+			if !have[l] && !slices.Contains(targetLabels, l) {
+				bad = append(bad, "no metric here has label "+l)
+			}
+		}
+		return nil
+	})
+	return bad
+}
+
+// selectorProblems checks each selector of e, and returns the labels the
+// metrics it selects have.
+func (ex exported) selectorProblems(e parser.Expr) (bad []string, have map[string]bool) {
+	have = map[string]bool{}
 	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
 		vs, ok := n.(*parser.VectorSelector)
 		if !ok {
@@ -112,17 +137,22 @@ func (ex exported) check(expr string) []string {
 			bad = append(bad, "no metric "+vs.Name)
 			return nil
 		}
+		for _, l := range ex.labels[m] {
+			have[l] = true
+		}
+		if strings.HasSuffix(vs.Name, "_bucket") {
+			have["le"] = true
+		}
 		for _, lm := range vs.LabelMatchers {
 			l := lm.Name
-			if l == "__name__" || slices.Contains(targetLabels, l) || slices.Contains(ex.labels[m], l) ||
-				(l == "le" && strings.HasSuffix(vs.Name, "_bucket")) {
-				continue
+			own := slices.Contains(ex.labels[m], l) || (l == "le" && strings.HasSuffix(vs.Name, "_bucket"))
+			if l != "__name__" && !own && !slices.Contains(targetLabels, l) {
+				bad = append(bad, vs.Name+" has no label "+l)
 			}
-			bad = append(bad, vs.Name+" has no label "+l)
 		}
 		return nil
 	})
-	return bad
+	return bad, have
 }
 
 func TestRulesUseExportedMetrics(t *testing.T) {
@@ -156,6 +186,10 @@ func TestCheckCatchesUnknownNames(t *testing.T) {
 		{`herald_speaker_announced_ips_bucket`, "no metric herald_speaker_announced_ips_bucket"},
 		{`rate(herald_speaker_sync_duration_seconds_bucket{le="1"}[5m])`, ""},
 		{`up{job="herald-speaker"}`, ""},
+		{`sum by (neighbor) (herald_bgp_session_up)`, "no metric here has label neighbor"},
+		{`herald_bgp_session_up and on (peer) herald_speaker_quorum`, ""},
+		{`herald_bgp_session_up + on (peer) herald_speaker_announced_ips{peer="x"}`, "herald_speaker_announced_ips has no label peer"},
+		{`sum by (node, le) (rate(herald_speaker_sync_duration_seconds_bucket[5m]))`, ""},
 	} {
 		got := strings.Join(ex.check(tc.expr), "; ")
 		if got != tc.want {
