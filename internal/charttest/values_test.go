@@ -40,6 +40,8 @@ func valueSets() []valueSet {
 					wantField(t, sm.Object, "https", "spec", "endpoints", "0", "scheme")
 					wantField(t, sm.Object, "https-metrics", "spec", "endpoints", "0", "port")
 					wantField(t, sm.Object, "/var/run/secrets/kubernetes.io/serviceaccount/token", "spec", "endpoints", "0", "bearerTokenFile")
+					// The PrometheusRule matches on this job name.
+					wantField(t, sm.Object, "herald-"+c, "spec", "endpoints", "0", "relabelings", "0", "replacement")
 				}
 			}
 			if g, _, _ := unstructured.NestedSlice(objs["PrometheusRule/herald-system/herald"].Object, "spec", "groups"); len(g) == 0 {
