@@ -181,13 +181,9 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 	if err != nil {
 		return nil, fmt.Errorf("clientset: %w", err)
 	}
-	mm, lm, sm, bm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics(), bgp.NewMetrics()
-	for _, m := range []interface {
-		Register(prometheus.Registerer) error
-	}{mm, lm, sm, bm} {
-		if err := m.Register(ctrlmetrics.Registry); err != nil {
-			return nil, err
-		}
+	mm, lm, sm, bm, err := newMetrics(ctrlmetrics.Registry)
+	if err != nil {
+		return nil, err
 	}
 	members, err := liveness.New(liveness.Options{
 		Name: f.node, BindAddr: bind, BindPort: f.mlPort, AdvertiseAddr: advertise, AdvertisePort: f.mlPort,
@@ -220,6 +216,20 @@ func newSpeaker(ctx context.Context, mgr manager.Manager, f flags, links linkfil
 		Log:                log,
 		Metrics:            sm,
 	})
+}
+
+// newMetrics makes the collectors of memberlist, Layer 2, the speaker's
+// loop and BGP, and registers them, MetalLB's names included, with reg.
+func newMetrics(reg prometheus.Registerer) (*liveness.Metrics, *layer2.Metrics, *speaker.Metrics, *bgp.Metrics, error) {
+	mm, lm, sm, bm := liveness.NewMetrics(), layer2.NewMetrics(), speaker.NewMetrics(), bgp.NewMetrics()
+	for _, m := range []interface {
+		Register(prometheus.Registerer) error
+	}{mm, lm, sm, bm} {
+		if err := m.Register(reg); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	return mm, lm, sm, bm, nil
 }
 
 // watchKeys has the manager run a watcher that applies each change of the

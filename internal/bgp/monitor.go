@@ -49,6 +49,7 @@ func newMonitor(s Session, clk clock.PassiveClock, log logr.Logger, m *Metrics) 
 	if s.Passive {
 		mon.lastError = fmt.Sprintf("passive: waiting for the router to connect to %s", s.SourceAddress)
 	}
+	m.opened(s)
 	m.SessionUp.WithLabelValues(s.Name).Set(0)
 	m.PrefixesAdvertised.WithLabelValues(s.Name).Set(0)
 	m.UpdatesSent.WithLabelValues(s.Name)

@@ -115,6 +115,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 	for k, l := range a.listeners {
 		a.closeLocked(k, l)
 	}
+	a.metrics.keepIPs(nil)
 	clear(a.bursts)
 	a.mu.Unlock()
 	a.readers.Wait()
@@ -183,7 +184,9 @@ func (a *Announcer) Set(desired []Announcement) error {
 			a.metrics.forget(k)
 		}
 	}
-	a.dropBurstsLocked(a.appliedLocked())
+	applied := a.appliedLocked()
+	a.dropBurstsLocked(applied)
+	a.metrics.keepIPs(applied)
 	a.startBurstsLocked(before)
 	return errors.Join(errs...)
 }

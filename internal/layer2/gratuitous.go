@@ -172,6 +172,11 @@ func (a *Announcer) sendLocked(l *listener, ip netip.Addr, owner net.HardwareAdd
 		return fmt.Errorf("send gratuitous %s: %w", l.key.proto, err)
 	}
 	l.count.gratuitous.Inc()
+	if bytes.Equal(owner, l.link.mac) {
+		// MetalLB counts the packets for IPs this node owns; a handover
+		// names another node's MAC.
+		l.count.byIP.Gratuitous.WithLabelValues(ip.String()).Inc()
+	}
 	l.log.V(1).Info("Sent gratuitous announcement", "ip", ip, "owner", owner.String())
 	return nil
 }

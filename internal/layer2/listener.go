@@ -168,12 +168,15 @@ func (l *listener) handle(frame []byte) {
 		return
 	}
 	l.count.requests.Inc()
+	ip := r.target.String()
+	l.count.byIP.Requests.WithLabelValues(ip).Inc()
 	if err := l.write(r.frame, r.to); err != nil {
 		l.count.errors.Inc()
 		l.log.Error(err, "Sending a reply failed", "ip", r.target, "to", r.to.String())
 		return
 	}
 	l.count.replies.Inc()
+	l.count.byIP.Replies.WithLabelValues(ip).Inc()
 	l.log.V(2).Info("Answered", "ip", r.target, "to", r.to.String())
 }
 

@@ -9,6 +9,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heraldlb/herald/internal/metallbcompat"
 )
 
 // Controller holds the controller's collectors.
@@ -39,6 +41,12 @@ type Controller struct {
 	// the objects that existed when this replica began to lead it has not
 	// reconciled yet. It reaches 0 once the replica has caught up.
 	CatchUpPending *prometheus.GaugeVec
+	// ConfigLoaded is 1 once this replica has put a set of pools in force.
+	ConfigLoaded prometheus.Gauge
+	// ConfigStale is 1 while the pools in force are not the pools as
+	// written: the allocator refused the latest set, or a pool is left out
+	// with a problem (see config.Config.Problems).
+	ConfigStale prometheus.Gauge
 }
 
 // NewController returns unregistered collectors.
@@ -76,17 +84,36 @@ func NewController() *Controller {
 			Namespace: "herald", Subsystem: "controller", Name: "catch_up_pending",
 			Help: "Objects that existed when this replica began to lead and that it has not reconciled yet, by kind.",
 		}, []string{"kind"}),
+		ConfigLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "controller", Name: "config_loaded",
+			Help: "1 once this replica has put a set of IPAddressPools in force.",
+		}),
+		ConfigStale: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "controller", Name: "config_stale",
+			Help: "1 while an IPAddressPool is not in force as written (invalid, overlapping, or the latest set refused).",
+		}),
 	}
+}
+
+// MetalLB returns the views of these collectors under MetalLB's names
+// (see docs/metrics.md): its pool gauges have no family label, so the
+// families are summed.
+func (c *Controller) MetalLB() []*metallbcompat.View {
+	pool := []string{"pool"}
+	return append(metallbcompat.ConfigViews(c.ConfigLoaded, c.ConfigStale),
+		&metallbcompat.View{Name: "metallb_allocator_addresses_in_use_total", Help: "Number of IP addresses in use, per pool", Type: prometheus.GaugeValue, Labels: pool, From: c.AddressesInUse},
+		&metallbcompat.View{Name: "metallb_allocator_addresses_total", Help: "Number of usable IP addresses, per pool", Type: prometheus.GaugeValue, Labels: pool, From: c.AddressesTotal},
+	)
 }
 
 // Register registers every collector with reg.
 func (c *Controller) Register(reg prometheus.Registerer) error {
-	for _, col := range []prometheus.Collector{c.AddressesInUse, c.AddressesTotal, c.AllocationErrors, c.Reconciles, c.FencedWrites, c.Leader, c.LeaderTerms, c.CatchUpPending} {
+	for _, col := range []prometheus.Collector{c.AddressesInUse, c.AddressesTotal, c.AllocationErrors, c.Reconciles, c.FencedWrites, c.Leader, c.LeaderTerms, c.CatchUpPending, c.ConfigLoaded, c.ConfigStale} {
 		if err := reg.Register(col); err != nil {
 			return fmt.Errorf("register collector: %w", err)
 		}
 	}
-	return nil
+	return metallbcompat.Register(reg, c.MetalLB()...)
 }
 
 // ForgetPool drops the gauges of a pool that no longer exists.

@@ -144,9 +144,12 @@ func (s *state) syncPools(ctx context.Context, term uint64, c client.Reader) ([]
 // the error says why: the reconcile fails, is logged and retried.
 func (s *state) setPoolsLocked(fp string, cfg config.Config) ([]orphanNote, error) {
 	if err := s.alloc.SetPools(cfg.Pools); err != nil {
+		s.metrics.ConfigStale.Set(1)
 		return nil, fmt.Errorf("apply pools (the last good set stays in force): %w", err)
 	}
 	s.cfg, s.poolsFP = cfg, fp
+	s.metrics.ConfigLoaded.Set(1)
+	s.metrics.ConfigStale.Set(map[bool]float64{true: 1}[len(cfg.Problems) > 0])
 	var notes []orphanNote
 	now := map[string]bool{}
 	for _, k := range s.alloc.Orphans() {

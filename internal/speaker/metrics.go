@@ -1,12 +1,24 @@
 package speaker
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heraldlb/herald/internal/metallbcompat"
+	"github.com/heraldlb/herald/internal/plan"
+)
 
 // Metrics are the speaker shell's collectors; layer2 and liveness have their
 // own.
 type Metrics struct {
 	// Announced is the number of IPs this node announces, by mode.
 	Announced *prometheus.GaugeVec
+	// Services is 1 for each (service, protocol, node, ip) this node
+	// announces: MetalLB's metallb_speaker_announced, which has no Herald
+	// twin. Like MetalLB's, it is the desired state handed to the
+	// announcers, not proof that routers or clients have converged.
+	Services *prometheus.GaugeVec
 	// Quorum is 1 while this speaker may claim IPs.
 	Quorum prometheus.Gauge
 	// Speakers counts the speakers this one sees, by state: alive (in
@@ -16,6 +28,15 @@ type Metrics struct {
 	Syncs *prometheus.CounterVec
 	// SyncSeconds is how long one plan takes, from snapshot to applied.
 	SyncSeconds prometheus.Histogram
+	// ConfigLoaded is 1 once the speaker has planned from a configuration.
+	ConfigLoaded prometheus.Gauge
+	// ConfigStale is 1 while some configuration object is not in force as
+	// written (it has a problem, see config.Announce.Problems).
+	ConfigStale prometheus.Gauge
+
+	// services are the label values Services has, so that set can delete
+	// those that went. Only the speaker's loop touches it.
+	services map[[4]string]bool
 }
 
 // NewMetrics returns unregistered collectors.
@@ -25,6 +46,10 @@ func NewMetrics() *Metrics {
 			Namespace: "herald", Subsystem: "speaker", Name: "announced_ips",
 			Help: "IPs this node announces, by mode.",
 		}, []string{"mode"}),
+		Services: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "metallb", Subsystem: "speaker", Name: "announced",
+			Help: "Services being announced from this node. This is desired state, it does not guarantee that the routing protocols have converged.",
+		}, []string{"service", "protocol", "node", "ip"}),
 		Quorum: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "herald", Subsystem: "speaker", Name: "quorum",
 			Help: "1 while this speaker sees a majority of the known speakers alive (or holds the tie-breaker), and so may announce.",
@@ -42,15 +67,57 @@ func NewMetrics() *Metrics {
 			Help:    "How long one plan takes, from reading the snapshot to handing the result to the announcers.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		ConfigLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "speaker", Name: "config_loaded",
+			Help: "1 once this speaker has planned from a configuration.",
+		}),
+		ConfigStale: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "speaker", Name: "config_stale",
+			Help: "1 while a configuration object is not in force as written (see the objects' conditions).",
+		}),
+		services: map[[4]string]bool{},
 	}
 }
 
 // Register registers every collector with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Announced, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds} {
+	for _, c := range []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.ConfigLoaded, m.ConfigStale} {
 		if err := reg.Register(c); err != nil {
-			return err
+			return fmt.Errorf("register speaker metrics: %w", err)
 		}
 	}
-	return nil
+	return metallbcompat.Register(reg, m.MetalLB()...)
+}
+
+// MetalLB returns the views of these collectors under MetalLB's names.
+func (m *Metrics) MetalLB() []*metallbcompat.View {
+	return metallbcompat.ConfigViews(m.ConfigLoaded, m.ConfigStale)
+}
+
+// setAnnounced sets the gauges of what node announces, from the one place
+// both are read: the Layer 2 entries it wins and the BGP routes it
+// advertises. MetalLB's protocol values are "layer2" and "bgp".
+func (m *Metrics) setAnnounced(node string, mine []plan.L2, adv []plan.Advertised) {
+	m.Announced.WithLabelValues("layer2").Set(float64(len(mine)))
+	m.Announced.WithLabelValues("bgp").Set(float64(len(adv)))
+	now := map[[4]string]bool{}
+	for _, e := range mine {
+		for _, svc := range e.Services {
+			now[[4]string{svc, "layer2", node, e.IP.String()}] = true
+		}
+	}
+	for _, a := range adv {
+		for _, svc := range a.Services {
+			now[[4]string{svc, "bgp", node, a.IP.String()}] = true
+		}
+	}
+	for lv := range m.services {
+		if !now[lv] {
+			m.Services.DeleteLabelValues(lv[:]...)
+		}
+	}
+	for lv := range now {
+		m.Services.WithLabelValues(lv[:]...).Set(1)
+	}
+	m.services = now
 }

@@ -607,8 +607,9 @@ func (s *Speaker) report(st *state, p plan.Plan, alive []string, q quorum, dispa
 
 	st.layer2Record = recordData(mine, q.verdict, alive, q.waiting, q.healthy)
 	s.refreshRecord(st, p.BGP, dispatch)
-	s.opts.Metrics.Announced.WithLabelValues("layer2").Set(float64(len(mine)))
-	s.opts.Metrics.Announced.WithLabelValues("bgp").Set(float64(len(p.BGP.Advertised)))
+	s.opts.Metrics.setAnnounced(s.opts.Node, mine, p.BGP.Advertised)
+	s.opts.Metrics.ConfigLoaded.Set(1)
+	s.opts.Metrics.ConfigStale.Set(map[bool]float64{true: 1}[len(st.snap.config.Problems) > 0])
 	s.opts.Metrics.Quorum.Set(map[bool]float64{true: 1}[q.verdict.Claim])
 	s.opts.Metrics.Speakers.WithLabelValues("alive").Set(float64(q.verdict.Alive))
 	s.opts.Metrics.Speakers.WithLabelValues("known").Set(float64(q.verdict.Known))
