@@ -28,6 +28,22 @@ type Metrics struct {
 	Syncs *prometheus.CounterVec
 	// SyncSeconds is how long one plan takes, from snapshot to applied.
 	SyncSeconds prometheus.Histogram
+	// TakeoverSeconds is, for each IP this node takes over from another
+	// node in Layer 2 mode, the time from the earliest change that woke
+	// the plan which moved it (a memberlist change, a Node, Lease,
+	// EndpointSlice or configuration change seen by the informers, or the
+	// plan's own timer, such as a Lease that expired) to the return of the
+	// Announcer's Set, which has sent the first gratuitous round. It starts
+	// when this speaker learned of the change, not when the old owner
+	// failed: memberlist's failure detection comes before it.
+	TakeoverSeconds prometheus.Histogram
+	// AnnounceSeconds is, by protocol, for each (Service, IP) this node
+	// starts announcing after that Service changed, the time from the
+	// latest change of the Service the informer delivered to the
+	// announcement: for layer2, the return of the Announcer's Set (first
+	// gratuitous round sent); for bgp, the hand-over of the routes to the
+	// BGP applier, which updates the sessions right after.
+	AnnounceSeconds *prometheus.HistogramVec
 	// ConfigLoaded is 1 once the speaker has planned from a configuration.
 	ConfigLoaded prometheus.Gauge
 	// ConfigStale is 1 while some configuration object is not in force as
@@ -67,6 +83,16 @@ func NewMetrics() *Metrics {
 			Help:    "How long one plan takes, from reading the snapshot to handing the result to the announcers.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		TakeoverSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "herald", Subsystem: "speaker", Name: "takeover_seconds",
+			Help:    "For each IP this node takes over from another node (Layer 2), from the earliest change this speaker saw that moved it to the first gratuitous round sent.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}),
+		AnnounceSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "herald", Subsystem: "speaker", Name: "announce_latency_seconds",
+			Help:    "For each Service IP this node starts announcing after the Service changed, from the change the informer delivered to the announcement, by protocol.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"protocol"}),
 		ConfigLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "herald", Subsystem: "speaker", Name: "config_loaded",
 			Help: "1 once this speaker has planned from a configuration.",
@@ -81,7 +107,7 @@ func NewMetrics() *Metrics {
 
 // Register registers every collector with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.ConfigLoaded, m.ConfigStale} {
+	for _, c := range []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.TakeoverSeconds, m.AnnounceSeconds, m.ConfigLoaded, m.ConfigStale} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register speaker metrics: %w", err)
 		}
@@ -96,8 +122,9 @@ func (m *Metrics) MetalLB() []*metallbcompat.View {
 
 // setAnnounced sets the gauges of what node announces, from the one place
 // both are read: the Layer 2 entries it wins and the BGP routes it
-// advertises. MetalLB's protocol values are "layer2" and "bgp".
-func (m *Metrics) setAnnounced(node string, mine []plan.L2, adv []plan.Advertised) {
+// advertises. MetalLB's protocol values are "layer2" and "bgp". It returns
+// the series added.
+func (m *Metrics) setAnnounced(node string, mine []plan.L2, adv []plan.Advertised) (added [][4]string) {
 	m.Announced.WithLabelValues("layer2").Set(float64(len(mine)))
 	m.Announced.WithLabelValues("bgp").Set(float64(len(adv)))
 	now := map[[4]string]bool{}
@@ -118,6 +145,10 @@ func (m *Metrics) setAnnounced(node string, mine []plan.L2, adv []plan.Advertise
 	}
 	for lv := range now {
 		m.Services.WithLabelValues(lv[:]...).Set(1)
+		if !m.services[lv] {
+			added = append(added, lv)
+		}
 	}
 	m.services = now
+	return added
 }

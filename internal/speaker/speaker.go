@@ -30,6 +30,9 @@ type Speaker struct {
 	// kick wakes the loop to plan; informer handlers send to it without
 	// blocking. renewKick has it renew this node's Lease.
 	kick, renewKick chan struct{}
+	// causes are the changes seen and not yet planned, for the latency
+	// histograms.
+	causes causes
 	// probe is what the health probes read.
 	probe probeState
 	// pw are the watches of BGP password Secrets; only the loop uses it.
@@ -94,6 +97,9 @@ type state struct {
 	// one offered.
 	routes  chan bgp.Desired
 	lastBGP *bgp.Desired
+	// changed and cause are the causes taken for the plan being made.
+	changed map[string]time.Time
+	cause   time.Time
 }
 
 // Run runs the speaker until ctx ends, then hands over: it stops answering,
@@ -204,7 +210,9 @@ func (s *Speaker) loop(ctx context.Context, st *state, p parts, dispatch func(wr
 			s.opts.Log.Error(err, "a part of the speaker stopped; handing over and exiting")
 			return errors.Join(err, s.handover(st))
 		case st.links = <-s.deps.Links.Changes():
+			s.causes.sawOther(s.opts.Clock.Now())
 		case <-s.deps.Membership.Changes():
+			s.causes.sawOther(s.opts.Clock.Now())
 		case <-s.kick:
 			schedule(max(s.opts.Coalesce, 4*lastSync))
 			continue
@@ -309,13 +317,14 @@ func (s *Speaker) watch(ctx context.Context) error {
 			return fmt.Errorf("watch %T: %w", obj, err)
 		}
 		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc: func(any) { s.wake() },
+			AddFunc: func(o any) { s.causes.saw(o, s.opts.Clock.Now()); s.wake() },
 			UpdateFunc: func(old, next any) {
-				if replans(old, next, s.opts.Clock.Now()) {
+				if now := s.opts.Clock.Now(); replans(old, next, now) {
+					s.causes.saw(next, now)
 					s.wake()
 				}
 			},
-			DeleteFunc: func(any) { s.wake() },
+			DeleteFunc: func(o any) { s.causes.saw(o, s.opts.Clock.Now()); s.wake() },
 		}); err != nil {
 			return fmt.Errorf("watch %T: %w", obj, err)
 		}
@@ -352,6 +361,10 @@ func (s *Speaker) wake() {
 // while the speaker is handing off: it is ready but may not claim yet, and
 // must plan again when the Handoff delay ends.
 func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (handingOff bool) {
+	st.changed, st.cause = s.causes.take()
+	if st.cause.IsZero() {
+		st.cause = s.opts.Clock.Now() // woken by its own timer
+	}
 	snap, err := s.take(ctx)
 	if err != nil {
 		s.opts.Metrics.Syncs.WithLabelValues("error").Inc()
@@ -573,6 +586,9 @@ func (s *Speaker) apply(st *state, p plan.Plan, alive []string, verdict election
 	} else {
 		s.opts.Metrics.Syncs.WithLabelValues("ok").Inc()
 	}
+	for range takenOver(st.last.L2, mine, s.opts.Node) {
+		s.opts.Metrics.TakeoverSeconds.Observe(s.opts.Clock.Since(st.cause).Seconds())
+	}
 	if len(moved) > 0 && st.verdict.Claim && verdict.Claim {
 		if err := s.deps.Announcer.Announce(moved); err != nil {
 			log.Error(err, "gratuitous announcements naming the new owners failed")
@@ -607,7 +623,12 @@ func (s *Speaker) report(st *state, p plan.Plan, alive []string, q quorum, dispa
 
 	st.layer2Record = recordData(mine, q.verdict, alive, q.waiting, q.healthy)
 	s.refreshRecord(st, p.BGP, dispatch)
-	s.opts.Metrics.setAnnounced(s.opts.Node, mine, p.BGP.Advertised)
+	added := s.opts.Metrics.setAnnounced(s.opts.Node, mine, p.BGP.Advertised)
+	for proto, ds := range announceLatencies(added, st.changed, s.opts.Clock.Now()) {
+		for _, d := range ds {
+			s.opts.Metrics.AnnounceSeconds.WithLabelValues(proto).Observe(d.Seconds())
+		}
+	}
 	s.opts.Metrics.ConfigLoaded.Set(1)
 	s.opts.Metrics.ConfigStale.Set(map[bool]float64{true: 1}[len(st.snap.config.Problems) > 0])
 	s.opts.Metrics.Quorum.Set(map[bool]float64{true: 1}[q.verdict.Claim])
