@@ -63,7 +63,7 @@ func TestPoolDeletionProtection(t *testing.T) {
 func TestOverlapCondition(t *testing.T) {
 	testenv.Require(t, env)
 	ns := newNamespace(t)
-	startManager(t, nil)
+	m := startManager(t, nil)
 	cleanup(t, ns, "ov-a-old", "ov-b-new")
 	createPool(t, "ov-a-old", ns, []string{"198.51.100.96/28"})
 	createPool(t, "ov-b-new", ns, []string{"198.51.100.100-198.51.100.120"})
@@ -75,6 +75,13 @@ func TestOverlapCondition(t *testing.T) {
 		older := condition(getPool(t, "ov-a-old"), ConditionReady)
 		if older == nil || older.Status != metav1.ConditionTrue {
 			return fmt.Errorf("older pool Ready = %+v", older)
+		}
+		return nil
+	})
+	// The overlap shows in the config gauges, MetalLB's stale_bool's source.
+	eventually(t, 10*time.Second, func() error {
+		if l, s := testutil.ToFloat64(m.metrics.ConfigLoaded), testutil.ToFloat64(m.metrics.ConfigStale); l != 1 || s != 1 {
+			return fmt.Errorf("config loaded %v, stale %v with a pool left out; want 1, 1", l, s)
 		}
 		return nil
 	})
