@@ -1,6 +1,7 @@
 package layer2
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/mdlayher/ethernet"
@@ -36,5 +37,15 @@ func BenchmarkRespondNDPAnswer(b *testing.B) {
 		if r := respondNDP(frame, ourMAC, owned); r.verdict != answer {
 			b.Fatal("not answered")
 		}
+	}
+}
+
+// BenchmarkPerIPCount is what MetalLB's per-IP counters add to each
+// request answered: a label lookup by the IP's text.
+func BenchmarkPerIPCount(b *testing.B) {
+	m := NewMetrics()
+	ip := netip.MustParseAddr("198.51.100.10")
+	for b.Loop() {
+		m.ByIP.Requests.WithLabelValues(ip.String()).Inc()
 	}
 }

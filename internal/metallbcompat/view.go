@@ -16,10 +16,9 @@ type View struct {
 	// Name, Help and Type are MetalLB's.
 	Name, Help string
 	Type       prometheus.ValueType
-	// Labels are MetalLB's label names. Each is read from the Herald label
-	// of the same name, or of the name Source maps it to.
+	// Labels are MetalLB's label names, each read from the Herald label of
+	// the same name.
 	Labels []string
-	Source map[string]string
 	// From is the Herald collector read at each scrape.
 	From prometheus.Collector
 	// Rewrite, if set, turns a Herald label value into MetalLB's (a
@@ -65,11 +64,7 @@ func (v *View) values(m *dto.Metric) ([]string, bool) {
 	}
 	out := make([]string, len(v.Labels))
 	for i, l := range v.Labels {
-		src := l
-		if s, ok := v.Source[l]; ok {
-			src = s
-		}
-		val := have[src]
+		val := have[l]
 		if v.Rewrite != nil {
 			var ok bool
 			if val, ok = v.Rewrite(l, val); !ok {
