@@ -586,9 +586,7 @@ func (s *Speaker) apply(st *state, p plan.Plan, alive []string, verdict election
 	} else {
 		s.opts.Metrics.Syncs.WithLabelValues("ok").Inc()
 	}
-	for range takenOver(st.last.L2, mine, s.opts.Node) {
-		s.opts.Metrics.TakeoverSeconds.Observe(s.opts.Clock.Since(st.cause).Seconds())
-	}
+	s.observeTakeovers(st, mine)
 	if len(moved) > 0 && st.verdict.Claim && verdict.Claim {
 		if err := s.deps.Announcer.Announce(moved); err != nil {
 			log.Error(err, "gratuitous announcements naming the new owners failed")
@@ -607,6 +605,22 @@ func (s *Speaker) apply(st *state, p plan.Plan, alive []string, verdict election
 	if d := bgpDesired(p.BGP); st.lastBGP == nil || !reflect.DeepEqual(d, *st.lastBGP) {
 		offer(st.routes, d)
 		st.lastBGP = &d
+	}
+}
+
+// observeTakeovers observes, for each IP of mine that the last plan gave
+// to another node and that the Announcer now answers for, the time since
+// the change that moved it. An IP whose Set failed is not observed: its
+// first answer is still to come.
+func (s *Speaker) observeTakeovers(st *state, mine []plan.L2) {
+	applied := map[netip.Addr]bool{}
+	for _, a := range s.deps.Announcer.Applied() {
+		applied[a.IP] = true
+	}
+	for _, ip := range takenOver(st.last.L2, mine, s.opts.Node) {
+		if applied[ip] {
+			s.opts.Metrics.TakeoverSeconds.Observe(s.opts.Clock.Since(st.cause).Seconds())
+		}
 	}
 }
 
