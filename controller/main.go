@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -19,6 +20,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/heraldlb/herald/internal/kube"
+	"github.com/heraldlb/herald/internal/metallbcompat"
 	"github.com/heraldlb/herald/internal/metrics"
 	"github.com/heraldlb/herald/internal/metricsserve"
 	"github.com/heraldlb/herald/internal/reconcile"
@@ -153,8 +155,8 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	m := metrics.NewController()
-	if err := m.Register(ctrlmetrics.Registry); err != nil {
+	m, err := newMetrics(ctrlmetrics.Registry)
+	if err != nil {
 		return err
 	}
 	host, err := os.Hostname()
@@ -171,4 +173,17 @@ func run(f flags) error {
 		return fmt.Errorf("add readiness check: %w", err)
 	}
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// newMetrics makes the controller's collectors and registers them, MetalLB's
+// names included, with reg.
+func newMetrics(reg prometheus.Registerer) (*metrics.Controller, error) {
+	m := metrics.NewController()
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	if err := metallbcompat.Register(reg, m.ConfigViews()...); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

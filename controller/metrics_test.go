@@ -6,7 +6,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heraldlb/herald/internal/metallbcompat/compattest"
-	"github.com/heraldlb/herald/internal/metrics"
 )
 
 // TestMetalLBMetricsRegistered: the controller's collectors, registered as
@@ -14,7 +13,7 @@ import (
 // label names.
 func TestMetalLBMetricsRegistered(t *testing.T) {
 	rec := compattest.NewRecorder(prometheus.NewPedanticRegistry())
-	if err := metrics.NewController().Register(rec); err != nil {
+	if _, err := newMetrics(rec); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range rec.Missing(compattest.Controller) {

@@ -30,6 +30,7 @@ import (
 	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
 	"github.com/heraldlb/herald/internal/memberlistkey"
+	"github.com/heraldlb/herald/internal/metallbcompat"
 	"github.com/heraldlb/herald/internal/metricsserve"
 	"github.com/heraldlb/herald/internal/speaker"
 	"github.com/heraldlb/herald/internal/version"
@@ -228,6 +229,9 @@ func newMetrics(reg prometheus.Registerer) (*liveness.Metrics, *layer2.Metrics, 
 		if err := m.Register(reg); err != nil {
 			return nil, nil, nil, nil, err
 		}
+	}
+	if err := metallbcompat.Register(reg, sm.ConfigViews()...); err != nil {
+		return nil, nil, nil, nil, err
 	}
 	return mm, lm, sm, bm, nil
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/heraldlb/herald/internal/metallbcompat"
 )
 
 // TestMetalLBViews: MetalLB's allocator gauges are Herald's pool gauges
@@ -15,6 +17,9 @@ func TestMetalLBViews(t *testing.T) {
 	c := NewController()
 	reg := prometheus.NewPedanticRegistry()
 	if err := c.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := metallbcompat.Register(reg, c.ConfigViews()...); err != nil {
 		t.Fatal(err)
 	}
 	names := []string{"metallb_allocator_addresses_in_use_total", "metallb_allocator_addresses_total", "metallb_k8s_client_config_loaded_bool", "metallb_k8s_client_config_stale_bool"}

@@ -112,11 +112,14 @@ func (m *Metrics) Register(reg prometheus.Registerer) error {
 			return fmt.Errorf("register speaker metrics: %w", err)
 		}
 	}
-	return metallbcompat.Register(reg, m.MetalLB()...)
+	return nil
 }
 
-// MetalLB returns the views of these collectors under MetalLB's names.
-func (m *Metrics) MetalLB() []*metallbcompat.View {
+// ConfigViews are MetalLB's k8s_client gauges read from ConfigLoaded and
+// ConfigStale. The controller exports the same names, so Register leaves
+// them to the speaker's main: a registry that holds both components'
+// collectors, as the rules' tests build, could not take both.
+func (m *Metrics) ConfigViews() []*metallbcompat.View {
 	return metallbcompat.ConfigViews(m.ConfigLoaded, m.ConfigStale)
 }
 
