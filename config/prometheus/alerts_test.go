@@ -133,6 +133,11 @@ func alertCases() []alertCase {
 		{name: "speaker not scraped for 10m", series: cluster(
 			speakerSeries("n3", "up", "1x20 0x10"), speakerSeries("n3", "herald_speaker_quorum", "_"), announced("n3", "_")),
 			firing: []string{`HeraldSpeakerDown{instance="n3", job="herald-speaker", node="n3"}`}},
+		{name: "a speaker holds an object it cannot put in force", series: cluster(
+			speakerSeries("n2", "herald_speaker_config_stale", "0x10 1x20")),
+			firing: []string{`HeraldConfigNotInForce{job="herald-speaker", node="n2"}`}},
+		{name: "the controller held a bad pool for 3m only", series: cluster(
+			`herald_controller_config_stale{job="herald-controller", instance="c1", pod="c1"} 0x20 1x3 0x7`)},
 		// Controller.
 		{name: "no replica leads", series: cluster(
 			`herald_controller_leader{job="herald-controller", instance="c1", pod="c1"} 1x20 0x10`),
