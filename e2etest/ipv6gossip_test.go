@@ -20,28 +20,9 @@ func TestIPv6OnlyGossip(t *testing.T) {
 	lab.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	l, err := lab.Up(ctx, lab.Options{Log: t.Output(), SpeakerArgs: func(n lab.Node, kubeconfig string) []string {
+	l := upWith(ctx, t, lab.Options{SpeakerArgs: func(n lab.Node, kubeconfig string) []string {
 		return append(lab.DefaultSpeakerArgs(n, kubeconfig), "--memberlist-advertise-address="+n.IPv6.String())
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, p := range l.Speakers.Procs {
-				t.Logf("%s log:\n%s", p.Name, p.LogTail(40))
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Errorf("close lab: %v", err)
-		}
-	})
-	if err := l.BlockIPv4Gossip(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.ApplySamples(ctx); err != nil {
-		t.Fatal(err)
-	}
+	}}, func(l *lab.Lab) error { return l.BlockIPv4Gossip(ctx) })
 	for _, n := range l.Nodes {
 		if !measure.Poll(ctx, 30*time.Second, func() bool {
 			rec, err := l.Record(ctx, n.Name)

@@ -12,7 +12,15 @@ import (
 // the speakers' last log lines are shown if the test failed.
 func upWithSamples(ctx context.Context, t *testing.T) *lab.Lab {
 	t.Helper()
-	l, err := lab.Up(ctx, lab.Options{Log: t.Output()})
+	return upWith(ctx, t, lab.Options{}, nil)
+}
+
+// upWith is upWithSamples with o (its Log is the test's), and before runs
+// on the lab before the samples are applied.
+func upWith(ctx context.Context, t *testing.T, o lab.Options, before func(*lab.Lab) error) *lab.Lab {
+	t.Helper()
+	o.Log = t.Output()
+	l, err := lab.Up(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +36,11 @@ func upWithSamples(ctx context.Context, t *testing.T) *lab.Lab {
 	})
 	if !l.Controller.Running || !l.Speakers.Running {
 		t.Fatalf("controller: %s; speakers: %s", l.Controller.Why, l.Speakers.Why)
+	}
+	if before != nil {
+		if err := before(l); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := l.ApplySamples(ctx); err != nil {
 		t.Fatal(err)

@@ -244,7 +244,16 @@ func TestSilentSpeakersAreGoneBeforeTheirLeasesExpire(t *testing.T) {
 	h.waitApplied(nil)
 	const minority = "1 of 3 known speakers alive: does not claim (no majority)"
 	waitFor(t, "a minority record", func() (bool, string) { q := recordOf(t, "node1")["quorum"]; return q == minority, q })
-	time.Sleep(3 * silentAfter)
+	// Proof that a silence was judged: node1 has renewed its own Lease
+	// more than SilentAfter after it lost the others.
+	lost := time.Now()
+	waitFor(t, "an own renewal past SilentAfter", func() (bool, string) {
+		l := &coordinationv1.Lease{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName("node1")}, l); err != nil || l.Spec.RenewTime == nil {
+			return false, fmt.Sprint(err)
+		}
+		return l.Spec.RenewTime.After(lost.Add(2 * silentAfter)), l.Spec.RenewTime.String()
+	})
 	if got, q := h.ann.Applied(), recordOf(t, "node1")["quorum"]; len(got) != 0 || q != minority {
 		t.Fatalf("while the others renew: claimed %v, quorum %q", got, q)
 	}

@@ -284,27 +284,24 @@ func (s *Speaker) written(st *state, r written) (first, replan bool) {
 	// Expiry and silence are judged at this node's own renewals (see
 	// election.Known and election.Silent), so only a renewal past
 	// another's expiry, or past the end of a silence, changes the plan.
-	if s.expiredSince(prev, r.at) {
-		return false, true
-	}
 	leases, err := s.cachedLeases()
-	if err != nil {
-		return false, true
+	if err != nil || election.ExpiresBetween(leases, prev, r.at) {
+		return false, true // a cache that cannot be read says yes
 	}
-	alive := s.hearFrom(st, slices.DeleteFunc(leases, func(l election.SpeakerLease) bool { return l.ExpiredBy(r.at) }), r.at)
+	var alive []string
+	for _, m := range s.deps.Membership.Members() {
+		alive = append(alive, m.Name)
+	}
+	s.hearFrom(st, slices.DeleteFunc(leases, func(l election.SpeakerLease) bool { return l.ExpiredBy(r.at) }), alive, r.at)
 	return false, !slices.Equal(election.Silent(st.silences, alive, r.at, s.opts.SilentAfter), st.silent)
 }
 
 // hearFrom updates what this node has heard of the other speakers'
-// Leases, and arranges the renewal that judges the next silence; it
-// returns the members alive now.
-func (s *Speaker) hearFrom(st *state, others []election.SpeakerLease, now time.Time) (alive []string) {
-	for _, m := range s.deps.Membership.Members() {
-		alive = append(alive, m.Name)
-	}
+// Leases, and arranges the renewal that judges the next silence of those
+// not alive.
+func (s *Speaker) hearFrom(st *state, others []election.SpeakerLease, alive []string, now time.Time) {
 	st.silences = election.Silences(st.silences, others, now)
 	s.arrange(&st.renewWake, election.SilentDue(st.silences, alive, st.ownRenew, s.opts.SilentAfter), now, s.renewSoon)
-	return alive
 }
 
 // watch wakes the loop on every change to what it plans from, except
@@ -333,14 +330,6 @@ func (s *Speaker) watch(ctx context.Context) error {
 		return errors.New("speaker: the informer cache did not sync")
 	}
 	return nil
-}
-
-// expiredSince reports whether a speaker Lease in the cache, unexpired at
-// this node's renewal prev, has expired at its renewal now; a cache that
-// cannot be read says yes, so the plan is made again.
-func (s *Speaker) expiredSince(prev, now time.Time) bool {
-	leases, err := s.cachedLeases()
-	return err != nil || election.ExpiresBetween(leases, prev, now)
 }
 
 // others are leases but self's: this speaker always counts itself, so
@@ -375,7 +364,7 @@ func (s *Speaker) sync(ctx context.Context, st *state, dispatch func(write)) (ha
 	shutdown, next := s.observe(st, &snap, now)
 	members, alive := s.members(st)
 	s.arrange(&st.planWake, next, now, s.wake)
-	s.silence(st, now, dispatch)
+	s.silence(st, alive, now, dispatch)
 	q := s.decide(st, alive, now, dispatch)
 	selfLinks := s.gossip(st, q.ready)
 	for i := range members {
@@ -429,8 +418,8 @@ func (s *Speaker) observe(st *state, snap *snapshot, now time.Time) (shutdown bo
 // (election.Silent): they are gone for quorum well before their Leases
 // expire. Only an own renewal lets it judge a silence, so when one has
 // lasted long enough it renews this node's Lease at once.
-func (s *Speaker) silence(st *state, now time.Time, dispatch func(write)) {
-	alive := s.hearFrom(st, others(s.opts.Node, st.snap.leases), now)
+func (s *Speaker) silence(st *state, alive []string, now time.Time, dispatch func(write)) {
+	s.hearFrom(st, others(s.opts.Node, st.snap.leases), alive, now)
 	silent := election.Silent(st.silences, alive, st.ownRenew, s.opts.SilentAfter)
 	if !slices.Equal(silent, st.silent) {
 		s.opts.Log.Info("speakers dead in memberlist whose Leases went unrenewed count as gone", "silent", silent, "after", s.opts.SilentAfter)
