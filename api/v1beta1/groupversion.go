@@ -17,6 +17,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		&BGPAdvertisement{}, &BGPAdvertisementList{},
 		&BGPPeer{}, &BGPPeerList{},
 		&Community{}, &CommunityList{},
+		&HeraldNode{}, &HeraldNodeList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

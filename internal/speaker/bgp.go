@@ -117,30 +117,3 @@ func advertiseNotices(node string, prev, next []plan.Advertised) []notice {
 	}
 	return out
 }
-
-// bgpRecord renders the node's BGP part of its record: each peer's state
-// with why it is down, and the routes sent to it.
-func bgpRecord(status []bgp.PeerStatus, p plan.BGP) (peers, routes string) {
-	var pb, rb strings.Builder
-	for _, st := range status {
-		fmt.Fprintf(&pb, "%s %s %s prefixes=%d", st.Name, st.PeerAddress, st.State, st.PrefixesSent)
-		if st.LastError != "" && !st.Established {
-			fmt.Fprintf(&pb, " error=%q", st.LastError)
-		}
-		pb.WriteString("\n")
-	}
-	names := make([]string, 0, len(p.Problems))
-	for name := range p.Problems {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		fmt.Fprintf(&pb, "%s not opened: %s\n", name, p.Problems[name])
-	}
-	for _, s := range p.Sessions {
-		for _, x := range p.Paths[s.Name] {
-			fmt.Fprintf(&rb, "%s %s\n", s.Name, x.Prefix)
-		}
-	}
-	return pb.String(), rb.String()
-}

@@ -55,9 +55,8 @@ func TestExpiredLeaseIsNotDialledNorKnown(t *testing.T) {
 	mem.set(members(t, 1, 2)...)
 	start(t, "node1", mem)
 	waitFor(t, "record counting node1 and node2 only", func() (bool, string) {
-		var cm corev1.ConfigMap
-		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName("node1")}, &cm)
-		return err == nil && cm.Data["quorum"] == "2 of 2 known speakers alive: claims", fmt.Sprintf("%v %v", cm.Data, err)
+		st, err := heraldNode("node1")
+		return err == nil && st.Quorum.Reason == "2 of 2 known speakers alive: claims", fmt.Sprintf("%+v %v", st.Quorum, err)
 	})
 	d, _ := mem.state()
 	if want := []netip.AddrPort{netip.MustParseAddrPort("198.51.100.11:7946"), netip.MustParseAddrPort("198.51.100.12:7946")}; !slices.Equal(d.Peers, want) {

@@ -243,7 +243,7 @@ func TestSilentSpeakersAreGoneBeforeTheirLeasesExpire(t *testing.T) {
 	mem.set(members(t, 1)...)
 	h.waitApplied(nil)
 	const minority = "1 of 3 known speakers alive: does not claim (no majority)"
-	waitFor(t, "a minority record", func() (bool, string) { q := recordOf(t, "node1")["quorum"]; return q == minority, q })
+	waitFor(t, "a minority record", func() (bool, string) { q := quorumOfNode("node1"); return q == minority, q })
 	// Proof that a silence was judged: node1 has renewed its own Lease
 	// more than SilentAfter after it lost the others.
 	lost := time.Now()
@@ -254,7 +254,7 @@ func TestSilentSpeakersAreGoneBeforeTheirLeasesExpire(t *testing.T) {
 		}
 		return l.Spec.RenewTime.After(lost.Add(2 * silentAfter)), l.Spec.RenewTime.String()
 	})
-	if got, q := h.ann.Applied(), recordOf(t, "node1")["quorum"]; len(got) != 0 || q != minority {
+	if got, q := h.ann.Applied(), quorumOfNode("node1"); len(got) != 0 || q != minority {
 		t.Fatalf("while the others renew: claimed %v, quorum %q", got, q)
 	}
 	// Both die: node1 claims within SilentAfter and a renewal.
@@ -280,9 +280,15 @@ func renewAgain(t *testing.T, node string) {
 	}
 }
 
-// recordOf returns node's record.
-func recordOf(t *testing.T, node string) map[string]string {
-	var cm corev1.ConfigMap
-	_ = env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName(node)}, &cm)
-	return cm.Data
+// heraldNode returns node's HeraldNode status, empty while there is none.
+func heraldNode(node string) (v1beta1.HeraldNodeStatus, error) {
+	var hn v1beta1.HeraldNode
+	err := env.Client.Get(context.Background(), client.ObjectKey{Name: node}, &hn)
+	return hn.Status, err
+}
+
+// quorumOfNode is node's quorum sentence, as its HeraldNode says.
+func quorumOfNode(node string) string {
+	st, _ := heraldNode(node)
+	return st.Quorum.Reason
 }

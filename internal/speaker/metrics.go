@@ -49,6 +49,10 @@ type Metrics struct {
 	// ConfigStale is 1 while some configuration object is not in force as
 	// written (it has a problem, see config.Announce.Problems).
 	ConfigStale prometheus.Gauge
+	// NodeWrites counts the writes of this node's HeraldNode that the
+	// apiserver took: at most one per RecordInterval under churn, none
+	// while nothing changes.
+	NodeWrites prometheus.Counter
 
 	// services are the label values Services has, so that set can delete
 	// those that went. Only the speaker's loop touches it.
@@ -101,13 +105,17 @@ func NewMetrics() *Metrics {
 			Namespace: "herald", Subsystem: "speaker", Name: "config_stale",
 			Help: "1 while a configuration object is not in force as written (see the objects' conditions).",
 		}),
+		NodeWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "herald", Subsystem: "speaker", Name: "node_status_writes_total",
+			Help: "Writes of this node's HeraldNode status that the apiserver took.",
+		}),
 		services: map[[4]string]bool{},
 	}
 }
 
 // Register registers every collector with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.TakeoverSeconds, m.AnnounceSeconds, m.ConfigLoaded, m.ConfigStale} {
+	for _, c := range []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.TakeoverSeconds, m.AnnounceSeconds, m.ConfigLoaded, m.ConfigStale, m.NodeWrites} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register speaker metrics: %w", err)
 		}

@@ -8,12 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/testenv"
 )
@@ -42,13 +46,17 @@ func TestBGPPasswordsAreReadByName(t *testing.T) {
 		d, ok := h.bgp.last()
 		return ok && len(d.Sessions) == 0, fmt.Sprintf("%+v", d)
 	})
-	// The speaker's record says why.
-	waitFor(t, "the record to say the Secret is not readable yet", func() (bool, string) {
-		cm := &corev1.ConfigMap{}
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName("node1")}, cm); err != nil {
+	// The speaker's HeraldNode says why, on the peer and in its
+	// configuration condition.
+	waitFor(t, "the HeraldNode to say the Secret is not readable yet", func() (bool, string) {
+		st, err := heraldNode("node1")
+		if err != nil {
 			return false, err.Error()
 		}
-		return strings.Contains(fmt.Sprint(cm.Data), "may not read Secret herald-system/tor-pw yet"), fmt.Sprint(cm.Data)
+		c := apimeta.FindStatusCondition(st.Conditions, v1beta1.NodeConfigurationAccepted)
+		const why = "may not read Secret herald-system/tor-pw yet"
+		return len(st.BGPPeers) == 1 && st.BGPPeers[0].State == "NotOpened" && strings.Contains(st.BGPPeers[0].LastError, why) &&
+			c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, "BGPPeer/"), fmt.Sprintf("%+v", st)
 	})
 
 	role := &rbacv1.Role{}

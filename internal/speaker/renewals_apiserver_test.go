@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	testingclock "k8s.io/utils/clock/testing"
@@ -88,9 +87,8 @@ func TestRenewalsDoNotReplan(t *testing.T) {
 			if fc.HasWaiters() {
 				fc.Step(10 * time.Millisecond)
 			}
-			var cm corev1.ConfigMap
-			err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: ObjectName("node1")}, &cm)
-			return err == nil && strings.HasPrefix(cm.Data["quorum"], fmt.Sprintf("1 of %d known", n)), fmt.Sprintf("%v %v", cm.Data, err)
+			st, err := heraldNode("node1")
+			return err == nil && strings.HasPrefix(st.Quorum.Reason, fmt.Sprintf("1 of %d known", n)), fmt.Sprintf("%+v %v", st.Quorum, err)
 		})
 	}
 	// quiet lets timers fire, and the plans they ask for run, twice over:

@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/heraldlb/herald/internal/election"
 	"github.com/heraldlb/herald/internal/plan"
 )
 
@@ -84,30 +83,4 @@ func unannouncedNotices(p plan.Plan, reported map[string]string) ([]notice, map[
 			message: fmt.Sprintf("%s is not announced: %s", u.IP, u.Reason)})
 	}
 	return out, now
-}
-
-// recordData is this node's record: what it announces, and the quorum and
-// members it decided with. One line per IP, sorted, so that a diff of two
-// records reads well.
-func recordData(mine []plan.L2, v election.Verdict, alive []string, waiting, healthy bool) map[string]string {
-	var l2 strings.Builder
-	for _, e := range mine {
-		fmt.Fprintf(&l2, "%s %s %s\n", e.IP, strings.Join(e.Interfaces, ","), strings.Join(e.Services, ","))
-	}
-	q := fmt.Sprintf("%d of %d known speakers alive: ", v.Alive, v.Known)
-	switch {
-	case waiting:
-		q += "does not claim yet (settling, or handing off)"
-	case !healthy:
-		q += "does not claim (its probes fail: it may be cut off)"
-	case v.Claim && v.Tie:
-		q += "claims (holds the tie-breaker side)"
-	case v.Claim:
-		q += "claims"
-	case v.Tie:
-		q += "does not claim (tie, the other side holds the tie-breaker)"
-	default:
-		q += "does not claim (no majority)"
-	}
-	return map[string]string{"layer2": l2.String(), "quorum": q, "members": strings.Join(alive, ",")}
 }

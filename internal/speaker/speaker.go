@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
 	"reflect"
@@ -12,9 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
+	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/bgp"
 	"github.com/heraldlb/herald/internal/election"
 	"github.com/heraldlb/herald/internal/layer2"
@@ -87,12 +88,15 @@ type state struct {
 	leavingSince time.Time
 	planWake     wake
 	renewWake    wake
-	// record is the record last written; nextRecord when the next may be;
-	// layer2Record its Layer 2 part as last planned.
-	record, layer2Record map[string]string
-	nextRecord           time.Time
-	reported             map[string]string
-	desired              liveness.Desired
+	// node is what the last plan gives this node's HeraldNode (nil before
+	// the first plan); nodeWritten the status last written (nil when it
+	// must be written again), nextNodeWrite when the next write may be.
+	node          *nodeView
+	nodeWritten   *v1beta1.HeraldNodeStatus
+	nextNodeWrite time.Time
+	started       time.Time
+	reported      map[string]string
+	desired       liveness.Desired
 	// routes takes the desired BGP state to applyBGP; lastBGP is the last
 	// one offered.
 	routes  chan bgp.Desired
@@ -120,7 +124,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 		stop()
 		wait()
 	}()
-	st := &state{routes: p.routes, inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
+	st := &state{started: s.opts.Clock.Now(), routes: p.routes, inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
 	dispatch := func(w write) {
 		if st.inFlight[w.kind] {
 			return
@@ -223,9 +227,7 @@ func (s *Speaker) loop(ctx context.Context, st *state, p parts, dispatch func(wr
 			dispatch(s.renewLease(s.opts.Clock.Now()))
 			continue
 		case <-status.C():
-			if st.layer2Record != nil {
-				s.refreshRecord(st, st.last.BGP, dispatch)
-			}
+			s.refreshNode(st, dispatch)
 			continue
 		case <-resync.C():
 		case r := <-p.results:
@@ -267,8 +269,8 @@ func (s *Speaker) written(st *state, r written) (first, replan bool) {
 	st.inFlight[r.kind] = false
 	if r.err != nil {
 		s.opts.Log.Error(r.err, "apiserver write failed; will retry", "write", r.kind)
-		if r.kind == "record" {
-			st.record = nil
+		if r.kind == "node" {
+			st.nodeWritten = nil
 		}
 		return false, false
 	}
@@ -624,8 +626,8 @@ func (s *Speaker) report(st *state, p plan.Plan, alive []string, q quorum, dispa
 	unannounced, st.reported = unannouncedNotices(p, st.reported)
 	s.emit(unannounced, st.snap)
 
-	st.layer2Record = recordData(mine, q.verdict, alive, q.waiting, q.healthy)
-	s.refreshRecord(st, p.BGP, dispatch)
+	st.node = &nodeView{mine: mine, q: q, alive: alive, bgp: p.BGP, problems: notInForce(st.snap.config.Problems, p.BGP.Problems)}
+	s.refreshNode(st, dispatch)
 	added := s.opts.Metrics.setAnnounced(s.opts.Node, mine, p.BGP.Advertised)
 	for proto, ds := range announceLatencies(added, st.changed, s.opts.Clock.Now()) {
 		for _, d := range ds {
@@ -639,19 +641,23 @@ func (s *Speaker) report(st *state, p plan.Plan, alive []string, q quorum, dispa
 	s.opts.Metrics.Speakers.WithLabelValues("known").Set(float64(q.verdict.Known))
 }
 
-// refreshRecord writes this node's record when it changed and the last
-// write is long enough ago. BGP session states change without any event,
-// so the loop also calls it on a timer.
-func (s *Speaker) refreshRecord(st *state, b plan.BGP, dispatch func(write)) {
+// refreshNode writes this node's HeraldNode when its status changed and
+// the last write is at least RecordInterval ago: under churn at most one
+// write per interval, and none while nothing changes. BGP session states
+// change without any event, so the loop also calls it on a timer.
+func (s *Speaker) refreshNode(st *state, dispatch func(write)) {
 	now := s.opts.Clock.Now()
-	if now.Before(st.nextRecord) || st.inFlight["record"] {
+	if st.node == nil || now.Before(st.nextNodeWrite) || st.inFlight["node"] {
 		return // built only when a write may go out: it lists every route
 	}
-	rec := maps.Clone(st.layer2Record)
-	rec["bgp-peers"], rec["bgp-routes"] = bgpRecord(s.deps.Router.Status(), b)
-	if !maps.Equal(rec, st.record) {
-		dispatch(s.writeRecord(rec))
-		st.record, st.nextRecord = rec, now.Add(s.opts.RecordInterval)
+	var prev v1beta1.HeraldNodeStatus
+	if st.nodeWritten != nil {
+		prev = *st.nodeWritten
+	}
+	next := nodeStatus(*st.node, s.deps.Router.Status(), prev, st.started, now)
+	if st.nodeWritten == nil || !equality.Semantic.DeepEqual(next, prev) {
+		dispatch(s.writeNode(next))
+		st.nodeWritten, st.nextNodeWrite = &next, now.Add(s.opts.RecordInterval)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -129,7 +131,7 @@ func setUp(t *testing.T) string {
 		_ = c.DeleteAllOf(ctx, &corev1.Service{}, client.InNamespace(ns))
 		_ = c.DeleteAllOf(ctx, &discoveryv1.EndpointSlice{}, client.InNamespace(ns))
 		_ = c.DeleteAllOf(ctx, &coordinationv1.Lease{}, client.InNamespace(kube.Namespace))
-		_ = c.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(kube.Namespace), client.MatchingLabels{LabelComponent: componentValue})
+		_ = c.DeleteAllOf(ctx, &v1beta1.HeraldNode{}, client.MatchingLabels{LabelComponent: componentValue})
 		_ = c.Delete(ctx, objs[0])
 	})
 	return ns
@@ -344,11 +346,11 @@ func TestAnnouncesWhatItWins(t *testing.T) {
 			break
 		}
 	}
-	waitFor(t, "record", func() (bool, string) {
-		var cm corev1.ConfigMap
-		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: "herald-speaker-node1"}, &cm)
-		return err == nil && strings.Count(cm.Data["layer2"], "\n") == len(want) && strings.HasPrefix(cm.Data["quorum"], "3 of 3"),
-			fmt.Sprintf("%v %v", cm.Data, err)
+	waitFor(t, "HeraldNode", func() (bool, string) {
+		st, err := heraldNode("node1")
+		return err == nil && len(st.Layer2) == len(want) && int(st.Layer2IPs) == len(want) && strings.HasPrefix(st.Quorum.Reason, "3 of 3") &&
+				apimeta.IsStatusConditionTrue(st.Conditions, v1beta1.NodeReady) && apimeta.IsStatusConditionTrue(st.Conditions, v1beta1.NodeAnnouncing),
+			fmt.Sprintf("%+v %v", st, err)
 	})
 	var lease coordinationv1.Lease
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: "herald-speaker-node1"}, &lease); err != nil {
@@ -425,10 +427,11 @@ func TestMinorityClaimsNothing(t *testing.T) {
 	mem := newFakeMembership()
 	mem.set(members(t, 1)...) // cut off: it sees only itself
 	h := start(t, "node1", mem)
-	waitFor(t, "record saying no majority", func() (bool, string) {
-		var cm corev1.ConfigMap
-		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: "herald-speaker-node1"}, &cm)
-		return err == nil && cm.Data["quorum"] == "1 of 3 known speakers alive: does not claim (no majority)", fmt.Sprintf("%v %v", cm.Data, err)
+	waitFor(t, "HeraldNode saying no majority", func() (bool, string) {
+		st, err := heraldNode("node1")
+		c := apimeta.FindStatusCondition(st.Conditions, v1beta1.NodeReady)
+		return err == nil && st.Quorum.Reason == "1 of 3 known speakers alive: does not claim (no majority)" &&
+			c != nil && c.Reason == ReasonNoQuorum, fmt.Sprintf("%+v %v", st, err)
 	})
 	if got := h.ann.Applied(); len(got) != 0 {
 		t.Errorf("a minority speaker announces %v", got)
@@ -509,10 +512,9 @@ func TestSettleAtStartup(t *testing.T) {
 	mem.set(members(t, 1)...)
 	h := start(t, "node1", mem, func(o *Options) { o.Settle = 3 * time.Second })
 	started := time.Now()
-	waitFor(t, "record saying starting", func() (bool, string) {
-		var cm corev1.ConfigMap
-		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: kube.Namespace, Name: "herald-speaker-node1"}, &cm)
-		return err == nil && strings.HasSuffix(cm.Data["quorum"], "does not claim yet (settling, or handing off)"), fmt.Sprintf("%v %v", cm.Data, err)
+	waitFor(t, "HeraldNode saying starting", func() (bool, string) {
+		st, err := heraldNode("node1")
+		return err == nil && strings.HasSuffix(st.Quorum.Reason, "does not claim yet (settling, or handing off)"), fmt.Sprintf("%+v %v", st.Quorum, err)
 	})
 	if got := h.ann.Applied(); len(got) != 0 {
 		t.Fatalf("claims %v while starting", got)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/election"
 	"github.com/heraldlb/herald/internal/kube"
 )
@@ -50,21 +51,20 @@ func (s *Speaker) renewLease(now time.Time) write {
 	}}
 }
 
-// writeRecord publishes what this node announces in its ConfigMap.
-func (s *Speaker) writeRecord(data map[string]string) write {
-	cm := &corev1.ConfigMap{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: kube.Namespace,
-			Name:      ObjectName(s.opts.Node),
-			Labels:    map[string]string{LabelComponent: componentValue},
-		},
-		Data: data,
+// writeNode publishes this node's status in its HeraldNode, named after
+// the node and owned by it. Server-side apply creates it the first time.
+func (s *Speaker) writeNode(status v1beta1.HeraldNodeStatus) write {
+	hn := &v1beta1.HeraldNode{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "HeraldNode"},
+		ObjectMeta: metav1.ObjectMeta{Name: s.opts.Node, Labels: map[string]string{LabelComponent: componentValue}},
+		Status:     status,
 	}
-	return write{kind: "record", do: func(ctx context.Context) error {
-		if err := s.deps.Client.Patch(ctx, cm, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("write record ConfigMap %s/%s: %w", kube.Namespace, cm.Name, err)
+	return write{kind: "node", do: func(ctx context.Context) error {
+		hn.OwnerReferences = s.ownedByNode(ctx)
+		if err := s.deps.Client.Patch(ctx, hn, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+			return fmt.Errorf("write HeraldNode %s: %w", hn.Name, err)
 		}
+		s.opts.Metrics.NodeWrites.Inc()
 		return nil
 	}}
 }
@@ -149,20 +149,21 @@ func (s *Speaker) labelTieBreaker(ctx context.Context) error {
 	return nil
 }
 
-// forget deletes this node's Lease and record: a speaker that stops on
-// purpose leaves the known set at once, instead of a Lease duration later.
+// forget deletes this node's Lease and HeraldNode: a speaker that stops on
+// purpose leaves the known set at once, instead of a Lease duration later,
+// and no stale status says it still announces.
 func (s *Speaker) forget(ctx context.Context) error {
 	var errs []string
 	for _, obj := range []client.Object{
 		&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: ObjectName(s.opts.Node)}},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: ObjectName(s.opts.Node)}},
+		&v1beta1.HeraldNode{ObjectMeta: metav1.ObjectMeta{Name: s.opts.Node}},
 	} {
 		if err := s.deps.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, err.Error())
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("delete this node's Lease and record: %s", strings.Join(errs, "; "))
+		return fmt.Errorf("delete this node's Lease and HeraldNode: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }
