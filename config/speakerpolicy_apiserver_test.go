@@ -19,13 +19,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
 // The real apiserver, with the policy of config/rbac/speaker-policy.yaml,
-// refuses a speaker that writes another node's Lease or record, and lets it
-// write its own.
+// refuses a speaker that writes another node's Lease or HeraldNode, and lets
+// it write its own.
 func TestASpeakerCanWriteOnlyItsOwnNodesObjects(t *testing.T) {
 	env := testenv.StartForTest(t, testenv.Options{})
 	ctx := t.Context()
@@ -52,7 +53,7 @@ func TestASpeakerCanWriteOnlyItsOwnNodesObjects(t *testing.T) {
 		t.Helper()
 		if !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
 			t.Errorf("%s: %v, want refused by the policy", what, err)
-		} else if !strings.Contains(err.Error(), "herald-speaker-own-node") {
+		} else if !strings.Contains(err.Error(), "herald-speaker-own-") {
 			t.Errorf("%s: refused, but not by the policy: %v", what, err)
 		}
 	}
@@ -73,13 +74,18 @@ func TestASpeakerCanWriteOnlyItsOwnNodesObjects(t *testing.T) {
 	theirs.Annotations = map[string]string{"heraldlb.io/memberlist-address": "198.51.100.66:7946"}
 	denied("update another node's Lease", own.Update(ctx, theirs))
 	denied("delete another node's Lease", own.Delete(ctx, theirs))
-	denied("create another node's record", own.Create(ctx, record("herald-speaker-node-b")))
+	denied("create another node's HeraldNode", own.Create(ctx, heraldNode("node-b")))
+	if err := env.Client.Create(ctx, heraldNode("node-b")); err != nil {
+		t.Fatal(err)
+	}
+	denied("delete another node's HeraldNode", own.Delete(ctx, heraldNode("node-b")))
 
 	mine := lease("herald-speaker-node-a")
 	allowed("create its own Lease", own.Create(ctx, mine))
 	mine.Annotations = map[string]string{"heraldlb.io/memberlist-address": "198.51.100.65:7946"}
 	allowed("update its own Lease", own.Update(ctx, mine))
-	allowed("create its own record", own.Create(ctx, record("herald-speaker-node-a")))
+	allowed("create its own HeraldNode", own.Create(ctx, heraldNode("node-a")))
+	denied("a token bound to no pod writes a HeraldNode", unbound.Create(ctx, heraldNode("node-c")))
 	allowed("create the shared tie-breaker Lease", own.Create(ctx, lease("herald-l2-tiebreaker")))
 	denied("a token bound to no pod writes a per-node Lease", unbound.Create(ctx, lease("herald-speaker-node-c")))
 	allowed("delete its own Lease", own.Delete(ctx, mine))
@@ -99,7 +105,7 @@ func applyPolicy(t *testing.T, c client.Client) {
 }
 
 // seedSpeaker makes what a cluster has around a speaker: its namespace,
-// service account and Role (config/rbac/speaker.yaml), two Nodes, and a
+// service account and roles (config/rbac/speaker.yaml), two Nodes, and a
 // speaker pod on node-a.
 func seedSpeaker(t *testing.T, c client.Client) {
 	t.Helper()
@@ -114,6 +120,10 @@ func seedSpeaker(t *testing.T, c client.Client) {
 			o = &rbacv1.Role{}
 		case "RoleBinding":
 			o = &rbacv1.RoleBinding{}
+		case "ClusterRole":
+			o = &rbacv1.ClusterRole{}
+		case "ClusterRoleBinding":
+			o = &rbacv1.ClusterRoleBinding{}
 		default:
 			continue
 		}
@@ -157,7 +167,11 @@ func speakerClient(t *testing.T, admin *rest.Config, cs kubernetes.Interface, no
 	}
 	cfg := rest.AnonymousClientConfig(admin)
 	cfg.BearerToken = tok.Status.Token
-	c, err := client.New(cfg, client.Options{})
+	scheme, err := kube.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +191,8 @@ func lease(name string) *coordinationv1.Lease {
 	return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: name}}
 }
 
-func record(name string) *corev1.ConfigMap {
-	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: name}}
+func heraldNode(name string) *v1beta1.HeraldNode {
+	return &v1beta1.HeraldNode{ObjectMeta: metav1.ObjectMeta{Name: name}}
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -310,17 +310,17 @@ func (s *bgpSuite) md5(t *testing.T) {
 	create(t, c, peer)
 	var line string
 	err := waitErr(ctx, 40*time.Second, func() error {
-		rec, err := s.l.Record(ctx, "node1")
+		st, err := s.l.HeraldNode(ctx, "node1")
 		if err != nil {
 			return err
 		}
-		for _, l := range strings.Split(rec["bgp-peers"], "\n") {
-			if strings.HasPrefix(l, "tor6 ") {
-				line = l
+		for _, p := range st.BGPPeers {
+			if p.Name == "tor6" {
+				line = p.State + ": " + p.LastError
 			}
 		}
 		if !strings.Contains(strings.ToLower(line), "md5") {
-			return fmt.Errorf("node1's record says %q of tor6", line)
+			return fmt.Errorf("node1's HeraldNode says %q of tor6", line)
 		}
 		return nil
 	})

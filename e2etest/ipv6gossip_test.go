@@ -2,7 +2,6 @@ package e2etest
 
 import (
 	"context"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,11 +24,11 @@ func TestIPv6OnlyGossip(t *testing.T) {
 	}}, func(l *lab.Lab) error { return l.BlockIPv4Gossip(ctx) })
 	for _, n := range l.Nodes {
 		if !measure.Poll(ctx, 30*time.Second, func() bool {
-			rec, err := l.Record(ctx, n.Name)
-			return err == nil && strings.HasPrefix(rec["quorum"], "3 of 3 known speakers alive")
+			st, err := l.HeraldNode(ctx, n.Name)
+			return err == nil && st.Quorum.Alive == 3 && st.Quorum.Known == 3
 		}) {
-			rec, _ := l.Record(ctx, n.Name)
-			t.Fatalf("%s never saw all three speakers over IPv6: %v", n.Name, rec)
+			st, _ := l.HeraldNode(ctx, n.Name)
+			t.Fatalf("%s never saw all three speakers over IPv6: %+v", n.Name, st.Quorum)
 		}
 	}
 	svc, err := l.CreateService(ctx, "ipv6gossip", "svc", l.Nodes, lab.WithPool("lan"), lab.IPv6Only())

@@ -97,12 +97,12 @@ func (l *Lab) Demo(ctx context.Context, w io.Writer) error {
 		}
 	}
 	l.Summary(ctx, w, svcs)
-	// The records are written at most once a second: wait until each
+	// HeraldNodes are written at most once a second: wait until each
 	// speaker's says it claims, so that the status is not from start-up.
 	for _, n := range l.Nodes {
 		_ = waitFor(ctx, 15*time.Second, func() bool {
-			rec, err := l.Record(ctx, n.Name)
-			return err == nil && strings.Contains(rec["quorum"], ": claims")
+			st, err := l.HeraldNode(ctx, n.Name)
+			return err == nil && st.Quorum.Claims
 		})
 	}
 	fmt.Fprintf(w, "\n$ kubectl herald status\n")

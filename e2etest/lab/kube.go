@@ -19,9 +19,9 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/heraldlb/herald/api/v1beta1"
 	heraldv1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/kube"
-	"github.com/heraldlb/herald/internal/speaker"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
@@ -232,14 +232,14 @@ func (l *Lab) DeleteService(ctx context.Context, svc *corev1.Service) error {
 	return nil
 }
 
-// Record returns node's speaker record: the ConfigMap in which it says what
-// it announces, with its quorum and BGP sessions.
-func (l *Lab) Record(ctx context.Context, node string) (map[string]string, error) {
-	var cm corev1.ConfigMap
-	if err := l.Env.Client.Get(ctx, client.ObjectKey{Namespace: HeraldNamespace, Name: speaker.ObjectName(node)}, &cm); err != nil {
-		return nil, fmt.Errorf("read the record of %s: %w", node, err)
+// HeraldNode returns the status node's speaker writes: what it announces,
+// with its quorum and BGP sessions.
+func (l *Lab) HeraldNode(ctx context.Context, node string) (v1beta1.HeraldNodeStatus, error) {
+	var hn v1beta1.HeraldNode
+	if err := l.Env.Client.Get(ctx, client.ObjectKey{Name: node}, &hn); err != nil {
+		return v1beta1.HeraldNodeStatus{}, fmt.Errorf("read the HeraldNode of %s: %w", node, err)
 	}
-	return cm.Data, nil
+	return hn.Status, nil
 }
 
 // Service reads a Service.

@@ -31,7 +31,7 @@ func collectCommand(flags *genericclioptions.ConfigFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "collect",
 		Short: "Write a support bundle: configuration, status, Events, logs and the status summary, Secrets redacted",
-		Long: `Writes a tar.gz with Herald's configuration objects, the speakers' records
+		Long: `Writes a tar.gz with Herald's configuration objects, the speakers' HeraldNodes
 and Leases, the LoadBalancer Services and their EndpointSlices, the Nodes, the
 Events of ` + kube.Namespace + ` and of the Services, the last lines of every
 Herald pod's log (controller and speakers), and heraldctl status. Secrets of
@@ -129,7 +129,7 @@ func collectObjects(ctx context.Context, c client.Client, b *bundle, note func(s
 		{"config/bgpadvertisements.yaml", &v1beta1.BGPAdvertisementList{}, nil},
 		{"config/bgppeers.yaml", &v1beta1.BGPPeerList{}, nil},
 		{"config/communities.yaml", &v1beta1.CommunityList{}, nil},
-		{"status/records.yaml", &corev1.ConfigMapList{}, []client.ListOption{ns}},
+		{"status/heraldnodes.yaml", &v1beta1.HeraldNodeList{}, nil},
 		{"status/leases.yaml", &coordinationv1.LeaseList{}, []client.ListOption{ns}},
 		{"status/pods.yaml", &corev1.PodList{}, []client.ListOption{ns}},
 		{"events/herald-system.yaml", &corev1.EventList{}, []client.ListOption{ns}},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -15,7 +14,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/heraldlb/herald/api/v1beta1"
-	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/speaker"
 	"github.com/heraldlb/herald/internal/status"
 )
@@ -25,11 +23,11 @@ func statusCommand(flags *genericclioptions.ConfigFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Sum up Herald: pools and their use, speakers and their quorum, BGP sessions, and Services no node announces",
-		Long: `Reads the IPAddressPools, every speaker's record (the ConfigMaps
-herald-speaker-<node> in ` + kube.Namespace + `) and the LoadBalancer Services with
-IPs, and prints: each pool's use and readiness; each speaker's quorum, how many
-members it sees and how much it announces; each BGP session and its state; and
-every Service IP that no speaker's record lists, over Layer 2 or BGP.`,
+		Long: `Reads the IPAddressPools, every speaker's HeraldNode (one per node,
+written by its speaker) and the LoadBalancer Services with IPs, and prints: each
+pool's use and readiness; each speaker's readiness, quorum, how many members it
+sees and how much it announces; each BGP session and its state; and every
+Service IP that no HeraldNode lists, over Layer 2 or BGP.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return RunStatus(cmd.Context(), flags, output, cmd.OutOrStdout())
@@ -77,7 +75,7 @@ func readStatus(ctx context.Context, c client.Client) (status.Summary, error) {
 	if err := c.List(ctx, &pools); err != nil {
 		return status.Summary{}, fmt.Errorf("list IPAddressPools: %w", err)
 	}
-	records, err := readRecords(ctx, c)
+	speakers, err := readSpeakers(ctx, c)
 	if err != nil {
 		return status.Summary{}, err
 	}
@@ -95,7 +93,7 @@ func readStatus(ctx context.Context, c client.Client) (status.Summary, error) {
 	if err := c.List(ctx, &events, client.MatchingFields{"reason": speaker.ReasonNotAnnounced}); err != nil {
 		return status.Summary{}, fmt.Errorf("list NotAnnounced Events: %w", err)
 	}
-	return status.Summarize(pools.Items, records, lbs, status.LatestMessages(events.Items, speaker.ReasonNotAnnounced)), nil
+	return status.Summarize(pools.Items, speakers, lbs, status.LatestMessages(events.Items, speaker.ReasonNotAnnounced)), nil
 }
 
 func printStatus(out io.Writer, s status.Summary) {
@@ -108,9 +106,9 @@ func printStatus(out io.Writer, s status.Summary) {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, dash(p.InUse), dash(p.Available), ready)
 	}
-	fmt.Fprintln(w, "\nSPEAKER\tCLAIMS\tMEMBERS\tLAYER2 IPS\tBGP ROUTES\tQUORUM")
+	fmt.Fprintln(w, "\nSPEAKER\tREADY\tCLAIMS\tMEMBERS\tLAYER2 IPS\tBGP ROUTES\tQUORUM")
 	for _, sp := range s.Speakers {
-		fmt.Fprintf(w, "%s\t%v\t%d\t%d\t%d\t%s\n", sp.Node, sp.Claims, sp.Members, sp.Layer2, sp.Routes, sp.Quorum)
+		fmt.Fprintf(w, "%s\t%s\t%v\t%d\t%d\t%d\t%s\n", sp.Node, dash(sp.Ready), sp.Claims, sp.Members, sp.Layer2, sp.Routes, sp.Quorum)
 	}
 	up := 0
 	for _, p := range s.Peers {
@@ -132,18 +130,11 @@ func printStatus(out io.Writer, s status.Summary) {
 	w.Flush()
 }
 
-// readRecords reads the speakers' records, the ConfigMaps
-// herald-speaker-<node>.
-func readRecords(ctx context.Context, c client.Client) ([]status.Record, error) {
-	var cms corev1.ConfigMapList
-	if err := c.List(ctx, &cms, client.InNamespace(kube.Namespace), client.MatchingLabels{speaker.LabelComponent: "speaker"}); err != nil {
-		return nil, fmt.Errorf("list the speakers' records: %w", err)
+// readSpeakers reads the speakers' HeraldNodes.
+func readSpeakers(ctx context.Context, c client.Client) ([]v1beta1.HeraldNode, error) {
+	var list v1beta1.HeraldNodeList
+	if err := c.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("list the HeraldNodes: %w", err)
 	}
-	var records []status.Record
-	for _, cm := range cms.Items {
-		if node, ok := strings.CutPrefix(cm.Name, speaker.ObjectName("")); ok {
-			records = append(records, status.Record{Node: node, Data: cm.Data})
-		}
-	}
-	return records, nil
+	return list.Items, nil
 }

@@ -15,13 +15,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heraldlb/herald/api/v1beta1"
+	hnt "github.com/heraldlb/herald/internal/heraldnodetest"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/speaker"
 	"github.com/heraldlb/herald/internal/status"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
-// TestStatus reads a pool, two speakers' records and three Services from
+// TestStatus reads a pool, two speakers' HeraldNodes and three Services from
 // the real apiserver and prints them in each format.
 func TestStatus(t *testing.T) {
 	testenv.Require(t, env)
@@ -32,15 +33,12 @@ func TestStatus(t *testing.T) {
 		&v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "status-lan"}, Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"status-lan"}}},
 		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "status-demo", Name: "web", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
 			AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"198.51.100.20"}, NodeName: ptr.To("node1")}}}}
-	for _, n := range []struct{ node, quorum, layer2, peers string }{
-		{"node1", "3 of 3 known speakers alive: claims", "198.51.100.201 eth0 status-demo/web\n", "tor 198.51.100.1 established prefixes=1\n"},
-		{"node2", "3 of 3 known speakers alive: claims", "", "tor 198.51.100.1 active prefixes=0 error=\"connection refused\"\n"},
-	} {
-		objs = append(objs, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: speaker.ObjectName(n.node), Labels: map[string]string{speaker.LabelComponent: "speaker"}},
-			Data:       map[string]string{"quorum": n.quorum, "members": "node1,node2,node3", "layer2": n.layer2, "bgp-peers": n.peers, "bgp-routes": "tor 203.0.113.64/32\n"},
-		})
-	}
+	claims := hnt.Quorum(3, 3, "3 of 3 known speakers alive: claims")
+	members := hnt.Members("node1", "node2", "node3")
+	node1 := hnt.New("node1", claims, members, hnt.Layer2("198.51.100.201", "eth0", "status-demo/web"),
+		hnt.Peer("tor", "198.51.100.1", "Established", "", "203.0.113.64/32"))
+	node2 := hnt.New("node2", claims, members, hnt.Peer("tor", "198.51.100.1", "Active", "connection refused"))
+	objs = append(objs, &node1, &node2)
 	_ = c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kube.Namespace}})
 	for _, o := range objs {
 		if err := c.Create(ctx, o); err != nil {
@@ -80,7 +78,7 @@ func TestStatus(t *testing.T) {
 	}
 	// Other tests of the package share the apiserver: judge only this
 	// test's objects, whatever the column widths.
-	for _, want := range []string{`status-lan\s+2\s+6\s+True`, `BGP SESSIONS: 1 of 2 up`, `node2\s+tor\s+198\.51\.100\.1\s+active\s+0\s+connection refused`,
+	for _, want := range []string{`status-lan\s+2\s+6\s+True`, `BGP SESSIONS: 1 of 2 up`, `node2\s+tor\s+198\.51\.100\.1\s+Active\s+0\s+connection refused`, `node1\s+True\s+true\s+3\s+1\s+1`,
 		`status-demo/lost\s+198\.51\.100\.202\s+198\.51\.100\.202 is not announced: no endpoint of the Service is ready`} {
 		if !regexp.MustCompile(want).MatchString(table.String()) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
@@ -122,7 +120,7 @@ func TestStatus(t *testing.T) {
 	flags.Namespace = ptr.To("status-demo")
 	class := kube.ClassPolicy{Class: kube.DefaultClass, Default: true}
 	for _, tt := range []struct{ svc, want string }{
-		{"web", "Node node1's record says it answers for 198.51.100.201 on eth0"},
+		{"web", "HeraldNode node1 says it answers for 198.51.100.201 on eth0"},
 		{"web", "198.51.100.201 is from IPAddressPool status-lan"},
 		{"lost", "The speakers' last word on it (NotAnnounced): 198.51.100.202 is not announced: no endpoint of the Service is ready"},
 	} {

@@ -30,7 +30,7 @@ func whyCommand(flags *genericclioptions.ConfigFlags) *cobra.Command {
 which pool its IP is from, which advertisements select that pool, each node's
 verdict (selected, excluded, tainted out-of-service, cordoned, NotReady for 40 s,
 no local endpoint, no live speaker), how the election ranks the candidates, and
-what the speakers' records say they announce, over Layer 2 and BGP. Without an
+what the speakers' HeraldNodes say they announce, over Layer 2 and BGP. Without an
 IP, it gives the controller's Warning Events.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -106,7 +106,7 @@ func readWhy(ctx context.Context, c client.Client, ns, name string) (explain.Inp
 	}
 	in.Events, in.Nodes = events.Items, nodes.Items
 	in.Config = config.Objects{Pools: pools.Items, L2: l2.Items, BGP: bgp.Items, Peers: peers.Items}
-	records, err := readRecords(ctx, c)
-	in.Records = records
+	speakers, err := readSpeakers(ctx, c)
+	in.Speakers = speakers
 	return in, err
 }

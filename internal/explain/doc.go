@@ -3,5 +3,5 @@
 // advertisements that select that pool, each node's verdict (selected,
 // excluded, tainted, cordoned, NotReady, no local endpoint, no live
 // speaker), the election among the eligible nodes, and what the speakers'
-// records say they announce. It is pure: the command reads the objects.
+// HeraldNodes say they announce. It is pure: the command reads the objects.
 package explain

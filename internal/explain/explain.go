@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
+	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/config"
 	"github.com/heraldlb/herald/internal/election"
 	"github.com/heraldlb/herald/internal/plan"
@@ -17,7 +18,7 @@ import (
 )
 
 // Inputs is what Why reads: the Service, its EndpointSlices and Events, the
-// configuration, the Nodes, the speakers' records, Herald's class policy,
+// configuration, the Nodes, the speakers' HeraldNodes, Herald's class policy,
 // and the time now (for how long a node has been NotReady).
 type Inputs struct {
 	Service   corev1.Service
@@ -25,7 +26,7 @@ type Inputs struct {
 	Events    []corev1.Event
 	Config    config.Objects
 	Nodes     []corev1.Node
-	Records   []status.Record
+	Speakers  []v1beta1.HeraldNode
 	// Handled: Herald's class policy takes the Service; Class and
 	// DefaultClass describe that policy; Namespace is Herald's.
 	Handled      bool
@@ -81,7 +82,7 @@ type world struct {
 	nodes     []plan.Node
 	alive     map[string]bool
 	quorum    bool
-	records   []status.Record
+	speakers  []v1beta1.HeraldNode
 	namespace string
 }
 
@@ -91,17 +92,15 @@ func newWorld(in Inputs) world {
 		w.nodes = append(w.nodes, plan.NodeFrom(&in.Nodes[i]))
 	}
 	plan.MarkGone(w.nodes, map[string]time.Time{}, in.Now, true)
-	for _, r := range in.Records {
-		if _, v, _ := strings.Cut(r.Data["quorum"], ": "); strings.HasPrefix(v, "claims") {
+	for _, n := range in.Speakers {
+		if n.Status.Quorum.Claims {
 			w.quorum = true
-			for _, m := range strings.Split(r.Data["members"], ",") {
-				if m != "" {
-					w.alive[m] = true
-				}
+			for _, m := range n.Status.Members {
+				w.alive[m] = true
 			}
 		}
 	}
-	w.records = in.Records
+	w.speakers = in.Speakers
 	return w
 }
 
@@ -160,7 +159,7 @@ func (w world) layer2(ip netip.Addr, pool string, svc plan.Service) []string {
 	}
 	switch {
 	case !w.quorum:
-		out = append(out, "No speaker's record says it has quorum, so no node answers over Layer 2 (kubectl get configmaps -n "+w.namespace+").")
+		out = append(out, "No speaker's HeraldNode says it has quorum, so no node answers over Layer 2 (kubectl get heraldnodes).")
 	case len(eligible) == 0:
 		out = append(out, fmt.Sprintf("No node may answer for %s over Layer 2.", ip))
 	default:
@@ -192,19 +191,18 @@ func (w world) nodeVerdict(n plan.Node, advs []config.L2Advertisement, svc plan.
 	return ""
 }
 
-// answering says which records list ip over Layer 2.
+// answering says which HeraldNodes list ip over Layer 2.
 func (w world) answering(ip netip.Addr) []string {
 	var out []string
-	for _, r := range w.records {
-		for _, line := range strings.Split(r.Data["layer2"], "\n") {
-			f := strings.Fields(line)
-			if len(f) >= 2 && f[0] == ip.String() {
-				out = append(out, fmt.Sprintf("Node %s's record says it answers for %s on %s.", r.Node, ip, f[1]))
+	for _, n := range w.speakers {
+		for _, e := range n.Status.Layer2 {
+			if e.IP == ip.String() {
+				out = append(out, fmt.Sprintf("HeraldNode %s says it answers for %s on %s.", n.Name, ip, strings.Join(e.Interfaces, ", ")))
 			}
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, fmt.Sprintf("No speaker's record says it answers for %s over Layer 2 (yet).", ip))
+		out = append(out, fmt.Sprintf("No HeraldNode says it answers for %s over Layer 2 (yet).", ip))
 	}
 	return out
 }
@@ -222,23 +220,21 @@ func (w world) bgp(ip netip.Addr, pool string) []string {
 		return nil
 	}
 	out := []string{fmt.Sprintf("BGP: BGPAdvertisement %s selects pool %s.", strings.Join(names, ", "), pool)}
-	for _, r := range w.records {
+	for _, n := range w.speakers {
 		var to []string
-		for _, line := range strings.Split(r.Data["bgp-routes"], "\n") {
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				continue
-			}
-			if p, err := netip.ParsePrefix(f[1]); err == nil && p.Contains(ip) {
-				to = append(to, f[0]+" ("+p.String()+")")
+		for _, peer := range n.Status.BGPPeers {
+			for _, x := range peer.Prefixes {
+				if p, err := netip.ParsePrefix(x); err == nil && p.Contains(ip) {
+					to = append(to, fmt.Sprintf("%s (%s, session %s)", peer.Name, p, peer.State))
+				}
 			}
 		}
 		if len(to) > 0 {
-			out = append(out, fmt.Sprintf("Node %s advertises it to %s.", r.Node, strings.Join(to, ", ")))
+			out = append(out, fmt.Sprintf("Node %s advertises it to %s.", n.Name, strings.Join(to, ", ")))
 		}
 	}
 	if len(out) == 1 {
-		out = append(out, fmt.Sprintf("No speaker's record says it advertises %s over BGP (yet).", ip))
+		out = append(out, fmt.Sprintf("No HeraldNode says it advertises %s over BGP (yet).", ip))
 	}
 	return out
 }

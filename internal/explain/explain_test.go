@@ -14,8 +14,8 @@ import (
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/config"
 	"github.com/heraldlb/herald/internal/election"
+	hnt "github.com/heraldlb/herald/internal/heraldnodetest"
 	"github.com/heraldlb/herald/internal/plan"
-	"github.com/heraldlb/herald/internal/status"
 )
 
 var t0 = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
@@ -43,7 +43,7 @@ func base() Inputs {
 	for _, n := range []string{"node1", "node2", "node3"} {
 		in.Nodes = append(in.Nodes, corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{"kubernetes.io/hostname": n}}})
 		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{NodeName: ptr.To(n)})
-		in.Records = append(in.Records, status.Record{Node: n, Data: map[string]string{"quorum": "3 of 3 known speakers alive: claims", "members": "node1,node2,node3"}})
+		in.Speakers = append(in.Speakers, hnt.New(n, hnt.Quorum(3, 3, "3 of 3 known speakers alive: claims"), hnt.Members("node1", "node2", "node3")))
 	}
 	in.Endpoints = []*discoveryv1.EndpointSlice{es}
 	return in
@@ -75,10 +75,10 @@ func TestWhy(t *testing.T) {
 		{"no ready endpoint", func(in *Inputs) { in.Endpoints = nil }, []string{"from IPAddressPool lan", "No endpoint of the Service is ready"}},
 		{"no advertisement", func(in *Inputs) { in.Config.L2 = nil }, []string{"No L2Advertisement or BGPAdvertisement selects pool lan"}},
 		{"all eligible", func(in *Inputs) {
-			in.Records[0].Data["layer2"] = lanIP + " eth0 demo/web\n"
-			in.Records[0].Node = rank[0]
+			in.Speakers[0] = hnt.New(rank[0], hnt.Quorum(3, 3, "3 of 3 known speakers alive: claims"), hnt.Members("node1", "node2", "node3"),
+				hnt.Layer2(lanIP, "eth0", "demo/web"))
 		}, []string{"L2Advertisement lan selects pool lan", "node node1: eligible", "ranks the candidates for " + lanIP + " as " + strings.Join(rank, ", ") + ": " + rank[0] + " answers; " + rank[1] + " takes over",
-			"Node " + rank[0] + "'s record says it answers for " + lanIP + " on eth0"}},
+			"HeraldNode " + rank[0] + " says it answers for " + lanIP + " on eth0"}},
 		{"excluded", func(in *Inputs) {
 			node(in, "node2", func(n *corev1.Node) { n.Labels[plan.LabelExcludeFromLB] = "" })
 		}, []string{"node node2: not a candidate: labelled node.kubernetes.io/exclude-from-external-load-balancers"}},
@@ -102,19 +102,19 @@ func TestWhy(t *testing.T) {
 			in.Config.L2[0].Spec.NodeSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"rack": "9"}}}
 		}, []string{"node node1: not a candidate: no nodeSelector of those L2Advertisements matches its labels", "No node may answer for " + lanIP}},
 		{"no quorum", func(in *Inputs) {
-			for i := range in.Records {
-				in.Records[i].Data["quorum"] = "1 of 3 known speakers alive: does not claim (no majority)"
+			for i := range in.Speakers {
+				hnt.Quorum(1, 3, "1 of 3 known speakers alive: does not claim (no majority)")(&in.Speakers[i])
 			}
-		}, []string{"No speaker's record says it has quorum"}},
+		}, []string{"No speaker's HeraldNode says it has quorum"}},
 		{"a dead speaker", func(in *Inputs) {
-			for i := range in.Records {
-				in.Records[i].Data["members"] = "node1,node2"
+			for i := range in.Speakers {
+				hnt.Members("node1", "node2")(&in.Speakers[i])
 			}
 		}, []string{"node node3: not a candidate: its speaker is not alive on the majority side"}},
 		{"BGP", func(in *Inputs) {
 			in.Service.Status.LoadBalancer.Ingress[0].IP = "203.0.113.70"
-			in.Records[1].Data["bgp-routes"] = "tor 203.0.113.70/32\n"
-		}, []string{"from IPAddressPool routed", "BGPAdvertisement routed selects pool routed", "Node node2 advertises it to tor (203.0.113.70/32)"}},
+			hnt.Peer("tor", "198.51.100.1", "Established", "", "203.0.113.70/32")(&in.Speakers[1])
+		}, []string{"from IPAddressPool routed", "BGPAdvertisement routed selects pool routed", "Node node2 advertises it to tor (203.0.113.70/32, session Established)"}},
 		{"the speakers' last word", func(in *Inputs) {
 			in.Config.L2[0].Spec.NodeSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"rack": "9"}}}
 			in.Events = []corev1.Event{{Reason: "NotAnnounced", InvolvedObject: corev1.ObjectReference{Namespace: "demo", Name: "web"},

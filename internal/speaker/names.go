@@ -12,7 +12,7 @@ import (
 const (
 	// TieBreakerLease settles an exact half split (see internal/election).
 	TieBreakerLease = "herald-l2-tiebreaker"
-	// LabelComponent marks the speakers' Leases and records.
+	// LabelComponent marks the speakers' Leases and HeraldNodes.
 	LabelComponent = "app.kubernetes.io/component"
 	componentValue = "speaker"
 	// tieBreakerComponent is the tie-breaker Lease's component.

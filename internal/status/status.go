@@ -3,7 +3,6 @@ package status
 import (
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +40,8 @@ type Speaker struct {
 	Claims  bool   `json:"claims"`
 	Quorum  string `json:"quorum"`
 	Members int    `json:"members"`
+	// Ready is its Ready condition ("" when it has none yet).
+	Ready string `json:"ready"`
 	// Layer2 counts the IPs it answers for, Routes the BGP routes it
 	// advertises.
 	Layer2 int `json:"layer2"`
@@ -68,26 +69,20 @@ type Unannounced struct {
 	Why     string `json:"why,omitempty"`
 }
 
-// Record is a speaker's record: its node, and the data of its ConfigMap.
-type Record struct {
-	Node string
-	Data map[string]string
-}
-
-// Summarize sums up the pools, the speakers' records and the Services that
-// have IPs; why holds, by "namespace/name", the message of each Service's
+// Summarize sums up the pools, the speakers' HeraldNodes and the Services
+// that have IPs; why holds, by "namespace/name", the message of each Service's
 // latest NotAnnounced Event (see LatestMessages).
-func Summarize(pools []v1beta1.IPAddressPool, records []Record, services []corev1.Service, why map[string]string) Summary {
+func Summarize(pools []v1beta1.IPAddressPool, nodes []v1beta1.HeraldNode, services []corev1.Service, why map[string]string) Summary {
 	s := Summary{Pools: []Pool{}, Speakers: []Speaker{}, Peers: []Peer{}, Unannounced: []Unannounced{}}
 	for _, p := range pools {
 		s.Pools = append(s.Pools, poolOf(p))
 	}
 	l2 := map[netip.Addr]bool{}
 	var routes []netip.Prefix
-	for _, r := range records {
-		sp, ips, prefixes := speakerOf(r)
+	for _, n := range nodes {
+		sp, ips, prefixes := speakerOf(n)
 		s.Speakers = append(s.Speakers, sp)
-		s.Peers = append(s.Peers, peersOf(r)...)
+		s.Peers = append(s.Peers, peersOf(n)...)
 		for _, ip := range ips {
 			l2[ip] = true
 		}
@@ -125,85 +120,42 @@ func poolOf(p v1beta1.IPAddressPool) Pool {
 	return out
 }
 
-// speakerOf reads a record: its quorum line, members, the IPs of its
-// layer2 lines ("ip interfaces services") and the prefixes of its
-// bgp-routes lines ("session prefix").
-func speakerOf(r Record) (Speaker, []netip.Addr, []netip.Prefix) {
-	sp := Speaker{Node: r.Node, Quorum: r.Data["quorum"]}
-	_, verdict, _ := strings.Cut(sp.Quorum, ": ")
-	sp.Claims = strings.HasPrefix(verdict, "claims")
-	if m := r.Data["members"]; m != "" {
-		sp.Members = len(strings.Split(m, ","))
+// speakerOf reads a HeraldNode: its quorum, members, the IPs it answers
+// for and the distinct prefixes it sends.
+func speakerOf(n v1beta1.HeraldNode) (Speaker, []netip.Addr, []netip.Prefix) {
+	st := n.Status
+	sp := Speaker{Node: n.Name, Quorum: st.Quorum.Reason, Claims: st.Quorum.Claims, Members: len(st.Members)}
+	if c := meta.FindStatusCondition(st.Conditions, v1beta1.NodeReady); c != nil {
+		sp.Ready = string(c.Status)
 	}
 	var ips []netip.Addr
-	for _, line := range lines(r.Data["layer2"]) {
-		if ip, err := netip.ParseAddr(strings.Fields(line)[0]); err == nil {
+	for _, e := range st.Layer2 {
+		if ip, err := netip.ParseAddr(e.IP); err == nil {
 			ips = append(ips, ip)
 		}
 	}
 	var prefixes []netip.Prefix
 	seen := map[netip.Prefix]bool{}
-	for _, line := range lines(r.Data["bgp-routes"]) {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		if p, err := netip.ParsePrefix(f[1]); err == nil && !seen[p] {
-			seen[p] = true
-			prefixes = append(prefixes, p)
+	for _, p := range st.BGPPeers {
+		for _, x := range p.Prefixes {
+			if pf, err := netip.ParsePrefix(x); err == nil && !seen[pf] {
+				seen[pf] = true
+				prefixes = append(prefixes, pf)
+			}
 		}
 	}
-	sp.Layer2, sp.Routes = len(ips), len(prefixes)
+	sp.Layer2, sp.Routes = len(ips), max(len(prefixes), int(st.BGPRoutes))
 	return sp, ips, prefixes
 }
 
-// peersOf reads the bgp-peers lines of a record: "name address state
-// prefixes=N [error=...]", or "name not opened: why".
-func peersOf(r Record) []Peer {
+// peersOf lists a HeraldNode's BGP sessions.
+func peersOf(n v1beta1.HeraldNode) []Peer {
 	var out []Peer
-	for _, line := range lines(r.Data["bgp-peers"]) {
-		name, rest, _ := strings.Cut(line, " ")
-		if why, ok := strings.CutPrefix(rest, "not opened: "); ok {
-			out = append(out, Peer{Node: r.Node, Name: name, State: "NotOpened", Error: why})
-			continue
-		}
-		f := strings.Fields(rest)
-		p := Peer{Node: r.Node, Name: name}
-		if len(f) > 0 {
-			p.Address = f[0]
-		}
-		if len(f) > 1 {
-			p.State = f[1]
-		}
-		for _, x := range f[2:] {
-			if v, ok := strings.CutPrefix(x, "prefixes="); ok {
-				p.Prefixes = atoi(v)
-			}
-		}
-		if _, e, ok := strings.Cut(rest, " error="); ok {
-			if u, err := strconv.Unquote(e); err == nil {
-				e = u
-			}
-			p.Error = e
-		}
-		out = append(out, p)
+	for _, p := range n.Status.BGPPeers {
+		out = append(out, Peer{Node: n.Name, Name: p.Name, Address: p.PeerAddress, State: p.State,
+			Prefixes: int(p.PrefixesSent), Error: p.LastError})
 	}
 	return out
-}
-
-func lines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, strings.TrimSpace(l))
-		}
-	}
-	return out
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
 
 // LatestMessages returns, by "namespace/name" of the object, the message

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/heraldlb/herald/api/v1beta1"
+	hnt "github.com/heraldlb/herald/internal/heraldnodetest"
 )
 
 func TestSummarize(t *testing.T) {
@@ -17,20 +18,13 @@ func TestSummarize(t *testing.T) {
 		{ObjectMeta: metav1.ObjectMeta{Name: "clash"}, Status: v1beta1.IPAddressPoolStatus{InUse: "0", Available: "0",
 			Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "Overlap"}}}},
 	}
-	records := []Record{
-		{Node: "node2", Data: map[string]string{
-			"quorum":     "1 of 3 known speakers alive: does not claim (no majority)",
-			"members":    "node2",
-			"bgp-peers":  "tor not opened: Secret herald-system/tor-pw, key \"password\", is missing or empty\n",
-			"bgp-routes": "",
-		}},
-		{Node: "node1", Data: map[string]string{
-			"quorum":     "3 of 3 known speakers alive: claims",
-			"members":    "node1,node2,node3",
-			"layer2":     "198.51.100.64 eth0 demo/web\n2001:db8:1::100 eth0 demo/web6\n",
-			"bgp-peers":  "tor 198.51.100.1 established prefixes=2\ntor6 2001:db8:1::1 active prefixes=0 error=\"connection refused\"\n",
-			"bgp-routes": "tor 203.0.113.64/32\ntor 203.0.113.96/27\n",
-		}},
+	nodes := []v1beta1.HeraldNode{
+		hnt.New("node2", hnt.Quorum(1, 3, "1 of 3 known speakers alive: does not claim (no majority)"), hnt.Members("node2"),
+			hnt.NotOpened("tor", "Secret herald-system/tor-pw, key \"password\", is missing or empty")),
+		hnt.New("node1", hnt.Quorum(3, 3, "3 of 3 known speakers alive: claims"), hnt.Members("node1", "node2", "node3"),
+			hnt.Layer2("198.51.100.64", "eth0", "demo/web"), hnt.Layer2("2001:db8:1::100", "eth0", "demo/web6"),
+			hnt.Peer("tor", "198.51.100.1", "Established", "", "203.0.113.64/32", "203.0.113.96/27"),
+			hnt.Peer("tor6", "2001:db8:1::1", "Active", "connection refused")),
 	}
 	svc := func(name string, ips ...string) corev1.Service {
 		s := corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: name}}
@@ -41,22 +35,22 @@ func TestSummarize(t *testing.T) {
 	}
 	services := []corev1.Service{svc("web", "198.51.100.64"), svc("web6", "2001:db8:1::100"), svc("api", "203.0.113.64"),
 		svc("agg", "203.0.113.100"), svc("lost", "198.51.100.70"), svc("pending")}
-	s := Summarize(pools, records, services, map[string]string{"demo/lost 198.51.100.70": "198.51.100.70 is not announced: no endpoint of the Service is ready", "demo/lost": "older"})
+	s := Summarize(pools, nodes, services, map[string]string{"demo/lost 198.51.100.70": "198.51.100.70 is not announced: no endpoint of the Service is ready", "demo/lost": "older"})
 
 	if len(s.Pools) != 2 || s.Pools[0] != (Pool{Name: "clash", InUse: "0", Available: "0", Ready: "False", Reason: "Overlap"}) ||
 		s.Pools[1] != (Pool{Name: "lan", InUse: "3", Available: "29", Ready: "True"}) {
 		t.Errorf("pools = %+v", s.Pools)
 	}
 	want := []Speaker{
-		{Node: "node1", Claims: true, Quorum: "3 of 3 known speakers alive: claims", Members: 3, Layer2: 2, Routes: 2},
-		{Node: "node2", Quorum: "1 of 3 known speakers alive: does not claim (no majority)", Members: 1},
+		{Node: "node1", Claims: true, Quorum: "3 of 3 known speakers alive: claims", Members: 3, Ready: "True", Layer2: 2, Routes: 2},
+		{Node: "node2", Quorum: "1 of 3 known speakers alive: does not claim (no majority)", Members: 1, Ready: "False"},
 	}
 	if len(s.Speakers) != 2 || s.Speakers[0] != want[0] || s.Speakers[1] != want[1] {
 		t.Errorf("speakers = %+v, want %+v", s.Speakers, want)
 	}
 	wantPeers := []Peer{
-		{Node: "node1", Name: "tor", Address: "198.51.100.1", State: "established", Prefixes: 2},
-		{Node: "node1", Name: "tor6", Address: "2001:db8:1::1", State: "active", Error: "connection refused"},
+		{Node: "node1", Name: "tor", Address: "198.51.100.1", State: "Established", Prefixes: 2},
+		{Node: "node1", Name: "tor6", Address: "2001:db8:1::1", State: "Active", Error: "connection refused"},
 		{Node: "node2", Name: "tor", State: "NotOpened", Error: "Secret herald-system/tor-pw, key \"password\", is missing or empty"},
 	}
 	if len(s.Peers) != 3 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -135,11 +134,11 @@ func manyL2(ctx context.Context, l *lab.Lab, r *report, n int) error {
 	err = lab.PollUntil(ctx, 500*time.Millisecond, 5*time.Minute, func() (bool, error) {
 		total := 0
 		for _, node := range l.Nodes {
-			rec, err := l.Record(ctx, node.Name)
+			st, err := l.HeraldNode(ctx, node.Name)
 			if err != nil {
 				return false, nil
 			}
-			total += countPrefix(rec["layer2"], lab.BenchL2Pool6)
+			total += countPrefix(st.Layer2, lab.BenchL2Pool6)
 		}
 		return total >= n, nil
 	})
@@ -157,15 +156,12 @@ func manyL2(ctx context.Context, l *lab.Lab, r *report, n int) error {
 	return nil
 }
 
-// countPrefix counts the record lines whose IP is in p.
-func countPrefix(record string, p netip.Prefix) int {
+// countPrefix counts the Layer 2 entries whose IP is in p.
+func countPrefix(layer2 []v1beta1.Layer2Announcement, p netip.Prefix) int {
 	n := 0
-	for _, line := range strings.Split(record, "\n") {
-		f := strings.Fields(line)
-		if len(f) > 0 {
-			if ip, err := netip.ParseAddr(f[0]); err == nil && p.Contains(ip) {
-				n++
-			}
+	for _, e := range layer2 {
+		if ip, err := netip.ParseAddr(e.IP); err == nil && p.Contains(ip) {
+			n++
 		}
 	}
 	return n

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -160,8 +159,8 @@ func deleteHeraldL2(ctx context.Context, l *lab.Lab) error {
 	}
 	return lab.PollUntil(ctx, 50*time.Millisecond, 15*time.Second, func() (bool, error) {
 		for _, n := range l.Nodes {
-			rec, err := l.Record(ctx, n.Name)
-			if err != nil || strings.TrimSpace(rec["layer2"]) != "" {
+			st, err := l.HeraldNode(ctx, n.Name)
+			if err != nil || len(st.Layer2) != 0 {
 				return false, nil
 			}
 		}
@@ -169,19 +168,19 @@ func deleteHeraldL2(ctx context.Context, l *lab.Lab) error {
 	})
 }
 
-// heraldAnnouncesAll reports whether Herald's speakers' records show every
-// IP announced.
+// heraldAnnouncesAll reports whether Herald's speakers' HeraldNodes show
+// every IP announced.
 func heraldAnnouncesAll(ctx context.Context, l *lab.Lab, ips []netip.Addr) bool {
-	var all strings.Builder
+	var all []v1beta1.Layer2Announcement
 	for _, n := range l.Nodes {
-		rec, err := l.Record(ctx, n.Name)
+		st, err := l.HeraldNode(ctx, n.Name)
 		if err != nil {
 			return false
 		}
-		all.WriteString(rec["layer2"] + "\n")
+		all = append(all, st.Layer2...)
 	}
 	for _, ip := range ips {
-		if countPrefix(all.String(), netip.PrefixFrom(ip, ip.BitLen())) == 0 {
+		if countPrefix(all, netip.PrefixFrom(ip, ip.BitLen())) == 0 {
 			return false
 		}
 	}
