@@ -97,7 +97,7 @@ func Compute(in Inputs) Plan {
 	p.BGP.Sessions, p.BGP.Problems = planSessions(in.Config, bgpInputs{self: self, addrs: in.SelfAddrs, passwords: in.Passwords, unreadable: in.Unreadable})
 	pl.sessions = p.BGP.Sessions
 	for _, t := range targets(in.Services) {
-		pp, whyPool := pl.pool(t.ip)
+		pp, whyPool := pl.pool(t)
 		whyL2, whyBGP := whyPool, whyPool
 		if pp != nil {
 			var entry L2
@@ -116,6 +116,7 @@ func Compute(in Inputs) Plan {
 		}
 	}
 	p.BGP.Paths, p.BGP.Advertised = sortedPaths(pl.paths), pl.advertised
+	p.BGP.limit()
 	slices.SortFunc(p.Unannounced, func(a, b Unannounced) int {
 		return cmp.Or(cmp.Compare(a.Service, b.Service), a.IP.Compare(b.IP))
 	})
