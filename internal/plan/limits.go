@@ -14,12 +14,13 @@ type Limit struct {
 // Withheld is how many routes the limit keeps from the session.
 func (l Limit) Withheld() int { return max(0, l.Wanted-l.Max) }
 
-// WarnAt is the share of a session's limit from which the speaker warns,
-// as routers warn before a maximum-prefix limit tears a session down.
-const WarnAt = 0.8
+// WarnAtPercent is the share of a session's limit from which the speaker
+// warns, as routers warn before a maximum-prefix limit is hit.
+const WarnAtPercent = 80
 
-// Near reports whether the session wants at least WarnAt of its limit.
-func (l Limit) Near() bool { return float64(l.Wanted) >= WarnAt*float64(l.Max) }
+// Near reports whether the session wants at least WarnAtPercent of its
+// limit; the zero Limit, no limit, never is.
+func (l Limit) Near() bool { return l.Max > 0 && l.Wanted*100 >= WarnAtPercent*l.Max }
 
 // limit keeps, on each session with a MaxPrefixes, its first MaxPrefixes
 // routes in address order and withholds the rest; it records the limits

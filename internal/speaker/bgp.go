@@ -137,6 +137,7 @@ func bgpRecord(status []bgp.PeerStatus, p plan.BGP) (peers, routes string) {
 	for _, name := range names {
 		fmt.Fprintf(&pb, "%s not opened: %s\n", name, p.Problems[name])
 	}
+	pb.WriteString(limitRecord(p.Limits))
 	for _, s := range p.Sessions {
 		for _, x := range p.Paths[s.Name] {
 			fmt.Fprintf(&rb, "%s %s\n", s.Name, x.Prefix)

@@ -50,6 +50,9 @@ type Metrics struct {
 	// written (it has a problem, see config.Announce.Problems).
 	ConfigStale prometheus.Gauge
 
+	// Limits are the gauges of toAdvertise limits.
+	Limits limitMetrics
+
 	// services are the label values Services has, so that set can delete
 	// those that went. Only the speaker's loop touches it.
 	services map[[4]string]bool
@@ -101,13 +104,15 @@ func NewMetrics() *Metrics {
 			Namespace: "herald", Subsystem: "speaker", Name: "config_stale",
 			Help: "1 while a configuration object is not in force as written (see the objects' conditions).",
 		}),
+		Limits:   newLimitMetrics(),
 		services: map[[4]string]bool{},
 	}
 }
 
 // Register registers every collector with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.TakeoverSeconds, m.AnnounceSeconds, m.ConfigLoaded, m.ConfigStale} {
+	cs := []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.TakeoverSeconds, m.AnnounceSeconds, m.ConfigLoaded, m.ConfigStale}
+	for _, c := range append(cs, m.Limits.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register speaker metrics: %w", err)
 		}
