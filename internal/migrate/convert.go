@@ -104,9 +104,9 @@ var kinds = map[string]kind{
 	"BGPPeer": {
 		new: func() (Object, any) { o := &v1beta1.BGPPeer{}; return o, &o.Spec },
 		unsupported: map[string]string{
-			"bfdProfile":             "Herald has no BFD: the session fails over on its hold time instead (see docs/bfd.md)",
-			"vrf":                    "Herald does not open sessions in a VRF: the session would use the default VRF, so the peer is not migrated",
-			"interface":              "Herald does not peer unnumbered over an interface's link-local address: the peer is not migrated",
+			"bfdProfile": "Herald has no BFD: the session fails over on its hold time instead (see docs/bfd.md)",
+			"vrf":        "Herald does not open sessions in a VRF: the session would use the default VRF, so the peer is not migrated",
+			"interface":  "Herald does not peer unnumbered over an interface's link-local address: the peer is not migrated",
 		},
 		check: checkPeer,
 	},
