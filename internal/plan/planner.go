@@ -19,6 +19,9 @@ type planner struct {
 	sessions   []Session
 	paths      map[string]map[netip.Prefix]*Path
 	advertised []Advertised
+	// bySvc: some advertisement has serviceSelectors, so that pool plans
+	// depend on the Services' labels (see pool).
+	bySvc bool
 }
 
 // poolPlan is what holds for every IP of one pool.
@@ -62,10 +65,14 @@ func (pl *planner) pool(t target) (*poolPlan, string) {
 	if !ok {
 		return nil, fmt.Sprintf("IP %s is in no IPAddressPool in force, so no node announces it", t.ip)
 	}
-	l2, bgp, key := pl.advertisementsFor(p.Name, t)
+	key := p.Name
+	if pl.bySvc {
+		_, _, key = pl.advertisementsFor(p.Name, t)
+	}
 	if pp := pl.pools[key]; pp != nil {
 		return pp, ""
 	}
+	l2, bgp, _ := pl.advertisementsFor(p.Name, t)
 	pp := &poolPlan{name: p.Name}
 	pl.planPoolL2(pp, l2)
 	pl.planPoolBGP(pp, bgp)
