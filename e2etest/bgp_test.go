@@ -41,6 +41,8 @@ func TestBGP(t *testing.T) {
 	t.Run("nodeSelectors", s.nodeSelectors)
 	t.Run("MD5: a wrong password keeps the session down", s.md5)
 	t.Run("iBGP local-pref, and the peers filter", s.localPref)
+	t.Run("serviceSelectors", s.serviceSelectors)
+	t.Run("addressFamilies", s.families)
 }
 
 type bgpSuite struct {

@@ -61,6 +61,16 @@ type BGPAdvertisementSpec struct {
 	// +optional
 	NodeSelectors []metav1.LabelSelector `json:"nodeSelectors,omitempty"`
 
+	// ServiceSelectors limit, by label, the Services whose IPs are
+	// advertised: a Service qualifies if it matches any of them. Without it,
+	// every Service of the selected pools. It is ANDed with the pool and node
+	// selectors.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y == x))",message="each selector must be listed once"
+	// +listType=atomic
+	// +optional
+	ServiceSelectors []metav1.LabelSelector `json:"serviceSelectors,omitempty"`
+
 	// Peers names the BGPPeers to advertise to. Without it, all of them.
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=253

@@ -26,8 +26,33 @@ type SecretRef struct {
 	Namespace string `json:"namespace,omitempty"`
 }
 
+// AddressFamily is an address family a BGP session carries: unicast
+// routes of IPv4 or of IPv6.
+//
+// +kubebuilder:validation:Enum=IPv4;IPv6
+type AddressFamily string
+
+// The address families.
+const (
+	AddressFamilyIPv4 AddressFamily = "IPv4"
+	AddressFamilyIPv6 AddressFamily = "IPv6"
+)
+
+// PrefixLimits bound what a session advertises.
+type PrefixLimits struct {
+	// MaxPrefixes is the most prefixes the session advertises, as FRR's
+	// neighbor maximum-prefix-out. The rest are withheld, counted in
+	// herald_bgp_prefixes_withheld, and a warning is logged from 80%.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	// +optional
+	MaxPrefixes *int32 `json:"maxPrefixes,omitempty"`
+}
+
 // BGPPeerSpec is one BGP session that matching nodes open to a router.
 //
+// +kubebuilder:validation:XValidation:rule="!(has(self.disableMP) && self.disableMP && has(self.dualStackAddressFamily) && self.dualStackAddressFamily)",message="disableMP: true keeps each family on the session of its own family, which contradicts dualStackAddressFamily: true: set one of them"
+// +kubebuilder:validation:XValidation:rule="!has(self.addressFamilies) || (!has(self.dualStackAddressFamily) && !(has(self.disableMP) && self.disableMP))",message="addressFamilies lists the session's families itself: do not combine it with dualStackAddressFamily or disableMP"
 // +kubebuilder:validation:XValidation:rule="has(self.peerASN) != has(self.dynamicASN)",message="set exactly one of peerASN (a fixed ASN) and dynamicASN (internal or external)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.password) && has(self.passwordSecret))",message="password and passwordSecret are mutually exclusive: set at most one"
 // +kubebuilder:validation:XValidation:rule="!has(self.holdTime) || duration(self.holdTime) == duration('0s') || duration(self.holdTime) >= duration('3s')",message="holdTime must be 0 (no keepalives) or at least 3s, as BGP requires"
@@ -121,6 +146,31 @@ type BGPPeerSpec struct {
 	// EBGPMultiHop allows the eBGP router to be more than one hop away.
 	// +optional
 	EBGPMultiHop bool `json:"ebgpMultiHop,omitempty"`
+
+	// AddressFamilies restricts the session to these families, for
+	// example [IPv4]. It overrides dualStackAddressFamily and disableMP,
+	// and may not be combined with them.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=2
+	// +listType=set
+	// +optional
+	AddressFamilies []AddressFamily `json:"addressFamilies,omitempty"`
+
+	// DualStackAddressFamily, MetalLB's field: true carries both IPv4 and
+	// IPv6 unicast on the session, false only the family of peerAddress.
+	// Unset, as true: Herald's default (docs/bgp.md says why).
+	// +optional
+	DualStackAddressFamily *bool `json:"dualStackAddressFamily,omitempty"`
+
+	// DisableMP, MetalLB's field: true sends IPv4 prefixes only over
+	// sessions to IPv4 peers and IPv6 prefixes only to IPv6 peers, with no
+	// multiprotocol session carrying the other family.
+	// +optional
+	DisableMP bool `json:"disableMP,omitempty"`
+
+	// ToAdvertise limits what the session advertises.
+	// +optional
+	ToAdvertise *PrefixLimits `json:"toAdvertise,omitempty"`
 
 	// EnableGracefulRestart keeps the router's routes while the speaker
 	// restarts. It cannot be changed once set: the session would have to

@@ -110,6 +110,12 @@ type NodeBGPPeer struct {
 	// PrefixesSent counts the prefixes advertised on the session.
 	// +optional
 	PrefixesSent int32 `json:"prefixesSent,omitempty"`
+	// MaxPrefixes is the peer's toAdvertise.maxPrefixes (0: none), and
+	// PrefixesWithheld the routes it keeps from the session.
+	// +optional
+	MaxPrefixes int32 `json:"maxPrefixes,omitempty"`
+	// +optional
+	PrefixesWithheld int32 `json:"prefixesWithheld,omitempty"`
 	// Families are the address families negotiated.
 	// +optional
 	// +listType=atomic

@@ -30,6 +30,16 @@ type L2AdvertisementSpec struct {
 	// +optional
 	NodeSelectors []metav1.LabelSelector `json:"nodeSelectors,omitempty"`
 
+	// ServiceSelectors limit, by label, the Services whose IPs are
+	// announced: a Service qualifies if it matches any of them. Without it,
+	// every Service of the selected pools. It is ANDed with the pool and node
+	// selectors.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y == x))",message="each selector must be listed once"
+	// +listType=atomic
+	// +optional
+	ServiceSelectors []metav1.LabelSelector `json:"serviceSelectors,omitempty"`
+
 	// Interfaces limit the interfaces that answer ARP and NDP and send
 	// gratuitous announcements. Without it, every interface may. A node with
 	// none of these interfaces is not a candidate.

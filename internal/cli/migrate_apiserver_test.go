@@ -299,7 +299,7 @@ func checkDryRun(t *testing.T, out string, n int) {
 		"kind: IPAddressPool", "name: dual", "create    IPAddressPool/v6", "create    BGPPeer/tor",
 		"copy      Secret metallb-system/bgp-md5 to herald-system/bgp-md5",
 		"Unsupported: BGPPeer/metallb-system/tor spec.bfdProfile", "Unsupported: BFDProfile/metallb-system/fast",
-		"Differs: BGPPeer/metallb-system/tor spec.dualStackAddressFamily",
+		"dualStackAddressFamily: false",
 		fmt.Sprintf("Services with an IP: %d keep it, 0 may not", n),
 		"apps/s002", "metallb.io/allow-shared-ip",
 	} {

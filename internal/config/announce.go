@@ -60,6 +60,14 @@ type L2Advertisement struct {
 	NodeSelectors []ipam.Selector
 	// Interfaces limit where a node answers; none means no limit.
 	Interfaces []string
+	// ServiceSelectors limit the Services it announces; none means all.
+	ServiceSelectors []ipam.Selector
+}
+
+// SelectsService reports whether the advertisement announces a Service
+// with these labels.
+func (a L2Advertisement) SelectsService(labels map[string]string) bool {
+	return matchesAny(a.ServiceSelectors, labels)
 }
 
 // Selects reports whether the advertisement announces the named pool.
@@ -139,6 +147,9 @@ func l2Advertisement(item *v1beta1.L2Advertisement, pools []AnnouncedPool) (L2Ad
 	adv.Interfaces = slices.Compact(adv.Interfaces)
 	var err error
 	if adv.NodeSelectors, err = selectors("nodeSelectors", item.Spec.NodeSelectors); err != nil {
+		return L2Advertisement{}, err
+	}
+	if adv.ServiceSelectors, err = selectors("serviceSelectors", item.Spec.ServiceSelectors); err != nil {
 		return L2Advertisement{}, err
 	}
 	adv.Pools, adv.AllPools, err = selectPools(item.Spec.IPAddressPools, item.Spec.IPAddressPoolSelectors, pools)

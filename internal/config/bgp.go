@@ -35,6 +35,52 @@ type BGPPeer struct {
 	PasswordSecret  *SecretRef
 	EBGPMultiHop    bool
 	GracefulRestart bool
+	// Families the session carries, resolved from addressFamilies,
+	// disableMP and dualStackAddressFamily (see families); sorted.
+	Families []Family
+	// MaxPrefixes is the most prefixes the session advertises; 0: no limit.
+	MaxPrefixes int
+}
+
+// Family is an address family a session carries.
+type Family string
+
+// The address families, by their API names.
+const (
+	IPv4 Family = Family(v1beta1.AddressFamilyIPv4)
+	IPv6 Family = Family(v1beta1.AddressFamilyIPv6)
+)
+
+// FamilyOf returns the family of an address.
+func FamilyOf(a netip.Addr) Family {
+	if a.Unmap().Is4() {
+		return IPv4
+	}
+	return IPv6
+}
+
+// Carries reports whether the session carries routes of ip's family.
+func (p BGPPeer) Carries(ip netip.Addr) bool { return slices.Contains(p.Families, FamilyOf(ip)) }
+
+// families resolves a peer's families. addressFamilies, when set, says
+// them; disableMP or dualStackAddressFamily: false keep the session to
+// the family of its peer's address, as in MetalLB; otherwise, Herald's
+// default, the session carries both: offering a family costs nothing
+// when the router does not enable it, and Herald has always done so.
+func families(s v1beta1.BGPPeerSpec, peer netip.Addr) []Family {
+	var out []Family
+	switch {
+	case len(s.AddressFamilies) > 0:
+		for _, f := range s.AddressFamilies {
+			out = append(out, Family(f))
+		}
+	case s.DisableMP, s.DualStackAddressFamily != nil && !*s.DualStackAddressFamily:
+		out = []Family{FamilyOf(peer)}
+	default:
+		out = []Family{IPv4, IPv6}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // SecretRef names a Secret.
@@ -61,8 +107,16 @@ type BGPAdvertisement struct {
 	Communities      []uint32
 	LargeCommunities []LargeCommunity
 	NodeSelectors    []ipam.Selector
+	// ServiceSelectors limit the Services it advertises; none means all.
+	ServiceSelectors []ipam.Selector
 	// Peers names the BGPPeers to advertise to; none means all of them.
 	Peers []string
+}
+
+// SelectsService reports whether the advertisement advertises a Service
+// with these labels.
+func (a BGPAdvertisement) SelectsService(labels map[string]string) bool {
+	return matchesAny(a.ServiceSelectors, labels)
 }
 
 // Selects reports whether the advertisement covers the named pool.
@@ -138,6 +192,9 @@ func (out *Announce) bgpAdvertisement(item *v1beta1.BGPAdvertisement, aliases ma
 	}
 	var err error
 	if a.NodeSelectors, err = selectors("nodeSelectors", item.Spec.NodeSelectors); err != nil {
+		return a, Problem{Reason: ReasonInvalidSelector, Message: err.Error()}, false
+	}
+	if a.ServiceSelectors, err = selectors("serviceSelectors", item.Spec.ServiceSelectors); err != nil {
 		return a, Problem{Reason: ReasonInvalidSelector, Message: err.Error()}, false
 	}
 	if a.Pools, a.AllPools, err = selectPools(item.Spec.IPAddressPools, item.Spec.IPAddressPoolSelectors, out.Pools); err != nil {
@@ -322,6 +379,10 @@ func bgpPeer(item *v1beta1.BGPPeer) (BGPPeer, error) {
 	}
 	if p.NodeSelectors, err = selectors("nodeSelectors", s.NodeSelectors); err != nil {
 		return p, err
+	}
+	p.Families = families(s, p.PeerAddress)
+	if s.ToAdvertise != nil && s.ToAdvertise.MaxPrefixes != nil {
+		p.MaxPrefixes = int(*s.ToAdvertise.MaxPrefixes)
 	}
 	return p, nil
 }

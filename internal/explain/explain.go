@@ -116,7 +116,7 @@ func (w world) explainIP(ip netip.Addr, svc plan.Service) []string {
 	if svc.Local {
 		out = append(out, fmt.Sprintf("externalTrafficPolicy is Local: only nodes with a ready endpoint may announce it (%s).", list(svc.ReadyNodes)))
 	}
-	l2, bgp := w.layer2(ip, pool.Name, svc), w.bgp(ip, pool.Name)
+	l2, bgp := w.layer2(ip, pool.Name, svc), w.bgp(ip, pool.Name, svc)
 	if l2 == nil && bgp == nil {
 		return append(out, fmt.Sprintf("No L2Advertisement or BGPAdvertisement selects pool %s: nobody announces %s.", pool.Name, ip))
 	}
@@ -138,6 +138,14 @@ func (w world) layer2(ip netip.Addr, pool string, svc plan.Service) []string {
 	names := make([]string, len(advs))
 	for i, a := range advs {
 		names[i] = a.Name
+	}
+	advs = slices.DeleteFunc(advs, func(a config.L2Advertisement) bool { return !a.SelectsService(svc.Labels) })
+	if len(advs) == 0 {
+		return []string{unselected("Layer 2: L2Advertisement", names, pool, ip)}
+	}
+	names = names[:0]
+	for _, a := range advs {
+		names = append(names, a.Name)
 	}
 	out := []string{fmt.Sprintf("Layer 2: L2Advertisement %s selects pool %s.", strings.Join(names, ", "), pool)}
 	var eligible, cordoned []string
@@ -209,16 +217,23 @@ func (w world) answering(ip netip.Addr) []string {
 
 // bgp explains the BGP side of ip, nil when no BGPAdvertisement selects
 // its pool.
-func (w world) bgp(ip netip.Addr, pool string) []string {
-	var names []string
+func (w world) bgp(ip netip.Addr, pool string, svc plan.Service) []string {
+	var names, matching []string
 	for _, a := range w.cfg.BGP {
 		if a.Selects(pool) {
 			names = append(names, a.Name)
+			if a.SelectsService(svc.Labels) {
+				matching = append(matching, a.Name)
+			}
 		}
 	}
 	if len(names) == 0 {
 		return nil
 	}
+	if len(matching) == 0 {
+		return []string{unselected("BGP: BGPAdvertisement", names, pool, ip)}
+	}
+	names = matching
 	out := []string{fmt.Sprintf("BGP: BGPAdvertisement %s selects pool %s.", strings.Join(names, ", "), pool)}
 	for _, n := range w.speakers {
 		var to []string
@@ -281,4 +296,10 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// unselected says that the advertisements of a pool all leave the Service
+// out by their serviceSelectors.
+func unselected(what string, names []string, pool string, ip netip.Addr) string {
+	return fmt.Sprintf("%s %s selects pool %s, but none selects the Service by its labels (serviceSelectors): %s is not announced this way.", what, strings.Join(names, ", "), pool, ip)
 }

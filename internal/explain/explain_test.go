@@ -115,6 +115,17 @@ func TestWhy(t *testing.T) {
 			in.Service.Status.LoadBalancer.Ingress[0].IP = "203.0.113.70"
 			hnt.Peer("tor", "198.51.100.1", "Established", "", "203.0.113.70/32")(&in.Speakers[1])
 		}, []string{"from IPAddressPool routed", "BGPAdvertisement routed selects pool routed", "Node node2 advertises it to tor (203.0.113.70/32, session Established)"}},
+		{"serviceSelectors leave the Service out of Layer 2", func(in *Inputs) {
+			in.Config.L2[0].Spec.ServiceSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"app": "api"}}}
+		}, []string{"Layer 2: L2Advertisement lan selects pool lan, but none selects the Service by its labels (serviceSelectors): " + lanIP + " is not announced this way."}},
+		{"serviceSelectors match the Service's labels", func(in *Inputs) {
+			in.Config.L2[0].Spec.ServiceSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"app": "web"}}}
+			in.Service.Labels = map[string]string{"app": "web"}
+		}, []string{"L2Advertisement lan selects pool lan.", "node node1: eligible"}},
+		{"serviceSelectors leave the Service out of BGP", func(in *Inputs) {
+			in.Service.Status.LoadBalancer.Ingress[0].IP = "203.0.113.70"
+			in.Config.BGP[0].Spec.ServiceSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"app": "api"}}}
+		}, []string{"BGP: BGPAdvertisement routed selects pool routed, but none selects the Service by its labels (serviceSelectors)"}},
 		{"the speakers' last word", func(in *Inputs) {
 			in.Config.L2[0].Spec.NodeSelectors = []metav1.LabelSelector{{MatchLabels: map[string]string{"rack": "9"}}}
 			in.Events = []corev1.Event{{Reason: "NotAnnounced", InvolvedObject: corev1.ObjectReference{Namespace: "demo", Name: "web"},

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/heraldlb/herald/api/v1beta1"
 )
@@ -89,9 +90,6 @@ type kind struct {
 	// unsupported are the spec fields Herald does not have, with what
 	// dropping them means.
 	unsupported map[string]string
-	// same are unsupported fields whose value, when it is this one, asks
-	// for what Herald does anyway: dropping them changes nothing.
-	same map[string]any
 	// check adds what differs between MetalLB and Herald for a spec.
 	check func(obj *unstructured.Unstructured, spec map[string]any, into Object, r *Result)
 }
@@ -106,13 +104,10 @@ var kinds = map[string]kind{
 	"BGPPeer": {
 		new: func() (Object, any) { o := &v1beta1.BGPPeer{}; return o, &o.Spec },
 		unsupported: map[string]string{
-			"bfdProfile":             "Herald has no BFD: the session fails over on its hold time instead (see docs/bfd.md)",
-			"vrf":                    "Herald does not open sessions in a VRF: the session would use the default VRF, so the peer is not migrated",
-			"interface":              "Herald does not peer unnumbered over an interface's link-local address: the peer is not migrated",
-			"disableMP":              "Herald always uses multiprotocol BGP: each session carries IPv4 and IPv6 unicast",
-			"dualStackAddressFamily": "MetalLB advertised only the session's own address family on this peer; Herald advertises IPv4 and IPv6 prefixes on every session",
+			"bfdProfile": "Herald has no BFD: the session fails over on its hold time instead (see docs/bfd.md)",
+			"vrf":        "Herald does not open sessions in a VRF: the session would use the default VRF, so the peer is not migrated",
+			"interface":  "Herald does not peer unnumbered over an interface's link-local address: the peer is not migrated",
 		},
-		same:  map[string]any{"disableMP": false, "dualStackAddressFamily": true},
 		check: checkPeer,
 	},
 }
@@ -170,14 +165,8 @@ func convert(obj *unstructured.Unstructured, k kind, r *Result) Object {
 	keep := map[string]any{}
 	for field, v := range spec {
 		why, bad := k.unsupported[field]
-		switch same, ok := k.same[field]; {
-		case !bad:
+		if !bad {
 			keep[field] = v
-			continue
-		case ok && v == same:
-			continue
-		case field == "dualStackAddressFamily":
-			r.add(Differs, obj, "spec."+field, why)
 			continue
 		}
 		r.add(Unsupported, obj, "spec."+field, why)
@@ -222,8 +211,22 @@ func checkPeer(obj *unstructured.Unstructured, spec map[string]any, into Object,
 		r.Secrets = append(r.Secrets, SecretCopy{From: from, To: to})
 		r.add(Action, obj, "spec.passwordSecret", fmt.Sprintf("Herald's speaker reads Secrets only in %s: the Secret %s is copied to %s", HeraldNamespace, from, to))
 	}
-	if _, set := spec["dualStackAddressFamily"]; !set && obj.GroupVersionKind().Version == "v1beta2" {
-		r.add(Differs, obj, "spec.dualStackAddressFamily", "unset, so MetalLB advertised only the session's own address family on this peer; Herald advertises IPv4 and IPv6 prefixes on every session")
+	peerFamilies(obj, &peer.Spec, r)
+}
+
+// peerFamilies keeps a peer's address families as MetalLB had them.
+// MetalLB's default is the session's own family only, Herald's is both, so
+// an unset dualStackAddressFamily is written out as false. MetalLB now
+// ignores disableMP in favour of dualStackAddressFamily, and Herald's CEL
+// rules refuse the two set true together: dualStackAddressFamily wins.
+func peerFamilies(obj *unstructured.Unstructured, spec *v1beta1.BGPPeerSpec, r *Result) {
+	if spec.DualStackAddressFamily == nil {
+		spec.DualStackAddressFamily = ptr.To(false)
+		return
+	}
+	if *spec.DualStackAddressFamily && spec.DisableMP {
+		spec.DisableMP = false
+		r.add(Differs, obj, "spec.disableMP", "disableMP: true contradicts dualStackAddressFamily: true, which MetalLB honours instead; Herald's peer carries both families, without disableMP")
 	}
 }
 

@@ -99,7 +99,6 @@ metadata: {name: unrelated, namespace: metallb-system}`)
 	want := []string{
 		"Unsupported BGPPeer/metallb-system/tor spec.bfdProfile",
 		"Action BGPPeer/metallb-system/tor spec.passwordSecret",
-		"Differs BGPPeer/metallb-system/tor spec.dualStackAddressFamily",
 		"Unsupported BFDProfile/metallb-system/fast ",
 	}
 	if !slices.Equal(got, want) {
@@ -133,17 +132,22 @@ func TestConvertRefuses(t *testing.T) {
 	}
 }
 
-// TestConvertFamilyFields: MetalLB's per-family session options are dropped
-// without a word only where Herald does the same.
+// TestConvertFamilyFields: MetalLB's per-family session options keep their
+// meaning: MetalLB's default, the session's own family, is written out,
+// since Herald's default is both families.
 func TestConvertFamilyFields(t *testing.T) {
 	tests := []struct {
-		spec string
-		want []string
+		spec      string
+		dualStack bool
+		disableMP bool
+		want      []string
 	}{
-		{"disableMP: false, dualStackAddressFamily: true", nil},
-		{"disableMP: true, dualStackAddressFamily: true", []string{"Unsupported spec.disableMP"}},
-		{"disableMP: false, dualStackAddressFamily: false", []string{"Differs spec.dualStackAddressFamily"}},
-		{"disableMP: false", []string{"Differs spec.dualStackAddressFamily"}},
+		{"disableMP: false, dualStackAddressFamily: true", true, false, nil},
+		{"disableMP: true, dualStackAddressFamily: true", true, false, []string{"Differs spec.disableMP"}},
+		{"disableMP: false, dualStackAddressFamily: false", false, false, nil},
+		{"disableMP: false", false, false, nil},
+		{"disableMP: true", false, true, nil},
+		{"holdTime: 90s", false, false, nil},
 	}
 	for _, tt := range tests {
 		r := Convert(metallb(t, `{apiVersion: metallb.io/v1beta2, kind: BGPPeer, metadata: {name: p, namespace: m}, spec: {myASN: 1, peerASN: 2, peerAddress: 198.51.100.1, `+tt.spec+`}}`))
@@ -152,7 +156,11 @@ func TestConvertFamilyFields(t *testing.T) {
 			got = append(got, string(f.Severity)+" "+f.Field)
 		}
 		if len(r.Objects) != 1 || !slices.Equal(got, tt.want) {
-			t.Errorf("%s: %d objects, findings %q, want %q", tt.spec, len(r.Objects), got, tt.want)
+			t.Fatalf("%s: %d objects, findings %q, want %q", tt.spec, len(r.Objects), got, tt.want)
+		}
+		spec := r.Objects[0].(*v1beta1.BGPPeer).Spec
+		if spec.DualStackAddressFamily == nil || *spec.DualStackAddressFamily != tt.dualStack || spec.DisableMP != tt.disableMP {
+			t.Errorf("%s: dualStackAddressFamily %v, disableMP %v; want %v, %v", tt.spec, spec.DualStackAddressFamily, spec.DisableMP, tt.dualStack, tt.disableMP)
 		}
 	}
 }

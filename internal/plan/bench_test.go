@@ -10,19 +10,37 @@ import (
 )
 
 // BenchmarkCompute plans n Services on three nodes, in both modes: what
-// every speaker does after each change.
+// every speaker does after each change. With "selected", the BGP
+// advertisement has serviceSelectors, which half the Services match, so
+// that the pool's plan is keyed by the Services' labels.
 func BenchmarkCompute(b *testing.B) {
-	for _, n := range []int{100, 1000, 5000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
+	for _, c := range []struct {
+		n        int
+		selected bool
+	}{{100, false}, {1000, false}, {5000, false}, {5000, true}} {
+		name := fmt.Sprint(c.n)
+		if c.selected {
+			name += "-selected"
+		}
+		b.Run(name, func(b *testing.B) {
 			in := bgpWorld(config.Objects{
 				Pools: []v1beta1.IPAddressPool{pool("big", nil, "2001:db8:210::/112"), lan},
 				L2:    []v1beta1.L2Advertisement{adv("lan", forPools("lan"))},
-				BGP:   []v1beta1.BGPAdvertisement{bgpAdv("big", func(a *v1beta1.BGPAdvertisement) { a.Spec.IPAddressPools = []string{"big"} })},
+				BGP: []v1beta1.BGPAdvertisement{bgpAdv("big", func(a *v1beta1.BGPAdvertisement) {
+					a.Spec.IPAddressPools = []string{"big"}
+					if c.selected {
+						a.Spec.ServiceSelectors = webOnly
+					}
+				})},
 				Peers: []v1beta1.BGPPeer{peer("tor", "198.51.100.1")},
 			})
 			ip := netip.MustParseAddr("2001:db8:210::")
-			for i := range n {
-				in.Services = append(in.Services, svc(fmt.Sprintf("ns/s%d", i), ip.String()))
+			for i := range c.n {
+				s := svc(fmt.Sprintf("ns/s%d", i), ip.String())
+				if i%2 == 0 {
+					s = labelled(s, "app", "web")
+				}
+				in.Services = append(in.Services, s)
 				ip = ip.Next()
 			}
 			for i := 1; i <= 3; i++ {

@@ -19,6 +19,21 @@ const (
 	IPv6Unicast
 )
 
+// config returns the configuration's name of the family.
+func (f Family) config() config.Family {
+	if f == IPv4Unicast {
+		return config.IPv4
+	}
+	return config.IPv6
+}
+
+func familyFrom(f config.Family) Family {
+	if f == config.IPv4 {
+		return IPv4Unicast
+	}
+	return IPv6Unicast
+}
+
 // BGP is what this node does over BGP: its sessions, and what each one
 // advertises.
 type BGP struct {
@@ -31,6 +46,9 @@ type BGP struct {
 	// Problems are, by BGPPeer name, why a session this node should open is
 	// not opened.
 	Problems map[string]string
+	// Limits are, by session name, the sessions with a MaxPrefixes: how
+	// many routes each would advertise, and its limit (see limit).
+	Limits map[string]Limit
 }
 
 // Session is one BGP session of this node.
@@ -46,7 +64,12 @@ type Session struct {
 	EBGPMultiHop                         bool
 	Password                             string
 	GracefulRestart                      bool
-	Families                             []Family
+	// Families are the families the session carries (the BGPPeer's
+	// addressFamilies, dualStackAddressFamily and disableMP); a route of
+	// another family does not go to it.
+	Families []Family
+	// MaxPrefixes is the most routes the session advertises; 0: no limit.
+	MaxPrefixes int
 	// NextHop4 and NextHop6 are this node's addresses for routes of each
 	// family: its own address on the session, and for the other family its
 	// address of that family.
@@ -90,7 +113,10 @@ func planSessions(cfg config.Announce, in bgpInputs) ([]Session, map[string]stri
 			PeerAddress: p.PeerAddress, PeerPort: p.PeerPort, SourceAddress: p.SourceAddress, RouterID: p.RouterID,
 			HoldTime: p.HoldTime, KeepaliveTime: p.KeepaliveTime, ConnectTime: p.ConnectTime,
 			EBGPMultiHop: p.EBGPMultiHop, Password: p.Password, GracefulRestart: p.GracefulRestart,
-			Families: []Family{IPv4Unicast, IPv6Unicast},
+			MaxPrefixes: p.MaxPrefixes,
+		}
+		for _, f := range p.Families {
+			s.Families = append(s.Families, familyFrom(f))
 		}
 		if ref := p.PasswordSecret; ref != nil {
 			pw, ok := in.passwords[*ref]
@@ -162,9 +188,10 @@ func (pl *planner) planBGP(t target, pp *poolPlan) string {
 	anywhere := false
 	var mine []string
 	var prefix netip.Prefix
+	fam := config.FamilyOf(t.ip)
 	for _, ap := range pp.bgp {
 		nodes := pl.bgpNodes(t, ap, local)
-		ok, whyNot := bgpReason(ap, nodes, ready)
+		ok, whyNot := bgpReason(ap, nodes, ready, fam)
 		if ok {
 			anywhere = true
 		} else {
@@ -179,7 +206,7 @@ func (pl *planner) planBGP(t target, pp *poolPlan) string {
 			continue
 		}
 		prefix = ap.adv.Aggregate(t.ip)
-		for _, s := range ap.sessions {
+		for _, s := range ap.sessions[fam] {
 			mine = append(mine, s)
 			pl.addPath(s, prefix, ap.adv, draining)
 		}
@@ -207,23 +234,37 @@ func (pl *planner) bgpNodes(t target, ap bgpAdvPlan, local bool) []string {
 		nodes = slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return !eligibleForServices(t, n) })
 	}
 	up := slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return pl.nodes[n].Cordoned })
-	if slices.ContainsFunc(up, func(n string) bool { return ap.peered[n] }) {
+	peered := ap.peered[config.FamilyOf(t.ip)]
+	if slices.ContainsFunc(up, func(n string) bool { return peered[n] }) {
 		return up
 	}
 	return nodes
 }
 
-// bgpReason reports whether some node advertises for ap, or why none does.
-func bgpReason(ap bgpAdvPlan, nodes []string, ready bool) (bool, string) {
+// bgpReason reports whether some node advertises for ap routes of family
+// fam, or why none does.
+func bgpReason(ap bgpAdvPlan, nodes []string, ready bool, fam config.Family) (bool, string) {
+	peered := func(f config.Family) bool {
+		return slices.ContainsFunc(nodes, func(n string) bool { return ap.peered[f][n] })
+	}
 	switch {
 	case !ready:
 		return false, "no endpoint of the Service is ready"
 	case len(nodes) == 0:
 		return false, "no node that BGPAdvertisement " + ap.adv.Name + " selects can advertise it (excluded, out of service, gone, or no ready local endpoint as externalTrafficPolicy Local requires)"
-	case !slices.ContainsFunc(nodes, func(n string) bool { return ap.peered[n] }):
+	case !peered(fam) && peered(otherFamily(fam)):
+		return false, "no session of the nodes that BGPAdvertisement " + ap.adv.Name + " selects to its peers carries " + string(fam) + " (see the BGPPeers' addressFamilies, dualStackAddressFamily and disableMP)"
+	case !peered(fam):
 		return false, "no node that BGPAdvertisement " + ap.adv.Name + " selects has a session to its peers"
 	}
 	return true, ""
+}
+
+func otherFamily(f config.Family) config.Family {
+	if f == config.IPv4 {
+		return config.IPv6
+	}
+	return config.IPv4
 }
 
 // addPath adds a's communities and local preference to session's route

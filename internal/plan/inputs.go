@@ -65,7 +65,10 @@ type Inputs struct {
 type Service struct {
 	// Key is namespace/name.
 	Key string
-	IPs []netip.Addr
+	// Labels are the Service's, which advertisements' serviceSelectors
+	// match.
+	Labels map[string]string
+	IPs    []netip.Addr
 	// Local: externalTrafficPolicy is Local.
 	Local bool
 	// Ready: at least one endpoint is ready.
@@ -129,9 +132,10 @@ type Link struct {
 // ready condition is unset counts as ready, as the EndpointSlice API says.
 func ServiceFrom(svc *corev1.Service, ips []netip.Addr, eps []*discoveryv1.EndpointSlice) Service {
 	s := Service{
-		Key:   svc.Namespace + "/" + svc.Name,
-		IPs:   ips,
-		Local: svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
+		Key:    svc.Namespace + "/" + svc.Name,
+		Labels: svc.Labels,
+		IPs:    ips,
+		Local:  svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
 	}
 	for _, es := range eps {
 		for _, ep := range es.Endpoints {

@@ -96,8 +96,10 @@ func Compute(in Inputs) Plan {
 	self.Name = in.Self
 	p.BGP.Sessions, p.BGP.Problems = planSessions(in.Config, bgpInputs{self: self, addrs: in.SelfAddrs, passwords: in.Passwords, unreadable: in.Unreadable})
 	pl.sessions = p.BGP.Sessions
+	pl.bySvc = slices.ContainsFunc(in.Config.L2, func(a config.L2Advertisement) bool { return len(a.ServiceSelectors) > 0 }) ||
+		slices.ContainsFunc(in.Config.BGP, func(a config.BGPAdvertisement) bool { return len(a.ServiceSelectors) > 0 })
 	for _, t := range targets(in.Services) {
-		pp, whyPool := pl.pool(t.ip)
+		pp, whyPool := pl.pool(t)
 		whyL2, whyBGP := whyPool, whyPool
 		if pp != nil {
 			var entry L2
@@ -116,6 +118,7 @@ func Compute(in Inputs) Plan {
 		}
 	}
 	p.BGP.Paths, p.BGP.Advertised = sortedPaths(pl.paths), pl.advertised
+	p.BGP.limit()
 	slices.SortFunc(p.Unannounced, func(a, b Unannounced) int {
 		return cmp.Or(cmp.Compare(a.Service, b.Service), a.IP.Compare(b.IP))
 	})

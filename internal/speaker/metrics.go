@@ -54,6 +54,9 @@ type Metrics struct {
 	// while nothing changes.
 	NodeWrites prometheus.Counter
 
+	// Limits are the gauges of toAdvertise limits.
+	Limits limitMetrics
+
 	// services are the label values Services has, so that set can delete
 	// those that went. Only the speaker's loop touches it.
 	services map[[4]string]bool
@@ -109,13 +112,15 @@ func NewMetrics() *Metrics {
 			Namespace: "herald", Subsystem: "speaker", Name: "node_status_writes_total",
 			Help: "Writes of this node's HeraldNode status that the apiserver took.",
 		}),
+		Limits:   newLimitMetrics(),
 		services: map[[4]string]bool{},
 	}
 }
 
 // Register registers every collector with reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.TakeoverSeconds, m.AnnounceSeconds, m.ConfigLoaded, m.ConfigStale, m.NodeWrites} {
+	cs := []prometheus.Collector{m.Announced, m.Services, m.Quorum, m.Speakers, m.Syncs, m.SyncSeconds, m.TakeoverSeconds, m.AnnounceSeconds, m.ConfigLoaded, m.ConfigStale, m.NodeWrites}
+	for _, c := range append(cs, m.Limits.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register speaker metrics: %w", err)
 		}

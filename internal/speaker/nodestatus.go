@@ -132,6 +132,9 @@ func peersOf(status []bgp.PeerStatus, p plan.BGP) []v1beta1.NodeBGPPeer {
 		if !st.Established {
 			n.LastError = st.LastError
 		}
+		if l, ok := p.Limits[st.Name]; ok {
+			n.MaxPrefixes, n.PrefixesWithheld = int32(l.Max), int32(l.Withheld())
+		}
 		for _, f := range st.Families {
 			n.Families = append(n.Families, f.String())
 		}

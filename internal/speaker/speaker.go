@@ -628,6 +628,10 @@ func (s *Speaker) report(st *state, p plan.Plan, alive []string, q quorum, dispa
 
 	st.node = &nodeView{mine: mine, q: q, alive: alive, bgp: p.BGP, problems: notInForce(st.snap.config.Problems, p.BGP.Problems)}
 	s.refreshNode(st, dispatch)
+	for _, w := range limitWarnings(st.last.BGP.Limits, p.BGP.Limits) {
+		s.opts.Log.Info(w)
+	}
+	s.opts.Metrics.Limits.set(p.BGP.Limits)
 	added := s.opts.Metrics.setAnnounced(s.opts.Node, mine, p.BGP.Advertised)
 	for proto, ds := range announceLatencies(added, st.changed, s.opts.Clock.Now()) {
 		for _, d := range ds {
