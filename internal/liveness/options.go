@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/go-logr/logr"
+	"github.com/hashicorp/memberlist"
 	"k8s.io/utils/clock"
 )
 
@@ -51,6 +52,12 @@ type Options struct {
 	Clock clock.WithTicker
 	// Metrics receives membership metrics; nil: unregistered collectors.
 	Metrics *Metrics
+	// Transport, if not nil, is called once by Run for the transport
+	// memberlist sends and receives through, instead of UDP and TCP sockets
+	// on BindAddr. It exists so that a simulation can run hundreds of
+	// speakers, with this package's real configuration, on one in-memory
+	// network (e2etest/cmd/gossipsim); the speaker leaves it nil.
+	Transport func() (memberlist.NodeAwareTransport, error)
 }
 
 // normalize validates o and fills in its defaults. It copies the keys, so

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/netip"
 	"slices"
 	"strings"
@@ -39,11 +40,10 @@ func (l *Liveness) Run(ctx context.Context) error {
 // start opens the sockets and creates memberlist with meta.
 func (l *Liveness) start(ctx context.Context, meta []byte) (*memberlist.Memberlist, error) {
 	std := newStdLogger(l.log)
-	nt, err := newNetTransport(ctx, l.opts, std)
+	t, err := l.transport(ctx, std)
 	if err != nil {
 		return nil, fmt.Errorf("start memberlist: %w", err)
 	}
-	var t memberlist.NodeAwareTransport = nt
 	if l.wrap != nil {
 		t = l.wrap(t)
 	}
@@ -54,6 +54,18 @@ func (l *Liveness) start(ctx context.Context, meta []byte) (*memberlist.Memberli
 	}
 	l.ml.Store(ml)
 	return ml, nil
+}
+
+// transport is Options.Transport's, or else UDP and TCP sockets.
+func (l *Liveness) transport(ctx context.Context, std *log.Logger) (memberlist.NodeAwareTransport, error) {
+	if l.opts.Transport != nil {
+		t, err := l.opts.Transport()
+		if err != nil {
+			return nil, fmt.Errorf("make the transport: %w", err)
+		}
+		return t, nil
+	}
+	return newNetTransport(ctx, l.opts, std)
 }
 
 // stop shuts memberlist down without leaving, then waits for the join

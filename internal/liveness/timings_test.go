@@ -67,3 +67,32 @@ func TestTimingsApply(t *testing.T) {
 		t.Errorf("memberlist got %+v, want %+v", got, tm)
 	}
 }
+
+func TestTimingsFor(t *testing.T) {
+	d := DefaultTimings()
+	for _, tc := range []struct {
+		n             int
+		probe, ptimeo time.Duration
+	}{
+		{1, d.ProbeInterval, d.ProbeTimeout},
+		{3, d.ProbeInterval, d.ProbeTimeout},
+		{100, d.ProbeInterval, d.ProbeTimeout},
+		{200, 87 * time.Millisecond, 43 * time.Millisecond},
+		{500, 74 * time.Millisecond, 37 * time.Millisecond},
+		{1000, 67 * time.Millisecond, 33 * time.Millisecond},
+	} {
+		got := TimingsFor(tc.n)
+		if got.ProbeInterval != tc.probe || got.ProbeTimeout != tc.ptimeo {
+			t.Errorf("TimingsFor(%d): probe interval %v, timeout %v; want %v, %v", tc.n, got.ProbeInterval, got.ProbeTimeout, tc.probe, tc.ptimeo)
+		}
+		// Only the probe changes: the rest stays the defaults.
+		want := d
+		want.ProbeInterval, want.ProbeTimeout = got.ProbeInterval, got.ProbeTimeout
+		if got != want {
+			t.Errorf("TimingsFor(%d) = %+v; want the defaults but for the probe, %+v", tc.n, got, want)
+		}
+		if _, err := got.withDefaults(); err != nil {
+			t.Errorf("TimingsFor(%d) is invalid: %v", tc.n, err)
+		}
+	}
+}
