@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/heraldlb/herald/internal/linkfilter"
 	"github.com/heraldlb/herald/internal/liveness"
 	"github.com/heraldlb/herald/internal/memberlistkey"
+	"github.com/heraldlb/herald/internal/memlimit"
 	"github.com/heraldlb/herald/internal/metallbcompat"
 	"github.com/heraldlb/herald/internal/metricsserve"
 	"github.com/heraldlb/herald/internal/speaker"
@@ -41,6 +43,7 @@ type flags struct {
 	node                 string
 	metrics              metricsserve.Flags
 	probeAddr            string
+	pprofAddr            string
 	lbClass              string
 	defaultClass         bool
 	mlBind, mlAdvertise  string
@@ -68,6 +71,9 @@ func main() {
 		os.Exit(0)
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if err := setMemoryLimit(); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "running without a soft memory limit")
+	}
 
 	if err := run(*f); err != nil {
 		ctrl.Log.WithName("setup").Error(err, "speaker failed")
@@ -82,6 +88,7 @@ func register(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.node, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
 	f.metrics.Register(fs, ":7472")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":7473", "address the health probes bind to; 0 disables them")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "loopback address (such as 127.0.0.1:6060) the pprof endpoint binds to, for heap and CPU profiles; 0 disables it (the default). The speaker runs on the host network, so only a loopback address is accepted")
 	fs.StringVar(&f.lbClass, "lb-class", kube.DefaultClass, "spec.loadBalancerClass of the Services to announce (as the controller's)")
 	fs.BoolVar(&f.defaultClass, "default-lb-class", true, "also announce LoadBalancer Services that set no loadBalancerClass (as the controller)")
 	fs.StringVar(&f.mlBind, "memberlist-bind-address", "", "address memberlist listens on (default: :: when the advertise address is IPv6 or the host has no IPv4, else 0.0.0.0)")
@@ -107,9 +114,23 @@ func register(fs *flag.FlagSet) *flags {
 	return &f
 }
 
+// setMemoryLimit sets the runtime's soft memory limit from the
+// container's, as internal/memlimit works it out.
+func setMemoryLimit() error {
+	limit, ok, err := memlimit.FromEnv(os.Getenv)
+	if ok {
+		debug.SetMemoryLimit(limit)
+		ctrl.Log.WithName("setup").Info("soft memory limit set from the container's", "bytes", limit)
+	}
+	return err
+}
+
 func run(f flags) error {
 	if f.node == "" {
 		return fmt.Errorf("--node-name (or $NODE_NAME) is required")
+	}
+	if err := metricsserve.LoopbackOnly(f.pprofAddr); err != nil {
+		return fmt.Errorf("--pprof-bind-address: %w", err)
 	}
 	links, err := linkfilter.New(strings.Split(f.ifaceInclude, ","), strings.Split(f.ifaceExclude, ","))
 	if err != nil {
@@ -153,6 +174,7 @@ func newManager(cfg *rest.Config, f flags) (manager.Manager, error) {
 		Scheme:                 scheme,
 		Metrics:                f.metrics.Options(),
 		HealthProbeBindAddress: f.probeAddr,
+		PprofBindAddress:       f.pprofAddr,
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{

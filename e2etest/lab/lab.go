@@ -36,6 +36,10 @@ type Options struct {
 	NoSpeakers bool
 	// SpeakerArgs returns a speaker's arguments; default DefaultSpeakerArgs.
 	SpeakerArgs func(n Node, kubeconfig string) []string
+	// SpeakerBin is a speaker binary to run instead of the one built from
+	// ./speaker, so that a benchmark can compare two builds on one lab
+	// setup; empty: build ./speaker.
+	SpeakerBin string
 	// BondedNodes (1-based) get a bond of two slaves for their LAN link
 	// (see BondSlaves and FailOver); it needs a kernel with bonding.
 	BondedNodes []int
@@ -195,7 +199,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		if err := ensureMemberlistSecret(ctx, env.Client); err != nil {
 			return l, err
 		}
-		l.Speakers = l.startSpeakers(b.wait()["speaker"], opts.SpeakerArgs)
+		l.Speakers = l.startSpeakers(b.wait()["speaker"], opts.SpeakerBin, opts.SpeakerArgs)
 		l.logf("speakers: %s", l.Speakers.describe())
 	}
 	l.BringUp = time.Since(start)
@@ -232,10 +236,13 @@ func (l *Lab) startController(why string) Component {
 	return Component{Running: true, Procs: []*Proc{p}}
 }
 
-// startSpeakers runs the built ./speaker on every node, in the node's
-// namespace, with the node's name.
-func (l *Lab) startSpeakers(why string, args func(Node, string) []string) Component {
+// startSpeakers runs the built ./speaker, or bin if given, on every node,
+// in the node's namespace, with the node's name.
+func (l *Lab) startSpeakers(why, bin string, args func(Node, string) []string) Component {
 	l.speakerBin, l.speakerArgs = filepath.Join(StateDir, "bin", "speaker"), args
+	if bin != "" {
+		l.speakerBin, why = bin, ""
+	}
 	if why != "" {
 		return Component{Why: why}
 	}

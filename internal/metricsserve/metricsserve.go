@@ -6,7 +6,11 @@ package metricsserve
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
+	"fmt"
+	"net"
+	"net/netip"
 
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -37,4 +41,29 @@ func (f Flags) Options() metricsserver.Options {
 		m.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
 	}
 	return m
+}
+
+// ErrNotLoopback is returned for an address that would serve beyond the
+// host itself.
+var ErrNotLoopback = errors.New("not a loopback address")
+
+// LoopbackOnly accepts "0" (disabled) and host:port addresses whose host
+// is a loopback IP or localhost: an endpoint such as pprof, which has no
+// authentication, must not be reachable from the network, and the
+// speaker shares the host's.
+func LoopbackOnly(addr string) error {
+	if addr == "0" || addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("parse %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%q: %w; use 127.0.0.1:PORT or [::1]:PORT", addr, ErrNotLoopback)
 }

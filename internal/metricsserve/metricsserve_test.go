@@ -2,6 +2,7 @@ package metricsserve
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
 	"io"
 	"testing"
@@ -45,5 +46,29 @@ func TestOptions(t *testing.T) {
 				t.Errorf("ALPN %v, want HTTP/1.1 only", c.NextProtos)
 			}
 		})
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	tests := []struct {
+		addr string
+		ok   bool
+		// notLoopback: the error is ErrNotLoopback, not a parse error.
+		notLoopback bool
+	}{
+		{addr: "0", ok: true},
+		{addr: "127.0.0.1:6060", ok: true},
+		{addr: "[::1]:6060", ok: true},
+		{addr: "localhost:6060", ok: true},
+		{addr: ":6060", notLoopback: true},
+		{addr: "0.0.0.0:6060", notLoopback: true},
+		{addr: "198.51.100.10:6060", notLoopback: true},
+		{addr: "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		err := LoopbackOnly(tt.addr)
+		if (err == nil) != tt.ok || errors.Is(err, ErrNotLoopback) != tt.notLoopback {
+			t.Errorf("LoopbackOnly(%q) = %v, want ok %v, ErrNotLoopback %v", tt.addr, err, tt.ok, tt.notLoopback)
+		}
 	}
 }

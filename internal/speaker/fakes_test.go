@@ -161,6 +161,16 @@ func (f *fakeRouter) Set(_ context.Context, d bgp.Desired) error {
 
 func (f *fakeRouter) Status() []bgp.PeerStatus { return nil }
 
+// first is the first state Set was given.
+func (f *fakeRouter) first() (bgp.Desired, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.desired) == 0 {
+		return bgp.Desired{}, false
+	}
+	return f.desired[0], true
+}
+
 func (f *fakeRouter) last() (bgp.Desired, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -14,7 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/config"
 	"github.com/heraldlb/herald/internal/kube"
 )
@@ -40,6 +43,8 @@ type secretWatch struct {
 	// refused is set while the apiserver refuses to list the Secret to
 	// this speaker, for the problem to say why there is no password.
 	refused *atomic.Bool
+	// synced reports whether the informer has listed the Secret once.
+	synced toolscache.InformerSynced
 }
 
 func newPasswordWatches(api corev1client.SecretsGetter, log logr.Logger, changed func()) *passwordWatches {
@@ -60,6 +65,17 @@ func (p *passwordWatches) want(ctx context.Context, names []string) {
 			p.watches[name] = p.start(ctx, name)
 		}
 	}
+}
+
+// waitRead waits until every watch has listed its Secret once, or ctx
+// ends (a Secret the speaker may not read never lists), and reports
+// whether all did.
+func (p *passwordWatches) waitRead(ctx context.Context) bool {
+	synced := make([]toolscache.InformerSynced, 0, len(p.watches))
+	for _, w := range p.watches {
+		synced = append(synced, w.synced)
+	}
+	return toolscache.WaitForCacheSync(ctx.Done(), synced...)
 }
 
 // stopAll stops every watch.
@@ -125,5 +141,30 @@ func (p *passwordWatches) start(ctx context.Context, name string) *secretWatch {
 	})
 	wctx, stop := context.WithCancel(ctx)
 	go inf.RunWithContext(wctx)
-	return &secretWatch{store: inf.GetStore(), stop: stop, refused: refused}
+	return &secretWatch{store: inf.GetStore(), stop: stop, refused: refused, synced: inf.HasSynced}
+}
+
+// passwordWait bounds how long a starting speaker waits for the BGP
+// password Secrets before its first plan: a Secret it may not read yet
+// never arrives, and must not hold up Layer 2 or the other sessions.
+const passwordWait = 2 * time.Second
+
+// primePasswords starts the watches of the Secrets the BGPPeers take
+// their passwords from before the first plan, and waits until they are
+// read (at most passwordWait). Otherwise the first plan would leave each
+// such session out for want of its password, and open it only a plan
+// later, which at start-up, with thousands of Services to plan, is
+// seconds later.
+func (s *Speaker) primePasswords(ctx context.Context) {
+	var peers v1beta1.BGPPeerList
+	if err := s.deps.Cache.List(ctx, &peers, client.UnsafeDisableDeepCopy); err != nil {
+		s.opts.Log.Error(err, "cannot list BGPPeers before the first plan; their passwords come with a later one")
+		return
+	}
+	s.pw.want(ctx, config.PasswordSecrets(peers.Items, kube.Namespace))
+	wctx, cancel := context.WithTimeout(ctx, passwordWait)
+	defer cancel()
+	if !s.pw.waitRead(wctx) {
+		s.opts.Log.Info("BGP password Secrets not all read before the first plan; the sessions that need them open once they are", "waited", passwordWait)
+	}
 }

@@ -118,6 +118,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.pw.stopAll()
+	s.primePasswords(ctx)
 	inner, stop := context.WithCancel(context.WithoutCancel(ctx))
 	p, wait := s.startParts(inner)
 	defer func() {

@@ -30,12 +30,15 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "all", "what to measure: l2, bgp, switch (the switch-over from MetalLB), lifecycle (nodes that leave, two of three speakers killed) or all")
+	mode := flag.String("mode", "all", "what to measure: l2, l2-cost (only the memory and CPU of many Layer 2 Services), bgp, switch (the switch-over from MetalLB), lifecycle (nodes that leave, two of three speakers killed) or all")
 	trials := flag.Int("trials", 10, "rounds of each failover measurement")
 	announceTrials := flag.Int("announce-trials", 20, "rounds of the create-to-answer and create-to-route measurements")
 	l2Services := flag.Int("l2-services", 1000, "Layer 2 Services for the cost measurement")
 	bgpServices := flag.Int("bgp-services", 5000, "BGP Services for the many-routes measurement")
+	coldRounds := flag.Int("cold-rounds", 10, "rounds of the BGP cold start (every speaker restarted)")
+	speakerBin := flag.String("speaker-bin", "", "a speaker binary to run instead of building ./speaker, to measure another build (say, main's) the same way")
 	flag.Parse()
+	labOpts := lab.Options{Log: os.Stderr, SpeakerBin: *speakerBin}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -46,16 +49,19 @@ func main() {
 	r := &report{}
 	var err error
 	if *mode == "l2" || *mode == "all" {
-		err = withLab(ctx, func(l *lab.Lab) error { return benchL2(ctx, l, r, *trials, *announceTrials, *l2Services) })
+		err = withLab(ctx, labOpts, func(l *lab.Lab) error { return benchL2(ctx, l, r, *trials, *announceTrials, *l2Services) })
+	}
+	if *mode == "l2-cost" {
+		err = withLab(ctx, labOpts, func(l *lab.Lab) error { return manyL2(ctx, l, r, *l2Services) })
 	}
 	if err == nil && (*mode == "bgp" || *mode == "all") {
-		err = withLab(ctx, func(l *lab.Lab) error { return benchBGP(ctx, l, r, *announceTrials, *bgpServices) })
+		err = withLab(ctx, labOpts, func(l *lab.Lab) error { return benchBGP(ctx, l, r, *announceTrials, *bgpServices, *coldRounds) })
 	}
 	if err == nil && (*mode == "switch" || *mode == "all") {
-		err = withLab(ctx, func(l *lab.Lab) error { return benchSwitch(ctx, l, r, *trials) })
+		err = withLab(ctx, labOpts, func(l *lab.Lab) error { return benchSwitch(ctx, l, r, *trials) })
 	}
 	if err == nil && (*mode == "lifecycle" || *mode == "all") {
-		err = withLab(ctx, func(l *lab.Lab) error { return benchLifecycle(ctx, l, r, *trials) })
+		err = withLab(ctx, labOpts, func(l *lab.Lab) error { return benchLifecycle(ctx, l, r, *trials) })
 	}
 	r.print(os.Stdout)
 	switch {
@@ -70,8 +76,8 @@ func main() {
 
 // withLab runs f on a fresh lab with config/samples applied, and tears the
 // lab down afterwards, also on failure.
-func withLab(ctx context.Context, f func(*lab.Lab) error) error {
-	l, err := lab.Up(ctx, lab.Options{Log: os.Stderr})
+func withLab(ctx context.Context, opts lab.Options, f func(*lab.Lab) error) error {
+	l, err := lab.Up(ctx, opts)
 	if err != nil {
 		return err
 	}
