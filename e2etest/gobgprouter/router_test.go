@@ -15,7 +15,6 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/apiutil"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v3/pkg/server"
-	"google.golang.org/protobuf/types/known/anypb"
 	"k8s.io/utils/ptr"
 )
 
@@ -86,15 +85,14 @@ func announce(ctx context.Context, t *testing.T, port int32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nlri, _ := anypb.New(&api.IPAddressPrefix{Prefix: "203.0.113.65", PrefixLen: 32})
-	attrs, err := apiutil.MarshalPathAttributes([]bgp.PathAttributeInterface{
+	path, err := apiutil.NewPath(bgp.NewIPAddrPrefix(32, "203.0.113.65"), false, []bgp.PathAttributeInterface{
 		bgp.NewPathAttributeOrigin(0), bgp.NewPathAttributeNextHop("198.51.100.11"),
 		bgp.NewPathAttributeLocalPref(150), bgp.NewPathAttributeCommunities([]uint32{64512<<16 | 200}),
-	})
+	}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.AddPath(ctx, &api.AddPathRequest{Path: &api.Path{Family: families()[0], Nlri: nlri, Pattrs: attrs}})
+	_, err = s.AddPath(ctx, &api.AddPathRequest{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
