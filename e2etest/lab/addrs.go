@@ -11,6 +11,7 @@ import (
 //
 //	node LAN (one bridge)   198.51.100.0/25     2001:db8:1::/64
 //	  router                  .1                  ::1
+//	  second router (GoBGP)   .2                  ::2   (Options.GoBGPRouter)
 //	  node i (1-based)        .10+i               ::10+i (hex: ::11, ::12, ...)
 //	  LAN client              .50                 ::50
 //	  bridge namespace        .126 (gateway to the apiserver link only)
@@ -31,7 +32,9 @@ import (
 //
 // BGP: the router is AS 64512, every node AS 64513 (eBGP). The router has an
 // explicit neighbor for every node address, IPv4 and IPv6, each carrying both
-// address families, with TCP MD5 password BGPPassword.
+// address families, with TCP MD5 password BGPPassword. The second router,
+// when there is one, is AS 64513 like the nodes (iBGP), with the same
+// password (see gobgp.go).
 var (
 	LANPrefix4 = netip.MustParsePrefix("198.51.100.0/25")
 	LANPrefix6 = netip.MustParsePrefix("2001:db8:1::/64")

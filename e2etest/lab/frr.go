@@ -117,6 +117,8 @@ type BGPNeighbor struct {
 	Address  netip.Addr
 	State    string
 	Received int
+	// Dynamic says a listen range made it, not a neighbor line.
+	Dynamic bool
 }
 
 // BGPNeighbors returns the router's configured neighbors and their state.
@@ -127,8 +129,9 @@ func BGPNeighbors(ctx context.Context) ([]BGPNeighbor, error) {
 	}
 	var sum map[string]struct {
 		Peers map[string]struct {
-			State  string `json:"state"`
-			PfxRcd int    `json:"pfxRcd"`
+			State   string `json:"state"`
+			PfxRcd  int    `json:"pfxRcd"`
+			Dynamic bool   `json:"dynamicPeer"`
 		} `json:"peers"`
 	}
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
@@ -146,7 +149,7 @@ func BGPNeighbors(ctx context.Context) ([]BGPNeighbor, error) {
 				n.Received += p.PfxRcd
 				continue
 			}
-			byAddr[a] = &BGPNeighbor{Address: a, State: p.State, Received: p.PfxRcd}
+			byAddr[a] = &BGPNeighbor{Address: a, State: p.State, Received: p.PfxRcd, Dynamic: p.Dynamic}
 		}
 	}
 	ns := make([]BGPNeighbor, 0, len(byAddr))

@@ -43,6 +43,10 @@ type Options struct {
 	// BondedNodes (1-based) get a bond of two slaves for their LAN link
 	// (see BondSlaves and FailOver); it needs a kernel with bonding.
 	BondedNodes []int
+	// GoBGPRouter adds a second router beside FRR: labgobgp, a GoBGP
+	// server in Router2NS speaking iBGP with every node, and the BGPPeers
+	// GoBGPPeers for it (see gobgp.go).
+	GoBGPRouter bool
 }
 
 // DefaultSpeakerArgs are the speaker flags the lab passes to each node's
@@ -72,6 +76,8 @@ type Lab struct {
 	Speakers   Component
 	// Router holds zebra and bgpd.
 	Router []*Proc
+	// Router2 is the second router (Options.GoBGPRouter), while it runs.
+	Router2 *Proc
 	// HTTP holds each node's HTTP server.
 	HTTP []*Proc
 	// BringUp is how long Up took.
@@ -133,7 +139,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	// The builds run while the network and the apiserver come up.
 	l.logf("building labhttp, controller and speaker in the background")
-	b := startBuilds(ctx, "e2etest/cmd/labhttp", "e2etest/cmd/labprobe", "controller", "speaker")
+	b := startBuilds(ctx, commands(opts)...)
 	defer b.wait()
 
 	l.logf("creating namespaces and links (%d nodes)", opts.Nodes)
@@ -191,6 +197,12 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		return l, err
 	}
 
+	if opts.GoBGPRouter {
+		if err := l.upGoBGP(ctx, b.wait()["e2etest/cmd/labgobgp"]); err != nil {
+			return l, err
+		}
+	}
+
 	if !opts.NoController {
 		l.Controller = l.startController(b.wait()["controller"])
 		l.logf("controller: %s", l.Controller.describe())
@@ -204,6 +216,31 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	l.BringUp = time.Since(start)
 	return l, nil
+}
+
+// commands are the tree's commands a lab with opts runs.
+func commands(opts Options) []string {
+	cmds := []string{"e2etest/cmd/labhttp", "e2etest/cmd/labprobe", "controller", "speaker"}
+	if opts.GoBGPRouter {
+		cmds = append(cmds, "e2etest/cmd/labgobgp")
+	}
+	return cmds
+}
+
+// upGoBGP builds the second router's namespace, starts it, and creates
+// its BGPPeers.
+func (l *Lab) upGoBGP(ctx context.Context, why string) error {
+	if why != "" {
+		return errors.New(why)
+	}
+	l.logf("starting GoBGP (labgobgp) in %s", Router2NS)
+	if err := buildRouter2(ctx); err != nil {
+		return err
+	}
+	if err := l.StartGoBGP(ctx, BGPPassword); err != nil {
+		return err
+	}
+	return createGoBGPPeers(ctx, l.Env.Client)
 }
 
 func (c Component) describe() string {
@@ -344,6 +381,7 @@ func (l *Lab) Close() error {
 			p.Stop(5 * time.Second)
 		}
 	}
+	l.StopGoBGP()
 	if l.Env != nil {
 		if err := l.Env.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stop apiserver: %w", err))
