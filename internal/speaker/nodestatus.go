@@ -3,7 +3,6 @@ package speaker
 import (
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -108,14 +107,12 @@ func quorumSentence(q quorum) string {
 }
 
 func layer2Of(mine []plan.L2) []v1beta1.Layer2Announcement {
+	sorted := slices.SortedFunc(slices.Values(mine), func(a, b plan.L2) int { return a.IP.Compare(b.IP) })
 	var out []v1beta1.Layer2Announcement
-	for _, e := range mine {
+	for _, e := range sorted {
 		out = append(out, v1beta1.Layer2Announcement{IP: e.IP.String(), Interfaces: slices.Clone(e.Interfaces),
 			Services: slices.Clone(e.Services), Everywhere: e.Fallback})
 	}
-	slices.SortFunc(out, func(a, b v1beta1.Layer2Announcement) int {
-		return netip.MustParseAddr(a.IP).Compare(netip.MustParseAddr(b.IP))
-	})
 	return out
 }
 
