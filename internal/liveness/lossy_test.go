@@ -19,10 +19,28 @@ import (
 type lossyNet struct {
 	mu  sync.Mutex
 	cut map[[2]netip.AddrPort]bool
+	// bigFrom drops the UDP packets from an address that are larger than
+	// the size it maps to: the gossip that carries a long meta is lost,
+	// while probes and TCP go through.
+	bigFrom map[netip.AddrPort]int
 }
 
 func newLossyNet() *lossyNet {
-	return &lossyNet{cut: map[[2]netip.AddrPort]bool{}}
+	return &lossyNet{cut: map[[2]netip.AddrPort]bool{}, bigFrom: map[netip.AddrPort]int{}}
+}
+
+// dropBig drops every UDP packet from a that is larger than size bytes.
+func (n *lossyNet) dropBig(a netip.AddrPort, size int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.bigFrom[a] = size
+}
+
+func (n *lossyNet) tooBig(from netip.AddrPort, size int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	limit, ok := n.bigFrom[from]
+	return ok && size > limit
 }
 
 // isolate cuts a off from each of others, both ways.
@@ -77,7 +95,7 @@ func (t *lossyTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Ti
 	if t.sent != nil {
 		t.sent.Add(1)
 	}
-	if t.net.blocked(t.self, a.Addr) {
+	if t.net.blocked(t.self, a.Addr) || t.net.tooBig(t.self, len(b)) {
 		return time.Now(), nil
 	}
 	return t.NodeAwareTransport.WriteToAddress(b, a)

@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"net"
 	"net/netip"
@@ -95,6 +96,35 @@ func TestSetMetaPropagates(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestSetMetaArrivesWhenItsGossipIsLost: a's UDP packets long enough to
+// carry its new meta are all lost, as gossip can be. The others must still
+// see the meta well before memberlist's periodic state exchange (10 s)
+// would bring it: the speakers hand IPs over on what the meta says, and a
+// stale "settling" keeps two nodes answering.
+func TestSetMetaArrivesWhenItsGossipIsLost(t *testing.T) {
+	c := newCluster(t)
+	nodes := startThree(t, c)
+	waitMembers(t, settle, nodes, "a", "b", "c")
+	a := nodes[0]
+	// Random, so that memberlist's compression cannot make it short.
+	long := make([]byte, 400)
+	_, _ = rand.Read(long)
+	c.net.dropBig(a.addr, 300)
+	start := time.Now()
+	if err := a.l.Set(Desired{Peers: addrs(nodes[1]), Meta: long}); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	waitFor(t, 2*time.Second, "b and c to see a's new meta", func() bool {
+		for _, n := range nodes[1:] {
+			if m, _ := metaOf(n.l.Members(), "a"); !bytes.Equal(m, long) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("b and c saw a's new meta %v after Set", time.Since(start))
 }
 
 func TestSetRejectsBadDesired(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -90,6 +91,9 @@ func (l *Liveness) stop(ml *memberlist.Memberlist, r *rejoiner) error {
 type joinResult struct {
 	peer netip.AddrPort
 	err  error
+	// push: the attempt pushed new meta to a member (pushState), rather
+	// than joining a missing peer.
+	push bool
 }
 
 // rejoiner is Run's state: the one goroutine running loop owns it, and join
@@ -153,6 +157,7 @@ func (r *rejoiner) act() {
 		if err := r.ml.UpdateNode(r.l.opts.Timings.TCPTimeout); err != nil {
 			r.l.log.V(1).Info("meta update queued but not yet gossiped", "err", err)
 		}
+		r.pushState()
 	}
 	missing := missingPeers(d.Peers, r.l.events.snapshot())
 	// A peer back through gossip, or no longer wanted, starts afresh: its
@@ -174,10 +179,46 @@ func (r *rejoiner) act() {
 	}
 }
 
+// metaPushFanout bounds how many members a meta change is pushed to over
+// TCP. They gossip it on as well, so a few reach the rest of a large
+// cluster quickly; in a small one every member gets it first hand.
+const metaPushFanout = 8
+
+// pushState sends this node's state, with its new meta, to up to
+// metaPushFanout alive members by a TCP state exchange (memberlist's Join).
+// Gossip alone is not enough: its UDP packets can be lost, and then the
+// others learn the meta only at the next periodic exchange, up to
+// PushPullInterval later. The speakers hand IPs over on what the meta says
+// (a speaker that is settling wins nothing), so a stale meta would keep two
+// nodes answering for that long.
+func (r *rejoiner) pushState() {
+	self := r.l.opts.self()
+	var members []netip.AddrPort
+	for _, m := range r.l.events.snapshot() {
+		if m.Addr != self && !r.inflight[m.Addr] {
+			members = append(members, m.Addr)
+		}
+	}
+	rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	for _, p := range members[:min(len(members), metaPushFanout)] {
+		r.inflight[p] = true
+		go func() {
+			_, err := r.ml.Join([]string{p.String()})
+			r.results <- joinResult{peer: p, err: err, push: true}
+		}()
+	}
+}
+
 // report logs and counts one join attempt. A peer that keeps failing is
 // logged once, not every RejoinInterval.
 func (r *rejoiner) report(res joinResult) {
 	log, m := r.l.log, r.l.opts.Metrics
+	if res.push {
+		if res.err != nil {
+			log.V(1).Info("could not push new meta to a member; gossip still carries it", "peer", res.peer, "err", res.err)
+		}
+		return
+	}
 	if res.err != nil {
 		m.JoinAttempts.WithLabelValues(joinError).Inc()
 		if r.failing[res.peer] {
