@@ -198,20 +198,40 @@ func (l *Lab) AnsweredBy(ctx context.Context, ns string, addr netip.Addr) ([]str
 }
 
 // WaitAnsweredBy waits until exactly the node want (none when empty)
-// answers for addr from ns, and returns how long that took.
+// answers for addr from ns, and returns how long that took. Its error
+// lists every change in who answered, with when, so that a failure shows
+// whether two nodes answered all along or only for a moment.
 func (l *Lab) WaitAnsweredBy(ctx context.Context, ns string, addr netip.Addr, want string, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	var got []string
 	var err error
+	var seen answerHistory
 	werr := waitFor(ctx, timeout, func() bool {
 		got, err = l.AnsweredBy(ctx, ns, addr)
+		seen.add(time.Since(start), got, err)
 		return err == nil && (want == "" && len(got) == 0 || len(got) == 1 && got[0] == want)
 	})
 	if werr != nil {
-		return time.Since(start), fmt.Errorf("%s answered by %v (%v), want %q, after %s", addr, got, err, want, timeout)
+		return time.Since(start), fmt.Errorf("%s answered by %v (%v), want %q, after %s; seen: %s", addr, got, err, want, timeout, seen)
 	}
 	return time.Since(start), nil
 }
+
+// answerHistory is who answered, each time it changed.
+type answerHistory []string
+
+func (h *answerHistory) add(at time.Duration, nodes []string, err error) {
+	now := fmt.Sprint(nodes)
+	if err != nil {
+		now = "error: " + err.Error()
+	}
+	if n := len(*h); n > 0 && strings.HasSuffix((*h)[n-1], " "+now) {
+		return
+	}
+	*h = append(*h, fmt.Sprintf("%v %s", at.Round(time.Millisecond), now))
+}
+
+func (h answerHistory) String() string { return strings.Join(h, ", ") }
 
 func (l *Lab) nodeByAddr(a netip.Addr) string {
 	for _, n := range l.Nodes {

@@ -245,8 +245,13 @@ func askOnce(iface string, ip netip.Addr, window time.Duration, out *output) err
 		if err != nil {
 			return nil
 		}
+		// Only a solicited advertisement answers the request, as only an
+		// ARP reply does for IPv4: an unsolicited one (Solicited clear) is a
+		// gratuitous announcement, which a node that hands an IP over sends
+		// naming its successor's MAC, and would count as that node
+		// answering.
 		na, ok := m.(*ndp.NeighborAdvertisement)
-		if !ok || na.TargetAddress != ip {
+		if !ok || na.TargetAddress != ip || !na.Solicited {
 			continue
 		}
 		for _, o := range na.Options {
