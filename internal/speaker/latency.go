@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/heraldlb/herald/internal/plan"
 )
@@ -26,14 +27,26 @@ type causes struct {
 func (c *causes) saw(obj any, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if svc, ok := obj.(*corev1.Service); ok {
-		if c.services == nil {
-			c.services = map[string]time.Time{}
-		}
-		c.services[svc.Namespace+"/"+svc.Name] = at
+	switch o := obj.(type) {
+	case *corev1.Service:
+		c.sawServiceLocked(o.Namespace+"/"+o.Name, at)
 		return
+	case *discoveryv1.EndpointSlice:
+		// Its Service is announced only once an endpoint is ready, often
+		// a plan after the Service's own change: that plan must still
+		// know what the Service is waiting for.
+		if name := o.Labels[discoveryv1.LabelServiceName]; name != "" {
+			c.sawServiceLocked(o.Namespace+"/"+name, at)
+		}
 	}
 	c.sawOtherLocked(at)
+}
+
+func (c *causes) sawServiceLocked(key string, at time.Time) {
+	if c.services == nil {
+		c.services = map[string]time.Time{}
+	}
+	c.services[key] = at
 }
 
 // sawOther records a change that is not a Service's: membership, a Node,

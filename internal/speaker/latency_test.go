@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/heraldlb/herald/internal/plan"
@@ -51,6 +52,25 @@ func TestCauses(t *testing.T) {
 	}
 	if services, other := c.take(); len(services) != 0 || !other.IsZero() {
 		t.Errorf("a second take returned %v, %v; want nothing", services, other)
+	}
+}
+
+// TestCausesEndpointSliceIsItsServices: a Service is announced once its
+// endpoint is ready, often a plan after its own change, so the change of
+// its EndpointSlice is the Service's change too (and still any other's).
+func TestCausesEndpointSliceIsItsServices(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-x1",
+		Labels: map[string]string{discoveryv1.LabelServiceName: "web"}}}
+	var c causes
+	c.saw(es, t0)
+	c.saw(&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orphan"}}, t0.Add(time.Second))
+	services, other := c.take()
+	if len(services) != 1 || !services["default/web"].Equal(t0) {
+		t.Errorf("Service changes %v, want default/web at %v", services, t0)
+	}
+	if !other.Equal(t0) {
+		t.Errorf("other change at %v, want %v", other, t0)
 	}
 }
 
