@@ -98,7 +98,7 @@ func readWhy(ctx context.Context, c client.Client, ns, name string) (explain.Inp
 		opts []client.ListOption
 	}{
 		{"EndpointSlices", &slices, []client.ListOption{client.InNamespace(ns), client.MatchingLabels{discoveryv1.LabelServiceName: name}}},
-		{"Events", &events, []client.ListOption{client.InNamespace(ns), client.MatchingFields{"involvedObject.name": name}}},
+		{"Events", &events, []client.ListOption{client.InNamespace(ns), client.MatchingFields{"involvedObject.kind": "Service", "involvedObject.name": name}}},
 		{"IPAddressPools", &pools, nil}, {"L2Advertisements", &l2, nil}, {"BGPAdvertisements", &bgp, nil},
 		{"BGPPeers", &peers, nil}, {"Nodes", &nodes, nil},
 	} {

@@ -107,6 +107,14 @@ func allocationCases() []whyCase {
 			return s, []string{"Service " + n.ns() + "/web has no IP yet.", says,
 				"  IPAddressPool " + n.obj("team") + ": does not accept the Service: its serviceAllocation allows only namespaces team-a, and the Service is in namespace " + n.ns() + "."}
 		}},
+		{"another object's Warning of the same name is not the Service's", func(t *testing.T, n naming) (*scene, []string) {
+			web := lbService(n.ns(), "web")
+			s, says := waiting(t, nil, []*v1beta1.IPAddressPool{pool(n.obj("team"), []v1beta1.AddressRange{n.cidr()}, onlyNamespaces("team-a"))}, nil, web)
+			pod := warning(web, "BackOff", "Back-off restarting failed container")
+			pod.InvolvedObject.Kind, pod.Name = "Pod", "web.pod"
+			s.events = append(s.events, pod)
+			return s, []string{says, "!BackOff"}
+		}},
 		{"the namespace's pool exhausted", func(t *testing.T, n naming) (*scene, []string) {
 			// The pool selects the namespace by its labels: why reads them.
 			p := pool(n.obj("tiny"), []v1beta1.AddressRange{v1beta1.AddressRange(n.ip(1) + "/32")}, namespacesLabelled("team", "a"), full("1"))
@@ -262,7 +270,9 @@ func whyOf(t *testing.T, n naming, s *scene) string {
 		create(t, o)
 	}
 	for _, e := range s.events {
-		e.InvolvedObject.UID = s.explained().UID
+		if e.InvolvedObject.Kind == "Service" {
+			e.InvolvedObject.UID = s.explained().UID
+		}
 		create(t, e)
 	}
 	flags := flagsFor()
