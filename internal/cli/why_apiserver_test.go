@@ -213,7 +213,8 @@ func announceCases() []whyCase {
 				hn := hnt.New(name, hnt.Quorum(1, 3, "1 of 3 known speakers alive: does not claim (no majority)"), hnt.Members(name))
 				s.speakers = append(s.speakers, &hn)
 			}
-			return s, []string{"No speaker's HeraldNode says it has quorum, so no node answers over Layer 2 (kubectl get heraldnodes).", "!The election ranks"}
+			return s, []string{"No speaker's HeraldNode says it has quorum, so no node answers over Layer 2 (kubectl get heraldnodes).",
+				"  HeraldNode " + n.node(3) + ": 1 of 3 known speakers alive: does not claim (no majority).", "!The election ranks"}
 		}},
 		{"a crashed speaker's HeraldNode left behind", func(t *testing.T, n naming) (*scene, []string) {
 			// node3's speaker died without deleting its HeraldNode, which

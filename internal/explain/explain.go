@@ -192,6 +192,9 @@ func (w world) layer2(ip netip.Addr, pool string, svc plan.Service) []string {
 		// Why has said that no HeraldNode exists: no speaker runs.
 	case !w.quorum:
 		out = append(out, "No speaker's HeraldNode says it has quorum, so no node answers over Layer 2 (kubectl get heraldnodes).")
+		for _, n := range w.speakers {
+			out = append(out, fmt.Sprintf("  HeraldNode %s: %s.", n.Name, n.Status.Quorum.Reason))
+		}
 	case len(eligible) == 0:
 		out = append(out, fmt.Sprintf("No node may answer for %s over Layer 2.", ip))
 	default:

@@ -105,7 +105,7 @@ func TestWhy(t *testing.T) {
 			for i := range in.Speakers {
 				hnt.Quorum(1, 3, "1 of 3 known speakers alive: does not claim (no majority)")(&in.Speakers[i])
 			}
-		}, []string{"No speaker's HeraldNode says it has quorum"}},
+		}, []string{"No speaker's HeraldNode says it has quorum", "  HeraldNode node2: 1 of 3 known speakers alive: does not claim (no majority)."}},
 		{"a dead speaker", func(in *Inputs) {
 			for i := range in.Speakers {
 				hnt.Members("node1", "node2")(&in.Speakers[i])
