@@ -166,6 +166,12 @@ func announceCases() []whyCase {
 				fmt.Sprintf("The election ranks the candidates for %s as %s: %s answers; %s takes over if it goes.", n.ip(1), strings.Join(rank, ", "), rank[0], rank[1]),
 				"HeraldNode " + rank[0] + " says it answers for " + n.ip(1) + " on eth0."}
 		}},
+		{"a node other than the winner answers", func(t *testing.T, n naming) (*scene, []string) {
+			s, _ := lan(n)
+			rank := election.Rank(netip.MustParseAddr(n.ip(1)), n.nodes())
+			s.speakers = speakers(n.nodes(), map[string][]hnt.Option{rank[2]: {hnt.Layer2(n.ip(1), "eth0", n.ns()+"/web")}})
+			return s, []string{"The election gives " + n.ip(1) + " to " + rank[0] + ", but HeraldNode " + rank[2] + " says it answers:"}
+		}},
 		{"the advertisement's node selector matches no node", func(t *testing.T, n naming) (*scene, []string) {
 			s, p := lan(n)
 			s.cluster[0] = l2Adv(p.Name, []string{p.Name}, metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r9"}})

@@ -171,6 +171,7 @@ func (w world) layer2(ip netip.Addr, pool string, svc plan.Service) []string {
 	}
 	out := []string{fmt.Sprintf("Layer 2: L2Advertisement %s selects pool %s.", strings.Join(names, ", "), pool)}
 	var eligible, cordoned []string
+	var winner string
 	for _, n := range w.nodes {
 		why := w.nodeVerdict(n, advs, svc)
 		switch {
@@ -200,8 +201,9 @@ func (w world) layer2(ip netip.Addr, pool string, svc plan.Service) []string {
 	default:
 		rank := election.Rank(ip, eligible)
 		out = append(out, fmt.Sprintf("The election ranks the candidates for %s as %s: %s answers; %s takes over if it goes.", ip, strings.Join(rank, ", "), rank[0], next(rank)))
+		winner = rank[0]
 	}
-	return append(out, w.answering(ip)...)
+	return append(out, w.answering(ip, winner)...)
 }
 
 // nodeVerdict says why node n may not announce for advs and svc ("" when
@@ -228,18 +230,27 @@ func (w world) nodeVerdict(n plan.Node, advs []config.L2Advertisement, svc plan.
 	return ""
 }
 
-// answering says which HeraldNodes list ip over Layer 2.
-func (w world) answering(ip netip.Addr) []string {
-	var out []string
+// answering says which HeraldNodes list ip over Layer 2, and whether that
+// disagrees with the election's winner ("" when none may answer).
+func (w world) answering(ip netip.Addr, winner string) []string {
+	var out, who []string
 	for _, n := range w.speakers {
 		for _, e := range n.Status.Layer2 {
 			if e.IP == ip.String() {
+				who = append(who, n.Name)
 				out = append(out, fmt.Sprintf("HeraldNode %s says it answers for %s on %s.", n.Name, ip, strings.Join(e.Interfaces, ", ")))
 			}
 		}
 	}
-	if len(out) == 0 {
+	switch {
+	case len(who) == 0:
 		out = append(out, fmt.Sprintf("No HeraldNode says it answers for %s over Layer 2 (yet).", ip))
+	case len(who) > 1:
+		out = append(out, fmt.Sprintf("%d HeraldNodes say they answer for %s (%s): only one should; during a failover this lasts seconds, else their views of the live speakers differ (kubectl get heraldnodes).",
+			len(who), ip, strings.Join(who, ", ")))
+	case winner != "" && who[0] != winner:
+		out = append(out, fmt.Sprintf("The election gives %s to %s, but HeraldNode %s says it answers: it is catching up, its view of the live speakers differs, or its HeraldNode is stale (kubectl get heraldnodes).",
+			ip, winner, who[0]))
 	}
 	return out
 }

@@ -153,6 +153,16 @@ func TestWhy(t *testing.T) {
 			hnt.Quorum(1, 2, "1 of 2 known speakers alive: claims (holds the tie-breaker side)")(&in.Speakers[0])
 			hnt.Members("node1")(&in.Speakers[0])
 		}, []string{"node node1: eligible.", "node node2: not a candidate: no HeraldNode"}},
+		{"a node other than the winner answers", func(in *Inputs) {
+			hnt.Layer2(lanIP, "eth0", "demo/web")(&in.Speakers[nodeIndex(rank[1])])
+		}, []string{"The election gives " + lanIP + " to " + rank[0] + ", but HeraldNode " + rank[1] + " says it answers:"}},
+		{"two nodes answer", func(in *Inputs) {
+			hnt.Layer2(lanIP, "eth0", "demo/web")(&in.Speakers[nodeIndex(rank[0])])
+			hnt.Layer2(lanIP, "eth1", "demo/web")(&in.Speakers[nodeIndex(rank[1])])
+		}, []string{"2 HeraldNodes say they answer for " + lanIP + " (", "!The election gives"}},
+		{"the winner answers", func(in *Inputs) {
+			hnt.Layer2(lanIP, "eth0", "demo/web")(&in.Speakers[nodeIndex(rank[0])])
+		}, []string{"HeraldNode " + rank[0] + " says it answers", "!The election gives", "!HeraldNodes say they answer"}},
 		{"no HeraldNode at all", func(in *Inputs) { in.Speakers = nil }, []string{
 			"No HeraldNode exists: no speaker runs, or none can write its status (kubectl get pods -n herald-system).",
 			"node node1: not a candidate: no HeraldNode, so its speaker is not running or has never reported", "!No speaker's HeraldNode says it has quorum"}},
@@ -197,5 +207,8 @@ func TestWhy(t *testing.T) {
 		})
 	}
 }
+
+// nodeIndex is the index of node name in base's Nodes and Speakers.
+func nodeIndex(name string) int { return int(name[len(name)-1] - '1') }
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
