@@ -80,6 +80,11 @@ func readWhy(ctx context.Context, c client.Client, ns, name string) (explain.Inp
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &in.Service); err != nil {
 		return in, fmt.Errorf("read Service %s/%s: %w", ns, name, err)
 	}
+	var namespace corev1.Namespace
+	if err := c.Get(ctx, client.ObjectKey{Name: ns}, &namespace); err != nil {
+		return in, fmt.Errorf("read Namespace %s, whose labels pools may select: %w", ns, err)
+	}
+	in.NamespaceLabels = namespace.Labels
 	var slices discoveryv1.EndpointSliceList
 	var events corev1.EventList
 	var pools v1beta1.IPAddressPoolList
@@ -93,7 +98,7 @@ func readWhy(ctx context.Context, c client.Client, ns, name string) (explain.Inp
 		opts []client.ListOption
 	}{
 		{"EndpointSlices", &slices, []client.ListOption{client.InNamespace(ns), client.MatchingLabels{discoveryv1.LabelServiceName: name}}},
-		{"Events", &events, []client.ListOption{client.InNamespace(ns), client.MatchingFields{"involvedObject.name": name}}},
+		{"Events", &events, []client.ListOption{client.InNamespace(ns), client.MatchingFields{"involvedObject.kind": "Service", "involvedObject.name": name}}},
 		{"IPAddressPools", &pools, nil}, {"L2Advertisements", &l2, nil}, {"BGPAdvertisements", &bgp, nil},
 		{"BGPPeers", &peers, nil}, {"Nodes", &nodes, nil},
 	} {

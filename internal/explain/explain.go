@@ -27,6 +27,9 @@ type Inputs struct {
 	Config    config.Objects
 	Nodes     []corev1.Node
 	Speakers  []v1beta1.HeraldNode
+	// NamespaceLabels are the labels of the Service's namespace, which
+	// pools' namespaceSelectors match.
+	NamespaceLabels map[string]string
 	// Handled: Herald's class policy takes the Service; Class and
 	// DefaultClass describe that policy; Namespace is Herald's.
 	Handled      bool
@@ -61,12 +64,15 @@ func Why(in Inputs) []string {
 		if len(out) == 1 {
 			out = append(out, "No Warning Event explains it: check that the controller runs (kubectl get pods -n "+in.Namespace+").")
 		}
-		return out
+		return append(out, poolVerdicts(in)...)
 	}
 	w := newWorld(in)
 	w.namespace = in.Namespace
 	said := status.LatestMessages(in.Events, "NotAnnounced")
 	out := []string{fmt.Sprintf("Service %s has %s.", key, joinIPs(ips))}
+	if len(in.Speakers) == 0 {
+		out = append(out, "No HeraldNode exists: no speaker runs, or none can write its status (kubectl get pods -n "+in.Namespace+").")
+	}
 	for _, ip := range ips {
 		out = append(out, w.explainIP(ip, plan.ServiceFrom(svc, ips, in.Endpoints))...)
 		if m, ok := said[key+" "+ip.String()]; ok {
@@ -92,16 +98,32 @@ func newWorld(in Inputs) world {
 		w.nodes = append(w.nodes, plan.NodeFrom(&in.Nodes[i]))
 	}
 	plan.MarkGone(w.nodes, map[string]time.Time{}, in.Now, true)
-	for _, n := range in.Speakers {
+	w.speakers = in.Speakers
+	w.alive, w.quorum = aliveSpeakers(in.Speakers)
+	return w
+}
+
+// aliveSpeakers are the speakers alive on the majority side: those that
+// another claiming speaker sees in memberlist. A speaker's word on itself
+// does not count while others claim, for a speaker that crashed leaves its
+// HeraldNode behind, still claiming and listing itself; only a speaker
+// that claims alone (the tie-breaker side of two) vouches for itself.
+func aliveSpeakers(nodes []v1beta1.HeraldNode) (alive map[string]bool, quorum bool) {
+	alive = map[string]bool{}
+	var claiming []v1beta1.HeraldNode
+	for _, n := range nodes {
 		if n.Status.Quorum.Claims {
-			w.quorum = true
-			for _, m := range n.Status.Members {
-				w.alive[m] = true
+			claiming = append(claiming, n)
+		}
+	}
+	for _, n := range claiming {
+		for _, m := range n.Status.Members {
+			if m != n.Name || len(claiming) == 1 {
+				alive[m] = true
 			}
 		}
 	}
-	w.speakers = in.Speakers
-	return w
+	return alive, len(claiming) > 0
 }
 
 func (w world) explainIP(ip netip.Addr, svc plan.Service) []string {
@@ -149,6 +171,7 @@ func (w world) layer2(ip netip.Addr, pool string, svc plan.Service) []string {
 	}
 	out := []string{fmt.Sprintf("Layer 2: L2Advertisement %s selects pool %s.", strings.Join(names, ", "), pool)}
 	var eligible, cordoned []string
+	var winner string
 	for _, n := range w.nodes {
 		why := w.nodeVerdict(n, advs, svc)
 		switch {
@@ -166,15 +189,21 @@ func (w world) layer2(ip netip.Addr, pool string, svc plan.Service) []string {
 		eligible = cordoned
 	}
 	switch {
+	case len(w.speakers) == 0:
+		// Why has said that no HeraldNode exists: no speaker runs.
 	case !w.quorum:
 		out = append(out, "No speaker's HeraldNode says it has quorum, so no node answers over Layer 2 (kubectl get heraldnodes).")
+		for _, n := range w.speakers {
+			out = append(out, fmt.Sprintf("  HeraldNode %s: %s.", n.Name, n.Status.Quorum.Reason))
+		}
 	case len(eligible) == 0:
 		out = append(out, fmt.Sprintf("No node may answer for %s over Layer 2.", ip))
 	default:
 		rank := election.Rank(ip, eligible)
 		out = append(out, fmt.Sprintf("The election ranks the candidates for %s as %s: %s answers; %s takes over if it goes.", ip, strings.Join(rank, ", "), rank[0], next(rank)))
+		winner = rank[0]
 	}
-	return append(out, w.answering(ip)...)
+	return append(out, w.answering(ip, winner)...)
 }
 
 // nodeVerdict says why node n may not announce for advs and svc ("" when
@@ -193,63 +222,35 @@ func (w world) nodeVerdict(n plan.Node, advs []config.L2Advertisement, svc plan.
 		return "its NetworkUnavailable condition is True"
 	case svc.Local && !slices.Contains(svc.ReadyNodes, n.Name):
 		return "no ready endpoint of the Service on it (externalTrafficPolicy Local)"
+	case !slices.ContainsFunc(w.speakers, func(s v1beta1.HeraldNode) bool { return s.Name == n.Name }):
+		return "no HeraldNode, so its speaker is not running or has never reported"
 	case !w.alive[n.Name]:
 		return "its speaker is not alive on the majority side (not in the members of a speaker that claims)"
 	}
 	return ""
 }
 
-// answering says which HeraldNodes list ip over Layer 2.
-func (w world) answering(ip netip.Addr) []string {
-	var out []string
+// answering says which HeraldNodes list ip over Layer 2, and whether that
+// disagrees with the election's winner ("" when none may answer).
+func (w world) answering(ip netip.Addr, winner string) []string {
+	var out, who []string
 	for _, n := range w.speakers {
 		for _, e := range n.Status.Layer2 {
 			if e.IP == ip.String() {
+				who = append(who, n.Name)
 				out = append(out, fmt.Sprintf("HeraldNode %s says it answers for %s on %s.", n.Name, ip, strings.Join(e.Interfaces, ", ")))
 			}
 		}
 	}
-	if len(out) == 0 {
+	switch {
+	case len(who) == 0:
 		out = append(out, fmt.Sprintf("No HeraldNode says it answers for %s over Layer 2 (yet).", ip))
-	}
-	return out
-}
-
-// bgp explains the BGP side of ip, nil when no BGPAdvertisement selects
-// its pool.
-func (w world) bgp(ip netip.Addr, pool string, svc plan.Service) []string {
-	var names, matching []string
-	for _, a := range w.cfg.BGP {
-		if a.Selects(pool) {
-			names = append(names, a.Name)
-			if a.SelectsService(svc.Labels) {
-				matching = append(matching, a.Name)
-			}
-		}
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	if len(matching) == 0 {
-		return []string{unselected("BGP: BGPAdvertisement", names, pool, ip)}
-	}
-	names = matching
-	out := []string{fmt.Sprintf("BGP: BGPAdvertisement %s selects pool %s.", strings.Join(names, ", "), pool)}
-	for _, n := range w.speakers {
-		var to []string
-		for _, peer := range n.Status.BGPPeers {
-			for _, x := range peer.Prefixes {
-				if p, err := netip.ParsePrefix(x); err == nil && p.Contains(ip) {
-					to = append(to, fmt.Sprintf("%s (%s, session %s)", peer.Name, p, peer.State))
-				}
-			}
-		}
-		if len(to) > 0 {
-			out = append(out, fmt.Sprintf("Node %s advertises it to %s.", n.Name, strings.Join(to, ", ")))
-		}
-	}
-	if len(out) == 1 {
-		out = append(out, fmt.Sprintf("No HeraldNode says it advertises %s over BGP (yet).", ip))
+	case len(who) > 1:
+		out = append(out, fmt.Sprintf("%d HeraldNodes say they answer for %s (%s): only one should; during a failover this lasts seconds, else their views of the live speakers differ (kubectl get heraldnodes).",
+			len(who), ip, strings.Join(who, ", ")))
+	case winner != "" && who[0] != winner:
+		out = append(out, fmt.Sprintf("The election gives %s to %s, but HeraldNode %s says it answers: it is catching up, its view of the live speakers differs, or its HeraldNode is stale (kubectl get heraldnodes).",
+			ip, winner, who[0]))
 	}
 	return out
 }

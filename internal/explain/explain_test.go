@@ -62,7 +62,7 @@ func TestWhy(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(*Inputs)
-		want   []string // each must appear in the explanation
+		want   []string // each must appear in the explanation; one starting with "!" must not
 	}{
 		{"not a LoadBalancer", func(in *Inputs) { in.Service.Spec.Type = corev1.ServiceTypeClusterIP }, []string{"is of type ClusterIP, not LoadBalancer"}},
 		{"another class", func(in *Inputs) { in.Service.Spec.LoadBalancerClass, in.Handled = ptr.To("example.com/other"), false }, []string{`has loadBalancerClass "example.com/other"`}},
@@ -105,7 +105,7 @@ func TestWhy(t *testing.T) {
 			for i := range in.Speakers {
 				hnt.Quorum(1, 3, "1 of 3 known speakers alive: does not claim (no majority)")(&in.Speakers[i])
 			}
-		}, []string{"No speaker's HeraldNode says it has quorum"}},
+		}, []string{"No speaker's HeraldNode says it has quorum", "  HeraldNode node2: 1 of 3 known speakers alive: does not claim (no majority)."}},
 		{"a dead speaker", func(in *Inputs) {
 			for i := range in.Speakers {
 				hnt.Members("node1", "node2")(&in.Speakers[i])
@@ -131,6 +131,64 @@ func TestWhy(t *testing.T) {
 			in.Events = []corev1.Event{{Reason: "NotAnnounced", InvolvedObject: corev1.ObjectReference{Namespace: "demo", Name: "web"},
 				Message: lanIP + " is not announced: no node matches the nodeSelectors of L2Advertisement lan", LastTimestamp: metav1.NewTime(t0)}}
 		}, []string{"The speakers' last word on it (NotAnnounced): " + lanIP + " is not announced: no node matches"}},
+		{"BGP session down", func(in *Inputs) {
+			in.Service.Status.LoadBalancer.Ingress[0].IP = "203.0.113.70"
+			hnt.Peer("tor", "198.51.100.1", "Active", "connection refused", "203.0.113.70/32")(&in.Speakers[1])
+		}, []string{"Node node2 would advertise it to tor (203.0.113.70/32), but the session is Active: connection refused.",
+			"No BGP session that carries 203.0.113.70 is Established: no router learns it from Herald.", "!advertises it to"}},
+		{"BGP up on one node, down on another", func(in *Inputs) {
+			in.Service.Status.LoadBalancer.Ingress[0].IP = "203.0.113.70"
+			hnt.Peer("tor", "198.51.100.1", "Established", "", "203.0.113.70/32")(&in.Speakers[0])
+			hnt.Peer("tor", "198.51.100.1", "Connect", "", "203.0.113.70/32")(&in.Speakers[1])
+		}, []string{"Node node1 advertises it to tor (203.0.113.70/32, session Established).",
+			"Node node2 would advertise it to tor (203.0.113.70/32), but the session is Connect.", "!No BGP session that carries"}},
+		{"a crashed speaker's HeraldNode left behind", func(in *Inputs) {
+			// node3's speaker died without a word: its HeraldNode still
+			// claims and lists every node; the live ones see only each other.
+			hnt.Members("node1", "node2")(&in.Speakers[0])
+			hnt.Members("node1", "node2")(&in.Speakers[1])
+		}, []string{"node node3: not a candidate: its speaker is not alive on the majority side", "node node1: eligible."}},
+		{"one speaker alone", func(in *Inputs) {
+			in.Speakers = in.Speakers[:1]
+			hnt.Quorum(1, 2, "1 of 2 known speakers alive: claims (holds the tie-breaker side)")(&in.Speakers[0])
+			hnt.Members("node1")(&in.Speakers[0])
+		}, []string{"node node1: eligible.", "node node2: not a candidate: no HeraldNode"}},
+		{"a node other than the winner answers", func(in *Inputs) {
+			hnt.Layer2(lanIP, "eth0", "demo/web")(&in.Speakers[nodeIndex(rank[1])])
+		}, []string{"The election gives " + lanIP + " to " + rank[0] + ", but HeraldNode " + rank[1] + " says it answers:"}},
+		{"two nodes answer", func(in *Inputs) {
+			hnt.Layer2(lanIP, "eth0", "demo/web")(&in.Speakers[nodeIndex(rank[0])])
+			hnt.Layer2(lanIP, "eth1", "demo/web")(&in.Speakers[nodeIndex(rank[1])])
+		}, []string{"2 HeraldNodes say they answer for " + lanIP + " (", "!The election gives"}},
+		{"the winner answers", func(in *Inputs) {
+			hnt.Layer2(lanIP, "eth0", "demo/web")(&in.Speakers[nodeIndex(rank[0])])
+		}, []string{"HeraldNode " + rank[0] + " says it answers", "!The election gives", "!HeraldNodes say they answer"}},
+		{"no HeraldNode at all", func(in *Inputs) { in.Speakers = nil }, []string{
+			"No HeraldNode exists: no speaker runs, or none can write its status (kubectl get pods -n herald-system).",
+			"node node1: not a candidate: no HeraldNode, so its speaker is not running or has never reported", "!No speaker's HeraldNode says it has quorum"}},
+		{"no IP: each pool's verdict", func(in *Inputs) {
+			in.Service.Status.LoadBalancer.Ingress = nil
+			in.Config.Pools[0].Spec.ServiceAllocation = &v1beta1.ServiceAllocation{Namespaces: []string{"team-a"}}
+			in.Config.Pools[1].Spec.AutoAssign = ptr.To(false)
+		}, []string{"IPAddressPool lan: does not accept the Service: its serviceAllocation allows only namespaces team-a, and the Service is in namespace demo.",
+			"IPAddressPool routed: autoAssign is false: it gives addresses only to Services that name it (heraldlb.io/address-pool) or ask for one of its IPs."}},
+		{"no IP: a namespaceSelector matches the namespace", func(in *Inputs) {
+			in.Service.Status.LoadBalancer.Ingress = nil
+			in.NamespaceLabels = map[string]string{"team": "a"}
+			in.Config.Pools[0].Spec.ServiceAllocation = &v1beta1.ServiceAllocation{NamespaceSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"team": "a"}}}}
+		}, []string{"IPAddressPool lan: accepts the Service."}},
+		{"no IP: the annotation names a pool that does not exist", func(in *Inputs) {
+			in.Service.Status.LoadBalancer.Ingress = nil
+			in.Service.Annotations = map[string]string{config.AnnotationAddressPool: "nosuch"}
+		}, []string{"The Service names IPAddressPool nosuch (heraldlb.io/address-pool), which does not exist.", "!IPAddressPool lan:"}},
+		{"no IP: a pool not in force", func(in *Inputs) {
+			in.Service.Status.LoadBalancer.Ingress = nil
+			in.Config.Pools = append(in.Config.Pools, v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "other"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.51.100.64/28"}}})
+		}, []string{"IPAddressPool other: not in force (", `overlap those of the older pool "lan"`}},
+		{"no IP: a pool with no free address", func(in *Inputs) {
+			in.Service.Status.LoadBalancer.Ingress = nil
+			in.Config.Pools[0].Status.Available = "0"
+		}, []string{"IPAddressPool lan: accepts the Service, but its status says no address is free (available 0)."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,12 +196,19 @@ func TestWhy(t *testing.T) {
 			tt.change(&in)
 			got := strings.Join(Why(in), "\n")
 			for _, w := range tt.want {
-				if !strings.Contains(got, w) {
+				if not, ok := strings.CutPrefix(w, "!"); ok {
+					if strings.Contains(got, not) {
+						t.Errorf("says %q:\n%s", not, got)
+					}
+				} else if !strings.Contains(got, w) {
 					t.Errorf("lacks %q:\n%s", w, got)
 				}
 			}
 		})
 	}
 }
+
+// nodeIndex is the index of node name in base's Nodes and Speakers.
+func nodeIndex(name string) int { return int(name[len(name)-1] - '1') }
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
