@@ -247,6 +247,9 @@ func flagsFor() *genericclioptions.ConfigFlags {
 // result, adopts every Service with 0 IPs moved.
 func TestMigrateFromMetalLB(t *testing.T) {
 	testenv.Require(t, env)
+	// Last, after the controller has stopped: the migration's pools would
+	// otherwise overlap the pools of the tests that share this apiserver.
+	t.Cleanup(func() { deleteHeraldConfig(t) })
 	installMetalLB(t)
 	const n = 500
 	want := createServices(t, n)
@@ -373,4 +376,31 @@ func startController(t *testing.T) {
 			t.Errorf("manager: %v", err)
 		}
 	})
+}
+
+// deleteHeraldConfig deletes every Herald configuration object, all of
+// them cluster-scoped. The controller has stopped, so the pools' finalizer
+// (which keeps a pool whose addresses are in use) is removed here.
+func deleteHeraldConfig(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	var pools v1beta1.IPAddressPoolList
+	if err := env.Client.List(ctx, &pools); err != nil {
+		t.Errorf("list pools: %v", err)
+	}
+	for i := range pools.Items {
+		p := &pools.Items[i]
+		if len(p.Finalizers) > 0 {
+			p.Finalizers = nil
+			if err := env.Client.Update(ctx, p); err != nil {
+				t.Errorf("remove the finalizers of pool %s: %v", p.Name, err)
+			}
+		}
+	}
+	for _, obj := range []client.Object{&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{}, &v1beta1.BGPAdvertisement{},
+		&v1beta1.BGPPeer{}, &v1beta1.Community{}} {
+		if err := env.Client.DeleteAllOf(ctx, obj); err != nil {
+			t.Errorf("delete every %T: %v", obj, err)
+		}
+	}
 }
