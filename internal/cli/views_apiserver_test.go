@@ -59,10 +59,9 @@ func matchAll(t *testing.T, what, out string, patterns ...string) {
 	}
 }
 
-// TestViews runs pools, services, bgp peers, bgp routes and events against
-// the real apiserver, in each format.
-func TestViews(t *testing.T) {
-	testenv.Require(t, env)
+// viewsFixture creates a pool selected by an L2 and a BGP advertisement,
+// two HeraldNodes and five Services over two namespaces.
+func viewsFixture(t *testing.T) {
 	ctx := context.Background()
 	pool := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "views-lan", Labels: map[string]string{"views": "yes"}},
 		Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.51.100.160/29"}, AutoAssign: ptr.To(false)}}
@@ -84,6 +83,14 @@ func TestViews(t *testing.T) {
 	lbService(t, "views", "pending", "", "")
 	lbService(t, "views-other", "elsewhere", "198.51.100.163", "views-lan")
 
+}
+
+// TestViews runs pools, services, bgp peers, bgp routes and events against
+// the real apiserver, in each format.
+func TestViews(t *testing.T) {
+	testenv.Require(t, env)
+	viewsFixture(t)
+	ctx := context.Background()
 	flags := flagsFor()
 	flags.Namespace = ptr.To("views")
 	run := func(name string, f func(output string, out *bytes.Buffer) error) string {
