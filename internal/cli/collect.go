@@ -34,7 +34,9 @@ func collectCommand(flags *genericclioptions.ConfigFlags) *cobra.Command {
 		Long: `Writes a tar.gz with Herald's configuration objects, the speakers' HeraldNodes
 and Leases, the LoadBalancer Services and their EndpointSlices, the Nodes, the
 Events of ` + kube.Namespace + ` and of the Services, the last lines of every
-Herald pod's log (controller and speakers), and heraldctl status. Secrets of
+Herald pod's log (controller and speakers), a snapshot of each one's metrics
+(read through the apiserver's pod proxy; a pod it cannot reach gets a line
+saying why), and heraldctl status. Secrets of
 ` + kube.Namespace + ` are listed by name and key only: no value is written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -105,7 +107,12 @@ func RunCollect(ctx context.Context, flags *genericclioptions.ConfigFlags, tail 
 	}
 	note("objects", collectObjects(ctx, c, b, note))
 	note("secrets", collectSecrets(ctx, c, b))
-	note("logs", collectLogs(ctx, cs, b, tail, note))
+	pods, err := cs.CoreV1().Pods(kube.Namespace).List(ctx, metav1.ListOptions{})
+	note("pods", err)
+	if err == nil {
+		collectLogs(ctx, cs, b, pods.Items, tail, note)
+		collectMetrics(ctx, cs, b, pods.Items, note)
+	}
 	var st strings.Builder
 	note("status", RunStatus(ctx, flags, "table", &st))
 	note("status.txt", b.add("status.txt", []byte(st.String())))
@@ -188,14 +195,9 @@ func collectSecrets(ctx context.Context, c client.Client, b *bundle) error {
 	return b.addYAML("config/secrets-redacted.yaml", out)
 }
 
-// collectLogs writes the last lines of each container's log of Herald's
-// pods.
-func collectLogs(ctx context.Context, cs kubernetes.Interface, b *bundle, tail int64, note func(string, error)) error {
-	pods, err := cs.CoreV1().Pods(kube.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
-	}
-	for _, p := range pods.Items {
+// collectLogs writes the last lines of each container's log of pods.
+func collectLogs(ctx context.Context, cs kubernetes.Interface, b *bundle, pods []corev1.Pod, tail int64, note func(string, error)) {
+	for _, p := range pods {
 		for _, ctr := range p.Spec.Containers {
 			name := "logs/" + p.Name + "_" + ctr.Name + ".log"
 			data, err := cs.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: ctr.Name, TailLines: ptr.To(tail)}).DoRaw(ctx)
@@ -206,5 +208,4 @@ func collectLogs(ctx context.Context, cs kubernetes.Interface, b *bundle, tail i
 			note(name, b.add(name, data))
 		}
 	}
-	return nil
 }

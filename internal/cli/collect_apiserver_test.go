@@ -13,6 +13,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/kube"
@@ -38,6 +40,16 @@ func TestCollectRedactsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Delete(ctx, pool) })
+
+	// No kubelet runs under the test apiserver: the pod cannot be reached,
+	// and the bundle must say so rather than fail.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: kube.Namespace, Name: "collect-speaker-x"}, Spec: corev1.PodSpec{
+		AutomountServiceAccountToken: ptr.To(false), NodeName: "node1",
+		Containers: []corev1.Container{{Name: "speaker", Image: "speaker", Ports: []corev1.ContainerPort{{Name: "https-metrics", ContainerPort: 7472}}}}}}
+	if err := c.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, pod, client.GracePeriodSeconds(0)) })
 
 	var buf bytes.Buffer
 	if err := RunCollect(ctx, flagsFor(), 100, &buf); err != nil {
@@ -74,6 +86,9 @@ func TestCollectRedactsSecrets(t *testing.T) {
 	if s := files["herald-support/config/secrets-redacted.yaml"]; !strings.Contains(s, "collect-tor-pw") || !strings.Contains(s, "password") {
 		t.Errorf("the Secret is not listed by name and key:\n%s", s)
 	}
+	if m, ok := files["herald-support/metrics/collect-speaker-x.txt"]; !ok || !strings.Contains(m, "could not reach herald-system/collect-speaker-x:7472 over https") {
+		t.Errorf("metrics/collect-speaker-x.txt: present %v, %q", ok, m)
+	}
 	for name, data := range files {
 		for _, form := range []string{value, base64.StdEncoding.EncodeToString([]byte(value))} {
 			if strings.Contains(data, form) {
@@ -81,5 +96,6 @@ func TestCollectRedactsSecrets(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("metrics/collect-speaker-x.txt: %s", files["herald-support/metrics/collect-speaker-x.txt"])
 	t.Logf("bundle: %d files; errors.txt: %q", len(files), files["herald-support/errors.txt"])
 }

@@ -26,7 +26,8 @@ func Root(out, errOut io.Writer) *cobra.Command {
 	root.SetOut(out)
 	root.SetErr(errOut)
 	flags.AddFlags(root.PersistentFlags())
-	root.AddCommand(migrateCommand(flags), statusCommand(flags), whyCommand(flags), collectCommand(flags))
+	root.AddCommand(migrateCommand(flags), statusCommand(flags), whyCommand(flags), collectCommand(flags),
+		poolsCommand(flags), servicesCommand(flags), bgpCommand(flags), eventsCommand(flags))
 	return root
 }
 

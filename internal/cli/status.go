@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -11,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/speaker"
@@ -33,16 +31,13 @@ Service IP that no HeraldNode lists, over Layer 2 or BGP.`,
 			return RunStatus(cmd.Context(), flags, output, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
+	outputFlag(cmd, &output)
 	return cmd
 }
 
 // RunStatus prints the cluster's summary to out in the given format.
 func RunStatus(ctx context.Context, flags *genericclioptions.ConfigFlags, output string, out io.Writer) error {
-	if output != "table" && output != "json" && output != "yaml" {
-		return fmt.Errorf("--output %q: want table, json or yaml", output)
-	}
-	_, c, err := connect(flags)
+	c, err := connectFor(flags, output)
 	if err != nil {
 		return err
 	}
@@ -50,24 +45,7 @@ func RunStatus(ctx context.Context, flags *genericclioptions.ConfigFlags, output
 	if err != nil {
 		return err
 	}
-	switch output {
-	case "json":
-		b, err := json.MarshalIndent(s, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(out, "%s\n", b)
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(s)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
-		return err
-	}
-	printStatus(out, s)
-	return nil
+	return render(out, output, s, func(w io.Writer) error { return printStatus(w, s) })
 }
 
 func readStatus(ctx context.Context, c client.Client) (status.Summary, error) {
@@ -79,15 +57,9 @@ func readStatus(ctx context.Context, c client.Client) (status.Summary, error) {
 	if err != nil {
 		return status.Summary{}, err
 	}
-	var svcs corev1.ServiceList
-	if err := c.List(ctx, &svcs); err != nil {
-		return status.Summary{}, fmt.Errorf("list Services: %w", err)
-	}
-	var lbs []corev1.Service
-	for _, s := range svcs.Items {
-		if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
-			lbs = append(lbs, s)
-		}
+	lbs, err := readLoadBalancers(ctx, c)
+	if err != nil {
+		return status.Summary{}, err
 	}
 	var events corev1.EventList
 	if err := c.List(ctx, &events, client.MatchingFields{"reason": speaker.ReasonNotAnnounced}); err != nil {
@@ -96,7 +68,7 @@ func readStatus(ctx context.Context, c client.Client) (status.Summary, error) {
 	return status.Summarize(pools.Items, speakers, lbs, status.LatestMessages(events.Items, speaker.ReasonNotAnnounced)), nil
 }
 
-func printStatus(out io.Writer, s status.Summary) {
+func printStatus(out io.Writer, s status.Summary) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "POOL\tIN USE\tAVAILABLE\tREADY")
 	for _, p := range s.Pools {
@@ -127,7 +99,7 @@ func printStatus(out io.Writer, s status.Summary) {
 	for _, u := range s.Unannounced {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", u.Service, u.IP, dash(u.Why))
 	}
-	w.Flush()
+	return w.Flush()
 }
 
 // readSpeakers reads the speakers' HeraldNodes.
