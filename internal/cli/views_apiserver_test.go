@@ -13,40 +13,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	hnt "github.com/heraldlb/herald/internal/heraldnodetest"
-	"github.com/heraldlb/herald/internal/status"
 	"github.com/heraldlb/herald/internal/testenv"
 )
 
-// create creates objs on the test apiserver and deletes them after the test.
-func create(t *testing.T, objs ...client.Object) {
+// viewService creates a LoadBalancer Service in ns with ip (none: "") in
+// its status, from pool.
+func viewService(t *testing.T, ns, name, ip, pool string) {
 	t.Helper()
-	ctx := context.Background()
-	for _, o := range objs {
-		if err := env.Client.Create(ctx, o); err != nil {
-			t.Fatalf("create %s: %v", o.GetName(), err)
-		}
-		t.Cleanup(func() { _ = env.Client.Delete(ctx, o) })
-	}
-}
-
-// lbService creates a LoadBalancer Service in ns with ip (none: "") in its
-// status, from pool.
-func lbService(t *testing.T, ns, name, ip, pool string) {
-	t.Helper()
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{status.AnnotationPool: pool}},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, AllocateLoadBalancerNodePorts: ptr.To(false), Ports: []corev1.ServicePort{{Port: 80}}}}
-	create(t, svc)
 	if ip == "" {
+		create(t, lbService(ns, name))
 		return
 	}
-	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip}}
-	if err := env.Client.Status().Update(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
+	createWithStatus(t, lbService(ns, name, allocated(pool, ip)))
 }
 
 // matchAll fails t for each pattern out lacks.
@@ -77,11 +58,11 @@ func viewsFixture(t *testing.T) {
 	if err := env.Client.Status().Update(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	lbService(t, "views", "web", "198.51.100.161", "views-lan")
-	lbService(t, "views", "api", "203.0.113.160", "views-lan")
-	lbService(t, "views", "lost", "198.51.100.162", "views-lan")
-	lbService(t, "views", "pending", "", "")
-	lbService(t, "views-other", "elsewhere", "198.51.100.163", "views-lan")
+	viewService(t, "views", "web", "198.51.100.161", "views-lan")
+	viewService(t, "views", "api", "203.0.113.160", "views-lan")
+	viewService(t, "views", "lost", "198.51.100.162", "views-lan")
+	viewService(t, "views", "pending", "", "")
+	viewService(t, "views-other", "elsewhere", "198.51.100.163", "views-lan")
 
 }
 

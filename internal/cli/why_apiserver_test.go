@@ -302,17 +302,3 @@ func createWithStatus(t *testing.T, o client.Object) {
 		t.Fatalf("write the status of %T %s: %v", o, o.GetName(), err)
 	}
 }
-
-// create creates o, and deletes it when the case ends: the next case must
-// not see this one's cluster-scoped objects.
-func create(t *testing.T, o client.Object) {
-	t.Helper()
-	if err := env.Client.Create(context.Background(), o); err != nil {
-		t.Fatalf("create %T %s: %v", o, o.GetName(), err)
-	}
-	t.Cleanup(func() {
-		if err := env.Client.Delete(context.Background(), o); client.IgnoreNotFound(err) != nil {
-			t.Errorf("delete %T %s: %v", o, o.GetName(), err)
-		}
-	})
-}
