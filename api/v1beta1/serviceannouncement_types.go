@@ -69,6 +69,12 @@ type AnnouncedIP struct {
 	// +optional
 	// +listType=atomic
 	Peers []AnnouncingPeer `json:"peers,omitempty"`
+	// PreviousNodes, while no node announces the IP over this protocol any
+	// more, are the nodes that last did: a failover then reads "now node2
+	// (was node1)" even when node1 stopped before node2 began.
+	// +optional
+	// +listType=atomic
+	PreviousNodes []string `json:"previousNodes,omitempty"`
 }
 
 // AnnouncingPeer is one node's BGP session that sends a route for the IP.
