@@ -14,7 +14,7 @@ const (
 	// the grace period, as during a failover; no Event is sent yet.
 	ReasonWaitingForAnnouncer = "WaitingForAnnouncer"
 	// ReasonNoAnnouncer: an IP has had no announcer for longer than the
-	// grace period; a NotAnnounced Event went to the Service.
+	// grace period; a NoAnnouncer warning Event went to the Service.
 	ReasonNoAnnouncer = "NoAnnouncer"
 )
 

@@ -11,10 +11,13 @@ import (
 	"github.com/heraldlb/herald/api/v1beta1"
 )
 
-// Event reasons on the Service.
+// Event reasons on the Service. The warning is not the speakers'
+// NotAnnounced, which says why the planner gives an IP to nobody (and
+// heraldctl why quotes): this one says that no node has reported the IP for
+// the grace period, whatever the reason, and comes from the controller.
 const (
 	ReasonAnnouncerChanged = "AnnouncerChanged"
-	ReasonNotAnnounced     = "NotAnnounced"
+	ReasonNoAnnouncer      = v1beta1.ReasonNoAnnouncer
 )
 
 // Event is one Event to record on the Service.
@@ -24,9 +27,9 @@ type Event struct {
 
 // Events returns what changed from prev to next that the Service's owner
 // should hear about: an IP whose announcer over a protocol changed, and an
-// IP nobody has announced for the grace period. An IP that first appears
+// IP nobody has announced for the grace period (NoAnnouncer). An IP that first appears
 // makes no Event (there was no announcer to change from), nor does one
-// losing its announcer: the next one, or NotAnnounced, says it.
+// losing its announcer: the next one, or NoAnnouncer, says it.
 func Events(prev, next v1beta1.ServiceAnnouncementStatus) []Event {
 	var out []Event
 	for _, e := range next.IPs {
@@ -50,7 +53,7 @@ func Events(prev, next v1beta1.ServiceAnnouncementStatus) []Event {
 	}
 	if c := meta.FindStatusCondition(next.Conditions, v1beta1.ServiceAnnounced); c != nil && c.Reason == v1beta1.ReasonNoAnnouncer {
 		if old := meta.FindStatusCondition(prev.Conditions, v1beta1.ServiceAnnounced); old == nil || old.Message != c.Message || old.Reason != c.Reason {
-			out = append(out, Event{corev1.EventTypeWarning, ReasonNotAnnounced, c.Message})
+			out = append(out, Event{corev1.EventTypeWarning, ReasonNoAnnouncer, c.Message})
 		}
 	}
 	return out

@@ -40,7 +40,7 @@ func TestFailoverScript(t *testing.T) {
 		{name: "node2 stops", at: 5 * time.Second, nodes: nil, reason: v1beta1.ReasonWaitingForAnnouncer, recheck: grace},
 		{name: "still in grace", at: 9 * time.Second, nodes: nil, reason: v1beta1.ReasonWaitingForAnnouncer, recheck: 6 * time.Second},
 		{name: "grace over", at: 15 * time.Second, nodes: nil, reason: v1beta1.ReasonNoAnnouncer,
-			events: []Event{{"Warning", ReasonNotAnnounced, "No node announces 198.51.100.7: no Ready speaker lists it in its HeraldNode (kubectl get heraldnodes)."}}},
+			events: []Event{{"Warning", ReasonNoAnnouncer, "No node announces 198.51.100.7: no Ready speaker lists it in its HeraldNode (kubectl get heraldnodes)."}}},
 		{name: "warned once", at: 20 * time.Second, nodes: nil, reason: v1beta1.ReasonNoAnnouncer},
 		{name: "node3 at last", at: 30 * time.Second, nodes: []v1beta1.HeraldNode{l2("node3")}, reason: v1beta1.ReasonAnnounced, l2Node: "node3",
 			events: []Event{{"Normal", ReasonAnnouncerChanged, "198.51.100.7 now announced by node3 over Layer 2 (was node2)"}}},

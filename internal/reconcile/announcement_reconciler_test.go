@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,7 +57,7 @@ func TestServiceAnnouncement(t *testing.T) {
 		c := meta.FindStatusCondition(s.Conditions, v1beta1.ServiceAnnounced)
 		return c != nil && c.Reason == v1beta1.ReasonNoAnnouncer
 	})
-	waitEvent(t, ns, "web", announcement.ReasonNotAnnounced, "No node announces "+ip)
+	waitEvent(t, ns, "web", announcement.ReasonNoAnnouncer, "No node announces "+ip)
 	eventually(t, 10*time.Second, func() error {
 		if n := testutil.ToFloat64(m.metrics.ServicesUnannounced); n != 1 {
 			return fmt.Errorf("services_unannounced = %v, want 1", n)
@@ -112,4 +113,63 @@ func waitAnnouncement(t *testing.T, ns, name string, ok func(v1beta1.ServiceAnno
 		return nil
 	})
 	return &sa
+}
+
+// TestFlappingAnnouncerEventsBounded flips a Service's IP between two
+// nodes many times: every flip is seen, but the Events stay two objects
+// (one per direction, counted) and their count stays under client-go's
+// spam filter (a burst of 25, then one per 5 minutes), however long it
+// flaps. The first says "(was nobody)".
+func TestFlappingAnnouncerEventsBounded(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	startManager(t, nil)
+	cleanup(t, ns, "flap")
+	createPool(t, "flap", ns, []string{"198.51.100.44/30"})
+	createService(t, ns, "web")
+	ip := waitIPs(t, ns, "web", 1)[0]
+	svc := ns + "/web"
+	nodes := [2]string{ns + "-node1", ns + "-node2"}
+	claims := hn.Quorum(2, 2, "2 of 2 alive: claims IPs")
+	const flips = 40
+	for i := range flips + 1 {
+		on, off := nodes[i%2], nodes[(i+1)%2]
+		putNode(t, hn.New(off, claims))
+		putNode(t, hn.New(on, claims, hn.Layer2(ip, "eth0", svc)))
+		waitAnnouncement(t, ns, "web", func(s v1beta1.ServiceAnnouncementStatus) bool { return s.Layer2Nodes == on })
+	}
+	// The positive signal: the spam filter's whole burst of Normal Events
+	// on the Service (IPAllocated took one) has been recorded; more flips
+	// than that were made.
+	var objects, total int
+	eventually(t, 20*time.Second, func() error {
+		objects, total = announcerEvents(t, ns, "web")
+		if total < 25 {
+			return fmt.Errorf("%d Normal Events counted so far", total)
+		}
+		return nil
+	})
+	if objects > 3 || total > 26 {
+		t.Errorf("%d flips made %d Event objects counting %d; want at most 3 objects and the spam filter's 25 (+1 refilled)", flips+1, objects, total)
+	}
+}
+
+// announcerEvents counts the AnnouncerChanged Event objects on a Service,
+// and the occurrences all its Normal Events count.
+func announcerEvents(t *testing.T, ns, name string) (objects, total int) {
+	t.Helper()
+	var list corev1.EventList
+	if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range list.Items {
+		if e.InvolvedObject.Name != name || e.Type != corev1.EventTypeNormal {
+			continue
+		}
+		total += int(max(e.Count, 1))
+		if e.Reason == announcement.ReasonAnnouncerChanged {
+			objects++
+		}
+	}
+	return objects, total
 }

@@ -22,7 +22,7 @@ import (
 )
 
 // defaultAnnouncementGrace is how long an IP may go unannounced before the
-// Service gets a NotAnnounced warning: longer than a Layer 2 failover and
+// Service gets a NoAnnouncer warning: longer than a Layer 2 failover and
 // the speakers' HeraldNode writes that report it.
 const defaultAnnouncementGrace = 10 * time.Second
 

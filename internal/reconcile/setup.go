@@ -51,7 +51,7 @@ type Options struct {
 	// date (see SecretsRoleCache for the cache it needs).
 	SpeakerSecrets *SpeakerSecrets
 	// AnnouncementGrace is how long an IP may go unannounced before its
-	// Service gets a NotAnnounced warning. Default 10s.
+	// Service gets a NoAnnouncer warning. Default 10s.
 	AnnouncementGrace time.Duration
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
