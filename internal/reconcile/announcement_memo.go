@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/heraldlb/herald/api/v1beta1"
@@ -64,12 +65,13 @@ func (r *AnnouncementReconciler) newTerm(ctx context.Context, q workqueue.TypedR
 // ServiceAnnouncement in the cache: those with IPs need one, the others
 // may have one to delete.
 func (r *AnnouncementReconciler) services(ctx context.Context) ([]reconcile.Request, error) {
+	// Every HeraldNode write lists them: read-only, no copy.
 	var svcs corev1.ServiceList
-	if err := r.reader.List(ctx, &svcs); err != nil {
+	if err := r.reader.List(ctx, &svcs, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
 	var anns v1beta1.ServiceAnnouncementList
-	if err := r.reader.List(ctx, &anns); err != nil {
+	if err := r.reader.List(ctx, &anns, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list serviceannouncements: %w", err)
 	}
 	seen := map[types.NamespacedName]bool{}

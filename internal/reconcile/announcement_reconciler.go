@@ -75,7 +75,8 @@ func (r *AnnouncementReconciler) reconcile(ctx context.Context, term uint64, req
 		return 0, r.remove(ctx, term, req)
 	}
 	var nodes v1beta1.HeraldNodeList
-	if err := r.reader.List(ctx, &nodes); err != nil {
+	// Read-only, and each lists up to 1,024 prefixes per session: no copy.
+	if err := r.reader.List(ctx, &nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return 0, fmt.Errorf("list heraldnodes: %w", err)
 	}
 	var cached v1beta1.ServiceAnnouncement
