@@ -18,6 +18,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		&BGPPeer{}, &BGPPeerList{},
 		&Community{}, &CommunityList{},
 		&HeraldNode{}, &HeraldNodeList{},
+		&ServiceAnnouncement{}, &ServiceAnnouncementList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -37,6 +37,8 @@ var pureCore = map[string][]string{
 	"internal/explain": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
 	// status sums up objects the CLI has read.
 	"internal/status": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
+	// announcement sums up HeraldNodes for a Service; the reconciler writes.
+	"internal/announcement": {"k8s.io/client-go", "sigs.k8s.io/controller-runtime"},
 }
 
 // shells lists, for each program's shell, the other program's packages it

@@ -41,6 +41,10 @@ type Controller struct {
 	// the objects that existed when this replica began to lead it has not
 	// reconciled yet. It reaches 0 once the replica has caught up.
 	CatchUpPending *prometheus.GaugeVec
+	// ServicesUnannounced is how many Services with an IP have one that no
+	// node announces (their ServiceAnnouncement says Announced False), as
+	// the leader sees it.
+	ServicesUnannounced prometheus.Gauge
 	// ConfigLoaded is 1 once this replica has put a set of pools in force.
 	ConfigLoaded prometheus.Gauge
 	// ConfigStale is 1 while the pools in force are not the pools as
@@ -71,6 +75,10 @@ func NewController() *Controller {
 		FencedWrites: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "herald", Subsystem: "controller", Name: "fenced_writes_total",
 			Help: "Writes not sent, or cut short, because this replica's leader Lease was overdue for renewal.",
+		}),
+		ServicesUnannounced: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "herald", Subsystem: "controller", Name: "services_unannounced",
+			Help: "Services with an IP that no node announces, as the leader sees it.",
 		}),
 		Leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "herald", Subsystem: "controller", Name: "leader",
@@ -116,7 +124,7 @@ func (c *Controller) ConfigViews() []*metallbcompat.View {
 
 // Register registers every collector with reg.
 func (c *Controller) Register(reg prometheus.Registerer) error {
-	for _, col := range []prometheus.Collector{c.AddressesInUse, c.AddressesTotal, c.AllocationErrors, c.Reconciles, c.FencedWrites, c.Leader, c.LeaderTerms, c.CatchUpPending, c.ConfigLoaded, c.ConfigStale} {
+	for _, col := range []prometheus.Collector{c.AddressesInUse, c.AddressesTotal, c.AllocationErrors, c.Reconciles, c.FencedWrites, c.Leader, c.LeaderTerms, c.CatchUpPending, c.ConfigLoaded, c.ConfigStale, c.ServicesUnannounced} {
 		if err := reg.Register(col); err != nil {
 			return fmt.Errorf("register collector: %w", err)
 		}

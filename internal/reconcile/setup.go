@@ -50,12 +50,16 @@ type Options struct {
 	// SpeakerSecrets, when set, keeps the speakers' Secrets Role up to
 	// date (see SecretsRoleCache for the cache it needs).
 	SpeakerSecrets *SpeakerSecrets
+	// AnnouncementGrace is how long an IP may go unannounced before its
+	// Service gets a NoAnnouncer warning. Default 10s.
+	AnnouncementGrace time.Duration
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
 }
 
-// Setup adds the Service and IPAddressPool reconcilers to mgr, and the
-// leader election that decides when they act. They share one allocator.
+// Setup adds the Service, IPAddressPool and ServiceAnnouncement reconcilers
+// to mgr, and the leader election that decides when they act. The first
+// two share one allocator.
 func Setup(mgr ctrl.Manager, o Options) error {
 	_, err := setup(mgr, o)
 	return err
@@ -76,12 +80,16 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 	if err := setupPools(mgr, o, st, events); err != nil {
 		return nil, err
 	}
+	annTerm, err := setupAnnouncements(mgr, o, st, events)
+	if err != nil {
+		return nil, err
+	}
 	if o.SpeakerSecrets != nil {
 		if err := setupSecretsRole(mgr, *o.SpeakerSecrets, o.SkipNameValidation); err != nil {
 			return nil, err
 		}
 	}
-	if err := setupLeadership(mgr, o, st, svcR); err != nil {
+	if err := setupLeadership(mgr, o, st, svcR, annTerm); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -93,6 +101,9 @@ func (o *Options) defaults(mgr ctrl.Manager) {
 	}
 	if o.PoolStatusDelay <= 0 {
 		o.PoolStatusDelay = time.Second
+	}
+	if o.AnnouncementGrace <= 0 {
+		o.AnnouncementGrace = defaultAnnouncementGrace
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewController()
@@ -157,7 +168,7 @@ func setupPools(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder
 
 // setupLeadership adds leader election; each new term requeues everything
 // and sweeps the Services.
-func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconciler) error {
+func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconciler, annTerm func(context.Context)) error {
 	onTerm := func(ctx context.Context, term uint64) {
 		svcQ, poolQ := st.queues()
 		if svcQ != nil {
@@ -166,6 +177,7 @@ func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconc
 		if poolQ != nil {
 			poolQ.Add(reconcile.Request{})
 		}
+		annTerm(ctx)
 		// A queue not started yet lists everything when it starts.
 		svcR.sweep(ctx, term, clock.RealClock{}, sweepEvery)
 	}
