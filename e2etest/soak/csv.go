@@ -17,11 +17,11 @@ type Curve struct {
 // time in seconds since the soak started.
 func WriteCSV(w io.Writer, curves []Curve) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"seconds", "process", "rss_bytes", "heap_inuse_bytes", "goroutines"})
+	_ = cw.Write([]string{"seconds", "process", "rss_bytes", "heap_inuse_bytes", "heap_goal_bytes", "goroutines"})
 	for _, c := range curves {
 		for _, s := range c.Samples {
 			_ = cw.Write([]string{strconv.FormatFloat(s.At.Seconds(), 'f', 1, 64), c.Process,
-				strconv.FormatInt(s.RSS, 10), strconv.FormatInt(s.HeapInuse, 10), strconv.Itoa(s.Goroutines)})
+				strconv.FormatInt(s.RSS, 10), strconv.FormatInt(s.HeapInuse, 10), strconv.FormatInt(s.HeapGoal, 10), strconv.Itoa(s.Goroutines)})
 		}
 	}
 	cw.Flush()

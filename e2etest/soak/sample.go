@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,42 +17,51 @@ type Sample struct {
 	At time.Duration
 	// RSS is VmRSS from /proc; HeapInuse is go_memstats_heap_inuse_bytes.
 	RSS, HeapInuse int64
-	Goroutines     int
+	// HeapGoal is go_memstats_next_gc_bytes, the heap size that triggers
+	// the next GC: the live heap at the last GC times (1 + GOGC/100). It
+	// moves only at a GC, so it follows the live heap without the
+	// sawtooth of garbage that HeapInuse swings through between GCs.
+	HeapGoal   int64
+	Goroutines int
 }
 
 // Metric names read from a process's /metrics.
 const (
 	heapInuseMetric  = "go_memstats_heap_inuse_bytes"
+	heapGoalMetric   = "go_memstats_next_gc_bytes"
 	goroutinesMetric = "go_goroutines"
 )
 
-// ParseMetrics reads the heap in use and the goroutine count from a
-// Prometheus text exposition, and fails if either is missing, so that a
-// process serving no Go metrics is not mistaken for a flat one.
-func ParseMetrics(r io.Reader) (heapInuse int64, goroutines int, err error) {
+var wantMetrics = []string{heapInuseMetric, heapGoalMetric, goroutinesMetric}
+
+// ParseMetrics reads the heap in use, the heap goal and the goroutine
+// count from a Prometheus text exposition into a Sample, and fails if one
+// is missing, so that a process serving no Go metrics is not mistaken for
+// a flat one.
+func ParseMetrics(r io.Reader) (Sample, error) {
 	found := map[string]float64{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || (name != heapInuseMetric && name != goroutinesMetric) {
+		if !ok || !slices.Contains(wantMetrics, name) {
 			continue
 		}
 		v, perr := strconv.ParseFloat(strings.TrimSpace(value), 64)
 		if perr != nil {
-			return 0, 0, fmt.Errorf("parse %s: %w", name, perr)
+			return Sample{}, fmt.Errorf("parse %s: %w", name, perr)
 		}
 		found[name] = v
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, fmt.Errorf("read metrics: %w", err)
+		return Sample{}, fmt.Errorf("read metrics: %w", err)
 	}
-	for _, m := range []string{heapInuseMetric, goroutinesMetric} {
+	for _, m := range wantMetrics {
 		if _, ok := found[m]; !ok {
-			return 0, 0, fmt.Errorf("metrics lack %s", m)
+			return Sample{}, fmt.Errorf("metrics lack %s", m)
 		}
 	}
-	return int64(found[heapInuseMetric]), int(found[goroutinesMetric]), nil
+	return Sample{HeapInuse: int64(found[heapInuseMetric]), HeapGoal: int64(found[heapGoalMetric]), Goroutines: int(found[goroutinesMetric])}, nil
 }
 
 // ReadRSS returns a process's resident set size (VmRSS) in bytes.

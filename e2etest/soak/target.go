@@ -34,11 +34,12 @@ func (t Target) Read(ctx context.Context, at time.Duration) (Sample, error) {
 		return Sample{}, err
 	}
 	defer body.Close()
-	heap, g, err := ParseMetrics(body)
+	s, err := ParseMetrics(body)
 	if err != nil {
 		return Sample{}, fmt.Errorf("%s: %w", t.Process, err)
 	}
-	return Sample{At: at, RSS: rss, HeapInuse: heap, Goroutines: g}, nil
+	s.At, s.RSS = at, rss
+	return s, nil
 }
 
 func (t Target) get(ctx context.Context, url string) (io.ReadCloser, error) {

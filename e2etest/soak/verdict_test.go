@@ -6,13 +6,14 @@ import (
 	"time"
 )
 
-// curve makes n samples whose heap and RSS follow f(i) MiB, with g(i)
-// goroutines.
+// curve makes n samples whose heap goal and RSS follow f(i) MiB, with
+// g(i) goroutines; the heap in use swings through a GC sawtooth that is
+// never judged.
 func curve(n int, f func(i int) float64, g func(i int) int) []Sample {
 	ss := make([]Sample, n)
 	for i := range ss {
 		b := int64(f(i) * (1 << 20))
-		ss[i] = Sample{At: time.Duration(i) * 10 * time.Second, RSS: 2 * b, HeapInuse: b, Goroutines: g(i)}
+		ss[i] = Sample{At: time.Duration(i) * 10 * time.Second, RSS: 2 * b, HeapGoal: b, HeapInuse: b / int64(1+i%3), Goroutines: g(i)}
 	}
 	return ss
 }
@@ -39,7 +40,7 @@ func TestJudge(t *testing.T) {
 		{
 			name:    "a steady leak of 0.5% a sample fails heap and RSS",
 			samples: curve(30, func(i int) float64 { return 40 * (1 + 0.005*float64(i)) }, flatG),
-			wantWhy: []string{"heap in use grew", "RSS grew"},
+			wantWhy: []string{"heap goal (live heap) grew", "RSS grew"},
 		},
 		{
 			name:    "goroutines that climb fail",
