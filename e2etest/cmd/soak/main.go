@@ -49,6 +49,9 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Bounded: the lab's bring-up, the churn and the tear-down together.
+	ctx, cancel := context.WithTimeout(ctx, c.duration+10*time.Minute)
+	defer cancel()
 	ok, err := run(ctx, c)
 	switch {
 	case err != nil:
