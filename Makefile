@@ -54,10 +54,20 @@ test: deps kube-bins verify-manifests
 		$$($(GO) list ./... | grep -v -e '/e2etest$$' -e '/e2etest/faults$$')
 	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) $(SERIAL_PKGS)
 
+# The churn soak (e2etest/cmd/soak) runs the lab: root, and the lab lock
+# shared with the other lab users on the machine.
+SOAK_DURATION ?= 1h
+SOAK_OUT ?= _output/soak
+CHURN_SOAK = HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" flock /tmp/herald-lab.lock $(GO) run ./e2etest/cmd/soak -out $(SOAK_OUT)
+
 ## soak: the long fault runs (no root): 100 SIGKILLs of the leader under
 ## churn, and a 3-minute apiserver outage. make test runs shorter ones.
+## Then, as root, the churn soak: 100 Services/min for SOAK_DURATION with
+## the memory and goroutine curves of the controller and the speakers.
 soak: kube-bins
 	HERALD_SOAK=1 HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) test -count=1 -timeout 60m -v -run 'TestChaos|TestAPIServerOutage' ./e2etest/faults/
+	@if [ "$$(id -u)" != 0 ]; then echo "not root: the churn soak needs the lab (root and 'make deps')" >&2; exit 1; fi
+	$(CHURN_SOAK) -duration $(SOAK_DURATION)
 
 ## lab: the local demo: a real apiserver, nodes, a router and clients in network namespaces (root).
 lab: deps kube-bins
@@ -67,10 +77,12 @@ lab: deps kube-bins
 lab-down:
 	$(GO) run ./e2etest/cmd/lab down
 
-## bench: the allocator micro-benchmarks and the burst run against a real apiserver.
+## bench: the allocator micro-benchmarks, the burst run against a real apiserver, and (root) a 5-minute churn soak.
 bench: kube-bins
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/ipam/
 	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) run ./e2etest/cmd/burstbench
+	@if [ "$$(id -u)" != 0 ]; then echo "not root: the 5-minute churn soak needs the lab (root and 'make deps')" >&2; exit 1; fi
+	$(CHURN_SOAK) -duration 5m
 
 ## bench-speaker: the speakers on the lab (root): Layer 2 failover, handover and partition heal over ten rounds each, time to announce, and cost with 1,000 Services; BGP time to route, and 5,000 routes.
 bench-speaker: deps kube-bins

@@ -32,6 +32,9 @@ type Options struct {
 	Log io.Writer
 	// NoController leaves the controller out, for tests that run their own.
 	NoController bool
+	// ControllerArgs are extra controller flags, after the lab's own, so
+	// that they win (for example, to serve metrics and pprof on loopback).
+	ControllerArgs []string
 	// NoSpeakers leaves the speakers out.
 	NoSpeakers bool
 	// SpeakerArgs returns a speaker's arguments; default DefaultSpeakerArgs.
@@ -204,7 +207,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 
 	if !opts.NoController {
-		l.Controller = l.startController(b.wait()["controller"])
+		l.Controller = l.startController(b.wait()["controller"], opts.ControllerArgs)
 		l.logf("controller: %s", l.Controller.describe())
 	}
 	if !opts.NoSpeakers {
@@ -255,18 +258,19 @@ func (c Component) describe() string {
 }
 
 // startController builds ./controller and runs it in the root namespace.
-func (l *Lab) startController(why string) Component {
+func (l *Lab) startController(why string, extra []string) Component {
 	bin := filepath.Join(StateDir, "bin", "controller")
 	if why != "" {
 		return Component{Why: why}
 	}
-	p, err := startProc("controller", "", nil, bin,
-		"--kubeconfig="+l.Kubeconfig,
+	args := append([]string{bin,
+		"--kubeconfig=" + l.Kubeconfig,
 		"--leader-elect=true",
-		"--leader-election-namespace="+HeraldNamespace,
+		"--leader-election-namespace=" + HeraldNamespace,
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=0",
-	)
+	}, extra...)
+	p, err := startProc("controller", "", nil, args...)
 	if err != nil {
 		return Component{Why: err.Error()}
 	}

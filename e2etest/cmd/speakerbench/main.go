@@ -30,12 +30,14 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "all", "what to measure: l2, l2-cost (only the memory and CPU of many Layer 2 Services), bgp, switch (the switch-over from MetalLB), lifecycle (nodes that leave, two of three speakers killed) or all")
+	mode := flag.String("mode", "all", "what to measure: l2, l2-cost (only the memory and CPU of many Layer 2 Services), bgp, switch (the switch-over from MetalLB), lifecycle (nodes that leave, two of three speakers killed), heap (speakers' RSS and node1's heap profile at -heap-routes BGP routes; not in all) or all")
 	trials := flag.Int("trials", 10, "rounds of each failover measurement")
 	announceTrials := flag.Int("announce-trials", 20, "rounds of the create-to-answer and create-to-route measurements")
 	l2Services := flag.Int("l2-services", 1000, "Layer 2 Services for the cost measurement")
 	bgpServices := flag.Int("bgp-services", 5000, "BGP Services for the many-routes measurement")
 	coldRounds := flag.Int("cold-rounds", 10, "rounds of the BGP cold start (every speaker restarted)")
+	heapRoutes := flag.String("heap-routes", "5000,20000", "BGP route counts, in increasing order, at which the heap mode saves node1's heap profile")
+	profileDir := flag.String("profile-dir", "_output/speakerbench", "directory for the heap mode's profiles")
 	speakerBin := flag.String("speaker-bin", "", "a speaker binary to run instead of building ./speaker, to measure another build (say, main's) the same way")
 	flag.Parse()
 	labOpts := lab.Options{Log: os.Stderr, SpeakerBin: *speakerBin}
@@ -63,6 +65,9 @@ func main() {
 	if err == nil && (*mode == "lifecycle" || *mode == "all") {
 		err = withLab(ctx, labOpts, func(l *lab.Lab) error { return benchLifecycle(ctx, l, r, *trials) })
 	}
+	if *mode == "heap" {
+		err = runHeap(ctx, labOpts, r, *heapRoutes, *profileDir)
+	}
 	r.print(os.Stdout)
 	switch {
 	case err != nil:
@@ -72,6 +77,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "speakerbench: %d target(s) missed\n", r.missed)
 		os.Exit(1)
 	}
+}
+
+// runHeap is the heap mode: the speakers serve pprof on loopback.
+func runHeap(ctx context.Context, opts lab.Options, r *report, routes, dir string) error {
+	counts, err := parseCounts(routes)
+	if err != nil {
+		return fmt.Errorf("-heap-routes: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	opts.SpeakerArgs = pprofSpeakerArgs
+	return withLab(ctx, opts, func(l *lab.Lab) error { return heapProfiles(ctx, l, r, counts, dir) })
 }
 
 // withLab runs f on a fresh lab with config/samples applied, and tears the

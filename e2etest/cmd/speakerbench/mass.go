@@ -18,6 +18,11 @@ import (
 // createMany creates n Services in namespace ns from pool, with endpoints
 // on every node, from 16 clients at once, and returns when all exist.
 func createMany(ctx context.Context, l *lab.Lab, ns, pool string, n int, opts ...lab.ServiceOption) error {
+	return createRange(ctx, l, ns, pool, 0, n, opts...)
+}
+
+// createRange creates the Services numbered from..to-1, as createMany does.
+func createRange(ctx context.Context, l *lab.Lab, ns, pool string, from, to int, opts ...lab.ServiceOption) error {
 	work := make(chan int)
 	errs := make(chan error, 16)
 	var wg sync.WaitGroup
@@ -36,7 +41,7 @@ func createMany(ctx context.Context, l *lab.Lab, ns, pool string, n int, opts ..
 	}
 	var err error
 feed:
-	for i := range n {
+	for i := from; i < to; i++ {
 		select {
 		case work <- i:
 		case err = <-errs:
