@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/heraldlb/herald/e2etest/lab"
 )
 
@@ -21,6 +24,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: lab up [-nodes N] [-no-demo] | lab down")
 		os.Exit(2)
 	}
+	// The demo's heraldctl calls would print a stack trace without a
+	// logger; their errors are returned anyway.
+	ctrllog.SetLogger(logr.Discard())
 	// Signals are caught for the whole run, so a second Ctrl-C during
 	// teardown does not leave half a lab.
 	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
