@@ -54,8 +54,9 @@ type Options struct {
 	SkipNameValidation bool
 }
 
-// Setup adds the Service and IPAddressPool reconcilers to mgr, and the
-// leader election that decides when they act. They share one allocator.
+// Setup adds the Service, IPAddressPool and readiness reconcilers to mgr,
+// and the leader election that decides when they act. They share one
+// allocator.
 func Setup(mgr ctrl.Manager, o Options) error {
 	_, err := setup(mgr, o)
 	return err
@@ -81,7 +82,11 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 			return nil, err
 		}
 	}
-	if err := setupLeadership(mgr, o, st, svcR); err != nil {
+	readyR, err := setupReadiness(mgr, o, st)
+	if err != nil {
+		return nil, err
+	}
+	if err := setupLeadership(mgr, o, st, svcR, readyR.requeue); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -156,8 +161,8 @@ func setupPools(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder
 }
 
 // setupLeadership adds leader election; each new term requeues everything
-// and sweeps the Services.
-func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconciler) error {
+// and sweeps the Services; hooks requeue the other controllers.
+func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconciler, hooks ...func(context.Context, uint64)) error {
 	onTerm := func(ctx context.Context, term uint64) {
 		svcQ, poolQ := st.queues()
 		if svcQ != nil {
@@ -165,6 +170,9 @@ func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconc
 		}
 		if poolQ != nil {
 			poolQ.Add(reconcile.Request{})
+		}
+		for _, h := range hooks {
+			h(ctx, term)
 		}
 		// A queue not started yet lists everything when it starts.
 		svcR.sweep(ctx, term, clock.RealClock{}, sweepEvery)
