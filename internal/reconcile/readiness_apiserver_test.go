@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/testenv"
 )
@@ -82,4 +84,39 @@ func readyConds(obj client.Object) []metav1.Condition {
 		return o.Status.Conditions
 	}
 	return nil
+}
+
+// TestReadinessAfterTakeover: a standby drops the changes it sees, so a new
+// leader must recompute every condition when its term begins, even if
+// nothing changes after that.
+func TestReadinessAfterTakeover(t *testing.T) {
+	testenv.Require(t, env)
+	ns := newNamespace(t)
+	var frozen pauser
+	a := startManager(t, &frozen, leaderAs(ns, "a"))
+	t.Cleanup(func() { frozen.resume() }) // before a is stopped
+	waitLeads(t, a)
+	b := startManager(t, nil, leaderAs(ns, "b"))
+	cleanup(t, ns, "rdy-ho-pool")
+	l2 := &v1beta1.L2Advertisement{ObjectMeta: metav1.ObjectMeta{Name: "rdy-ho"},
+		Spec: v1beta1.L2AdvertisementSpec{IPAddressPools: []string{"rdy-ho-pool"}}}
+	create(t, l2)
+	waitReady(t, l2, metav1.ConditionFalse, "UnknownPool", `"rdy-ho-pool"`)
+
+	// a freezes; the pool arrives while b is still a standby, which drops
+	// the work.
+	frozen.pause()
+	dropped := testutil.ToFloat64(b.metrics.Reconciles.WithLabelValues("readiness", "standby"))
+	createPool(t, "rdy-ho-pool", ns, []string{"198.51.100.168/29"})
+	eventually(t, 10*time.Second, func() error {
+		if n := testutil.ToFloat64(b.metrics.Reconciles.WithLabelValues("readiness", "standby")); n == dropped || leads(b) {
+			return fmt.Errorf("b dropped %v readiness reconciles (leads: %v), want one more while standby", n, leads(b))
+		}
+		return nil
+	})
+	// b takes over and writes the new verdict; a's writes are still held.
+	waitReady(t, l2, metav1.ConditionTrue, "Accepted", "selects pool rdy-ho-pool")
+	if !leads(b) {
+		t.Fatal("Ready turned True, but b does not lead")
+	}
 }
