@@ -182,8 +182,9 @@ type BGPPeerSpec struct {
 
 // BGPPeerStatus reports the session's state.
 type BGPPeerStatus struct {
-	// Conditions: Ready is False when the peer's Secret is missing or
-	// malformed.
+	// Conditions: Ready, written by the controller, is False when the spec
+	// cannot be used. A missing or malformed password Secret is reported by
+	// each speaker, in its HeraldNode's ConfigurationAccepted condition.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -167,7 +167,7 @@ func startManager(t *testing.T, tw transportWrapper, tweaks ...func(*Options)) *
 			}
 			// A reconcile that fails, or panics (controller-runtime
 			// recovers it), is retried and may go unnoticed otherwise.
-			for _, c := range []string{"service", "ipaddresspool", "serviceannouncement"} {
+			for _, c := range []string{"service", "ipaddresspool", "serviceannouncement", "readiness"} {
 				if n := testutil.ToFloat64(m.Reconciles.WithLabelValues(c, "error")); n > 0 {
 					t.Errorf("%v %s reconciles failed; errors logged:\n%s", n, c, errs.String())
 				}

@@ -57,9 +57,9 @@ type Options struct {
 	SkipNameValidation bool
 }
 
-// Setup adds the Service, IPAddressPool and ServiceAnnouncement reconcilers
-// to mgr, and the leader election that decides when they act. The first
-// two share one allocator.
+// Setup adds the Service, IPAddressPool, ServiceAnnouncement and readiness
+// reconcilers to mgr, and the leader election that decides when they act.
+// The first two share one allocator.
 func Setup(mgr ctrl.Manager, o Options) error {
 	_, err := setup(mgr, o)
 	return err
@@ -89,7 +89,12 @@ func setup(mgr ctrl.Manager, o Options) (*state, error) {
 			return nil, err
 		}
 	}
-	if err := setupLeadership(mgr, o, st, svcR, annTerm); err != nil {
+	readyR, err := setupReadiness(mgr, o, st)
+	if err != nil {
+		return nil, err
+	}
+	announceOnTerm := func(ctx context.Context, _ uint64) { annTerm(ctx) }
+	if err := setupLeadership(mgr, o, st, svcR, announceOnTerm, readyR.requeue); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -167,8 +172,8 @@ func setupPools(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder
 }
 
 // setupLeadership adds leader election; each new term requeues everything
-// and sweeps the Services.
-func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconciler, annTerm func(context.Context)) error {
+// and sweeps the Services; hooks requeue the other controllers.
+func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconciler, hooks ...func(context.Context, uint64)) error {
 	onTerm := func(ctx context.Context, term uint64) {
 		svcQ, poolQ := st.queues()
 		if svcQ != nil {
@@ -177,7 +182,9 @@ func setupLeadership(mgr ctrl.Manager, o Options, st *state, svcR *ServiceReconc
 		if poolQ != nil {
 			poolQ.Add(reconcile.Request{})
 		}
-		annTerm(ctx)
+		for _, h := range hooks {
+			h(ctx, term)
+		}
 		// A queue not started yet lists everything when it starts.
 		svcR.sweep(ctx, term, clock.RealClock{}, sweepEvery)
 	}

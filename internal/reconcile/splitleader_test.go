@@ -80,6 +80,17 @@ func leaderAs(ns, identity string) func(*Options) {
 
 func leads(m *manager) bool { return testutil.ToFloat64(m.metrics.Leader) == 1 }
 
+// waitLeads waits until m leads.
+func waitLeads(t *testing.T, m *manager) {
+	t.Helper()
+	eventually(t, 20*time.Second, func() error {
+		if !leads(m) {
+			return fmt.Errorf("the replica does not lead yet")
+		}
+		return nil
+	})
+}
+
 // A leader that freezes with a write computed, and resumes after another
 // replica took over, must not land that write: it would put back what the
 // new leader has since changed.
@@ -88,12 +99,7 @@ func TestAPausedLeaderThatResumesDoesNotWrite(t *testing.T) {
 	ns := newNamespace(t)
 	var frozen pauser
 	a := startManager(t, &frozen, leaderAs(ns, "a"))
-	eventually(t, 20*time.Second, func() error {
-		if !leads(a) {
-			return fmt.Errorf("replica a does not lead yet")
-		}
-		return nil
-	})
+	waitLeads(t, a)
 	b := startManager(t, nil, leaderAs(ns, "b"))
 	cleanup(t, ns, "split")
 	createPool(t, "split", ns, []string{"198.51.100.8/30"})
