@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -337,9 +338,16 @@ func (s *bgpSuite) md5(t *testing.T) {
 		t.Errorf("node1's log does not name the failing session tor6")
 	}
 	// The right password, from the sample's Secret.
-	peer.Spec.Password = ""
-	peer.Spec.PasswordSecret = &v1beta1.SecretRef{Name: "tor-bgp-password", Namespace: lab.HeraldNamespace}
-	if err := c.Update(ctx, peer); err != nil {
+	// The controller writes the peer's Ready condition meanwhile, so the
+	// object read at create is stale: read it again on a conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(peer), peer); err != nil {
+			return err
+		}
+		peer.Spec.Password = ""
+		peer.Spec.PasswordSecret = &v1beta1.SecretRef{Name: "tor-bgp-password", Namespace: lab.HeraldNamespace}
+		return c.Update(ctx, peer)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	err = waitErr(ctx, 40*time.Second, func() error {
