@@ -24,7 +24,7 @@ func TestControllerWritesServiceAnnouncementsAsItself(t *testing.T) {
 	pool := &v1beta1.IPAddressPool{ObjectMeta: metav1.ObjectMeta{Name: "lan"}, Spec: v1beta1.IPAddressPoolSpec{Addresses: []v1beta1.AddressRange{"198.51.100.50/32"}}}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}, Spec: corev1.ServiceSpec{
 		Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}
-	node := hn.New("node-a", hn.Quorum(1, 1, "1 of 1 alive: claims IPs"), hn.Layer2("198.51.100.50", "eth0", "default/web"))
+	node := hn.New("node-a", hn.Quorum(1, 1, "1 of 1 alive: claims IPs"), hn.Members("node-a"), hn.Layer2("198.51.100.50", "eth0", "default/web"))
 	for _, o := range []client.Object{pool, svc, &node} {
 		if err := env.Client.Create(ctx, o); err != nil {
 			t.Fatal(err)

@@ -17,8 +17,10 @@ const Established = "Established"
 // IPs returns one entry per IP of the Service and protocol it is announced
 // over, sorted by IP then protocol; an IP nobody announces gets one entry
 // with no protocol and no nodes. Only nodes whose Ready condition is True
-// count: a speaker that stopped, or lost quorum, says nothing current.
+// and that the other speakers see alive (Alive) count: a speaker that
+// stopped, lost quorum or crashed says nothing current.
 func IPs(svc string, ips []netip.Addr, nodes []v1beta1.HeraldNode) []v1beta1.AnnouncedIP {
+	alive, _ := Alive(nodes)
 	ips = slices.Clone(ips)
 	slices.SortFunc(ips, netip.Addr.Compare)
 	ips = slices.Compact(ips)
@@ -27,7 +29,7 @@ func IPs(svc string, ips []netip.Addr, nodes []v1beta1.HeraldNode) []v1beta1.Ann
 		l2 := v1beta1.AnnouncedIP{IP: ip.String(), Protocol: v1beta1.ProtocolLayer2}
 		bgp := v1beta1.AnnouncedIP{IP: ip.String(), Protocol: v1beta1.ProtocolBGP}
 		for i := range nodes {
-			if !ready(&nodes[i]) {
+			if !ready(&nodes[i]) || !alive[nodes[i].Name] {
 				continue
 			}
 			addLayer2(&l2, &nodes[i], svc, ip)

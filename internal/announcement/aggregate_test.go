@@ -10,7 +10,11 @@ import (
 	hn "github.com/heraldlb/herald/internal/heraldnodetest"
 )
 
-var claims = hn.Quorum(3, 3, "3 of 3 alive: claims IPs")
+// claims is a speaker that claims IPs and sees all three speakers alive.
+var claims hn.Option = func(n *v1beta1.HeraldNode) {
+	hn.Quorum(3, 3, "3 of 3 alive: claims IPs")(n)
+	hn.Members("node1", "node2", "node3")(n)
+}
 
 const svc = "default/web"
 
@@ -43,6 +47,15 @@ func TestIPs(t *testing.T) {
 		ips:   addrs("198.51.100.7"),
 		nodes: []v1beta1.HeraldNode{hn.New("node1", hn.Quorum(1, 3, "1 of 3 alive: does not claim"), hn.Layer2("198.51.100.7", "eth0", svc))},
 		want:  []v1beta1.AnnouncedIP{{IP: "198.51.100.7"}},
+	}, {
+		name: "a crashed speaker's HeraldNode, still Ready, does not count once the others see it gone",
+		ips:  addrs("198.51.100.7"),
+		nodes: []v1beta1.HeraldNode{
+			hn.New("node1", claims, hn.Members("node1", "node2")),
+			hn.New("node2", claims, hn.Members("node1", "node2"), hn.Layer2("198.51.100.7", "eth0", svc)),
+			hn.New("node3", claims, hn.Layer2("198.51.100.7", "eth1", svc)),
+		},
+		want: []v1beta1.AnnouncedIP{{IP: "198.51.100.7", Protocol: "layer2", Nodes: []string{"node2"}, Interfaces: []string{"eth0"}}},
 	}, {
 		name:  "a shared IP listed for another Service only",
 		ips:   addrs("198.51.100.7"),

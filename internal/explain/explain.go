@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/internal/announcement"
 	"github.com/heraldlb/herald/internal/config"
 	"github.com/heraldlb/herald/internal/election"
 	"github.com/heraldlb/herald/internal/plan"
@@ -99,31 +100,8 @@ func newWorld(in Inputs) world {
 	}
 	plan.MarkGone(w.nodes, map[string]time.Time{}, in.Now, true)
 	w.speakers = in.Speakers
-	w.alive, w.quorum = aliveSpeakers(in.Speakers)
+	w.alive, w.quorum = announcement.Alive(in.Speakers)
 	return w
-}
-
-// aliveSpeakers are the speakers alive on the majority side: those that
-// another claiming speaker sees in memberlist. A speaker's word on itself
-// does not count while others claim, for a speaker that crashed leaves its
-// HeraldNode behind, still claiming and listing itself; only a speaker
-// that claims alone (the tie-breaker side of two) vouches for itself.
-func aliveSpeakers(nodes []v1beta1.HeraldNode) (alive map[string]bool, quorum bool) {
-	alive = map[string]bool{}
-	var claiming []v1beta1.HeraldNode
-	for _, n := range nodes {
-		if n.Status.Quorum.Claims {
-			claiming = append(claiming, n)
-		}
-	}
-	for _, n := range claiming {
-		for _, m := range n.Status.Members {
-			if m != n.Name || len(claiming) == 1 {
-				alive[m] = true
-			}
-		}
-	}
-	return alive, len(claiming) > 0
 }
 
 func (w world) explainIP(ip netip.Addr, svc plan.Service) []string {

@@ -32,7 +32,7 @@ func TestServiceAnnouncement(t *testing.T) {
 	ip := waitIPs(t, ns, "web", 1)[0]
 	svc := ns + "/web"
 	node1, node2 := ns+"-node1", ns+"-node2"
-	claims := hn.Quorum(2, 2, "2 of 2 alive: claims IPs")
+	claims := bothAlive(node1, node2)
 	putNode(t, hn.New(node1, claims, hn.Layer2(ip, "eth0", svc)))
 	putNode(t, hn.New(node2, claims))
 
@@ -130,7 +130,7 @@ func TestFlappingAnnouncerEventsBounded(t *testing.T) {
 	ip := waitIPs(t, ns, "web", 1)[0]
 	svc := ns + "/web"
 	nodes := [2]string{ns + "-node1", ns + "-node2"}
-	claims := hn.Quorum(2, 2, "2 of 2 alive: claims IPs")
+	claims := bothAlive(nodes[0], nodes[1])
 	const flips = 40
 	for i := range flips + 1 {
 		on, off := nodes[i%2], nodes[(i+1)%2]
@@ -172,4 +172,13 @@ func announcerEvents(t *testing.T, ns, name string) (objects, total int) {
 		}
 	}
 	return objects, total
+}
+
+// bothAlive is two speakers that claim IPs and see each other alive, as
+// each speaker's HeraldNode says.
+func bothAlive(a, b string) hn.Option {
+	return func(n *v1beta1.HeraldNode) {
+		hn.Quorum(2, 2, "2 of 2 alive: claims IPs")(n)
+		hn.Members(a, b)(n)
+	}
 }
