@@ -40,6 +40,8 @@ type AnnouncementReconciler struct {
 	clock    clock.PassiveClock
 	grace    time.Duration
 
+	index nodeIndex
+
 	mu sync.Mutex
 	// written is the status last applied per Service in this term: the
 	// cache may not show it yet, and Events must not be sent twice.
@@ -89,7 +91,7 @@ func (r *AnnouncementReconciler) reconcile(ctx context.Context, term uint64, req
 	if !mine {
 		prev = cached.Status
 	}
-	next, after := announcement.Status(prev, announcement.IPs(k, ips, nodes.Items), r.clock.Now(), r.grace)
+	next, after := announcement.Status(prev, r.index.of(nodes.Items).IPs(k, ips), r.clock.Now(), r.grace)
 	if !equality.Semantic.DeepEqual(prev, next) || (!mine && !found) {
 		if err := r.apply(ctx, term, &svc, next); err != nil {
 			return 0, err
