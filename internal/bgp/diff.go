@@ -96,3 +96,25 @@ func comparePrefixes(a, b netip.Prefix) int {
 	}
 	return a.Bits() - b.Bits()
 }
+
+// holdPending is want for a Desired whose paths are pending (see
+// Desired.PathsPending): an open session, unchanged, keeps the paths it
+// has; a new or reconfigured session opens without paths, unless it has
+// graceful restart, in which case it is left as it is until its paths
+// are known.
+func holdPending(want target, cur map[string]applied) target {
+	for name, s := range want.sessions {
+		a, open := cur[name]
+		switch {
+		case open && sameSession(s, a.session):
+			want.paths[name] = a.paths
+		case s.GracefulRestart:
+			delete(want.sessions, name)
+			delete(want.paths, name)
+			want.untouched[name] = true
+		default:
+			want.paths[name] = map[netip.Prefix]Path{}
+		}
+	}
+	return want
+}

@@ -87,6 +87,19 @@
 // session is closed makes the router drop the routes at once: graceful
 // restart covers a speaker that dies, not one that stops.
 //
+// # Sessions before their paths
+//
+// GoBGP v3 dials a new neighbour only 1-2s after it is added, whatever
+// its connect-retry timer (pkg/server/fsm.go, connectLoop), and no API
+// call skips that wait. A starting speaker therefore hands over its
+// sessions as soon as it knows them, with Desired.PathsPending, while it
+// still lists the Services its paths come from; the paths then go out on
+// the session as UPDATEs. A session with graceful restart is the
+// exception: GoBGP sends its End-of-RIB once the router's arrives, and an
+// End-of-RIB with no paths would end the router's wait for the routes it
+// kept across the restart, withdrawing them until the paths come. Such a
+// session opens with its paths, as before.
+//
 // # Why a session is down
 //
 // GoBGP tells why a session fails only in its log lines. Each server logs

@@ -163,7 +163,13 @@ func (st *state) current() map[string]applied {
 // st still says exactly what GoBGP has, so the next apply retries. When
 // ctx ends, apply stops between two sessions.
 func (st *state) apply(ctx context.Context, d Desired) error {
+	if d.PathsPending {
+		d.Paths = nil // ignored, so not validated either
+	}
 	want, err := normalize(d, st.listen)
+	if d.PathsPending {
+		want = holdPending(want, st.current())
+	}
 	errs := []error{err, st.applyChange(ctx, diff(st.current(), want))}
 	for _, o := range st.sessions {
 		o.mon.setPrefixes(prefixCounts(o.paths))

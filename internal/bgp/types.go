@@ -106,6 +106,15 @@ type Desired struct {
 	Sessions []Session
 	// Paths holds, by Session.Name, exactly what that session advertises.
 	Paths map[string][]Path
+	// PathsPending says the paths are not known yet, as when the speaker
+	// starts and has not planned: Paths is ignored, open sessions keep
+	// what they advertise, and new sessions open without paths, so that
+	// GoBGP's first dial (1-2s after the neighbour is added, whatever the
+	// timers say) overlaps the wait for the paths. A new session with
+	// graceful restart is not opened: GoBGP sends its End-of-RIB as soon
+	// as the router's arrives, and an End-of-RIB before the paths would
+	// make the router drop the routes it kept for this node (RFC 4724).
+	PathsPending bool
 }
 
 // PeerStatus is what a session looks like now.

@@ -100,6 +100,20 @@ type bgpInputs struct {
 	unreadable map[config.SecretRef]bool
 }
 
+// Sessions returns this node's BGP sessions, and why each peer that
+// selects it has none, as Compute plans them. Only Self, Config, the self
+// Node among Nodes, SelfAddrs, Passwords and Unreadable count: a starting
+// speaker opens its sessions from these before it has listed the
+// Services, and the first plan then finds them unchanged.
+func Sessions(in Inputs) ([]Session, map[string]string) {
+	var self Node
+	if i := slices.IndexFunc(in.Nodes, func(n Node) bool { return n.Name == in.Self }); i >= 0 {
+		self = in.Nodes[i]
+	}
+	self.Name = in.Self
+	return planSessions(in.Config, bgpInputs{self: self, addrs: in.SelfAddrs, passwords: in.Passwords, unreadable: in.Unreadable})
+}
+
 // planSessions returns the sessions of the peers that select this node.
 func planSessions(cfg config.Announce, in bgpInputs) ([]Session, map[string]string) {
 	var out []Session

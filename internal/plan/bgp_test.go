@@ -2,6 +2,7 @@ package plan
 
 import (
 	"net/netip"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,5 +224,27 @@ func TestBothModes(t *testing.T) {
 	}
 	if got := routes(p, "tor"); got != "203.0.113.70/32" {
 		t.Errorf("BGP routes of node1 = %q", got)
+	}
+}
+
+// TestSessionsWithoutServices: the sessions a starting speaker opens from
+// the configuration, its own Node and passwords alone (Sessions) are
+// those of the plan made once the Services are listed, so that the first
+// plan re-creates none of them.
+func TestSessionsWithoutServices(t *testing.T) {
+	in := bgpWorld(config.Objects{
+		Pools: []v1beta1.IPAddressPool{pool("routed", nil, "203.0.113.64/27")},
+		BGP:   []v1beta1.BGPAdvertisement{bgpAdv("routed")},
+		Peers: []v1beta1.BGPPeer{
+			peer("tor", "198.51.100.1"),
+			peer("rack2", "198.51.100.2", onNodesPeer(map[string]string{"kubernetes.io/hostname": "node2"})),
+		},
+	}, svc("default/api", "203.0.113.70"), local(svc("default/web", "203.0.113.71"), "node2"))
+	full := Compute(in)
+	early := in
+	early.Services, early.Members, early.Nodes = nil, nil, []Node{in.Nodes[0]}
+	sessions, problems := Sessions(early)
+	if len(full.BGP.Sessions) != 1 || !reflect.DeepEqual(sessions, full.BGP.Sessions) || !reflect.DeepEqual(problems, full.BGP.Problems) {
+		t.Errorf("Sessions without Services: %+v, problems %v\nthe plan's: %+v, problems %v", sessions, problems, full.BGP.Sessions, full.BGP.Problems)
 	}
 }

@@ -92,9 +92,7 @@ func Compute(in Inputs) Plan {
 			p.Reporter = m.Name
 		}
 	}
-	self := pl.nodes[in.Self]
-	self.Name = in.Self
-	p.BGP.Sessions, p.BGP.Problems = planSessions(in.Config, bgpInputs{self: self, addrs: in.SelfAddrs, passwords: in.Passwords, unreadable: in.Unreadable})
+	p.BGP.Sessions, p.BGP.Problems = Sessions(in)
 	pl.sessions = p.BGP.Sessions
 	pl.bySvc = slices.ContainsFunc(in.Config.L2, func(a config.L2Advertisement) bool { return len(a.ServiceSelectors) > 0 }) ||
 		slices.ContainsFunc(in.Config.BGP, func(a config.BGPAdvertisement) bool { return len(a.ServiceSelectors) > 0 })

@@ -45,87 +45,70 @@ type snapshot struct {
 	tieObj *coordinationv1.Lease
 }
 
+// sessionKinds are the watched kinds that this node's BGP sessions are
+// planned from (plan.Sessions): the configuration and the Nodes, few
+// objects beside a large cluster's Services and EndpointSlices.
+func sessionKinds() []client.Object {
+	return []client.Object{
+		&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{},
+		&v1beta1.BGPAdvertisement{}, &v1beta1.BGPPeer{}, &v1beta1.Community{},
+		&corev1.Node{},
+	}
+}
+
 // watched are the kinds the speaker plans from; a change to any wakes the
 // loop. BGP passwords are not among them: each of their Secrets has its own
 // watch, by name (passwordWatches).
 func watched() []client.Object {
-	return []client.Object{
-		&v1beta1.IPAddressPool{}, &v1beta1.L2Advertisement{},
-		&v1beta1.BGPAdvertisement{}, &v1beta1.BGPPeer{}, &v1beta1.Community{},
-		&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{},
-		&coordinationv1.Lease{},
-	}
+	return append(sessionKinds(), &corev1.Service{}, &discoveryv1.EndpointSlice{}, &coordinationv1.Lease{})
 }
 
-// take reads everything the plan needs from the cache. Objects are not
-// copied: nothing here modifies them.
+// listing is one list from the cache.
+type listing struct {
+	what string
+	list client.ObjectList
+	opts []client.ListOption
+}
+
+// list reads each listing from the cache. Objects are not copied: nothing
+// here modifies them.
+func (s *Speaker) list(ctx context.Context, ls ...listing) error {
+	for _, l := range ls {
+		if err := s.deps.Cache.List(ctx, l.list, append(l.opts, client.UnsafeDisableDeepCopy)...); err != nil {
+			return fmt.Errorf("list %s from the cache: %w", l.what, err)
+		}
+	}
+	return nil
+}
+
+// take reads everything the plan needs from the cache.
 func (s *Speaker) take(ctx context.Context) (snapshot, error) {
-	r := s.deps.Cache
+	cfg, peers, err := s.readConfig(ctx)
+	if err != nil {
+		return snapshot{}, err
+	}
 	var (
-		pools  v1beta1.IPAddressPoolList
-		l2     v1beta1.L2AdvertisementList
-		bgp    v1beta1.BGPAdvertisementList
-		peers  v1beta1.BGPPeerList
-		comms  v1beta1.CommunityList
 		svcs   corev1.ServiceList
 		eps    discoveryv1.EndpointSliceList
 		nodes  corev1.NodeList
 		leases coordinationv1.LeaseList
 	)
-	lists := []struct {
-		what string
-		list client.ObjectList
-		opts []client.ListOption
-	}{
-		{"IPAddressPools", &pools, nil},
-		{"L2Advertisements", &l2, nil},
-		{"Services", &svcs, nil},
-		{"EndpointSlices", &eps, nil},
-		{"Nodes", &nodes, nil},
-		{"Leases", &leases, []client.ListOption{client.InNamespace(kube.Namespace)}},
-		{"BGPAdvertisements", &bgp, nil},
-		{"BGPPeers", &peers, nil},
-		{"Communities", &comms, nil},
+	err = s.list(ctx,
+		listing{"Services", &svcs, nil},
+		listing{"EndpointSlices", &eps, nil},
+		listing{"Nodes", &nodes, nil},
+		listing{"Leases", &leases, []client.ListOption{client.InNamespace(kube.Namespace)}},
+	)
+	if err != nil {
+		return snapshot{}, err
 	}
-	for _, l := range lists {
-		if err := r.List(ctx, l.list, append(l.opts, client.UnsafeDisableDeepCopy)...); err != nil {
-			return snapshot{}, fmt.Errorf("list %s from the cache: %w", l.what, err)
-		}
-	}
-	snap := snapshot{
-		config: config.Announcements(config.Objects{Pools: pools.Items, L2: l2.Items, BGP: bgp.Items, Peers: peers.Items, Communities: comms.Items}),
-		refs:   map[string]*corev1.Service{},
-	}
+	snap := snapshot{config: cfg}
 	// BGP passwords come only from Herald's namespace, and only from the
 	// Secrets BGPPeers name: the speaker may read no others.
-	s.pw.want(ctx, config.PasswordSecrets(peers.Items, kube.Namespace))
+	s.pw.want(ctx, config.PasswordSecrets(peers, kube.Namespace))
 	snap.passwords, snap.unreadable = s.pw.passwords()
-
-	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
-	for i := range eps.Items {
-		es := &eps.Items[i]
-		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
-			k := types.NamespacedName{Namespace: es.Namespace, Name: name}
-			bySvc[k] = append(bySvc[k], es)
-		}
-	}
-	for i := range svcs.Items {
-		svc := &svcs.Items[i]
-		ips := config.IngressIPs(svc)
-		if len(ips) == 0 || !s.opts.Class.Handles(svc) {
-			continue
-		}
-		ps := plan.ServiceFrom(svc, ips, bySvc[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}])
-		snap.services = append(snap.services, ps)
-		snap.refs[ps.Key] = svc
-	}
-	for i := range nodes.Items {
-		n := &nodes.Items[i]
-		snap.nodes = append(snap.nodes, plan.NodeFrom(n))
-		if n.Name == s.opts.Node {
-			snap.selfAddrs = internalIPs(n)
-		}
-	}
+	snap.services, snap.refs = s.services(svcs.Items, eps.Items)
+	snap.nodes, snap.selfAddrs = s.nodes(nodes.Items)
 	for i := range leases.Items {
 		if l := &leases.Items[i]; l.Name == TieBreakerLease {
 			snap.tieObj, snap.tie = l, tieOf(l)
@@ -133,6 +116,70 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	}
 	snap.speakers = speakerLeases(leases.Items)
 	return snap, nil
+}
+
+// readConfig reads the configuration from the cache, validated, and the
+// BGPPeers, whose Secrets hold the passwords.
+func (s *Speaker) readConfig(ctx context.Context) (config.Announce, []v1beta1.BGPPeer, error) {
+	var (
+		pools v1beta1.IPAddressPoolList
+		l2    v1beta1.L2AdvertisementList
+		bgp   v1beta1.BGPAdvertisementList
+		peers v1beta1.BGPPeerList
+		comms v1beta1.CommunityList
+	)
+	err := s.list(ctx,
+		listing{"IPAddressPools", &pools, nil},
+		listing{"L2Advertisements", &l2, nil},
+		listing{"BGPAdvertisements", &bgp, nil},
+		listing{"BGPPeers", &peers, nil},
+		listing{"Communities", &comms, nil},
+	)
+	if err != nil {
+		return config.Announce{}, nil, err
+	}
+	objs := config.Objects{Pools: pools.Items, L2: l2.Items, BGP: bgp.Items, Peers: peers.Items, Communities: comms.Items}
+	return config.Announcements(objs), peers.Items, nil
+}
+
+// services are the Services of Herald's class that have IPs, each with
+// its EndpointSlices, as the plan takes them, and by key for Events.
+func (s *Speaker) services(svcs []corev1.Service, eps []discoveryv1.EndpointSlice) ([]plan.Service, map[string]*corev1.Service) {
+	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
+	for i := range eps {
+		es := &eps[i]
+		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
+			k := types.NamespacedName{Namespace: es.Namespace, Name: name}
+			bySvc[k] = append(bySvc[k], es)
+		}
+	}
+	var out []plan.Service
+	refs := map[string]*corev1.Service{}
+	for i := range svcs {
+		svc := &svcs[i]
+		ips := config.IngressIPs(svc)
+		if len(ips) == 0 || !s.opts.Class.Handles(svc) {
+			continue
+		}
+		ps := plan.ServiceFrom(svc, ips, bySvc[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}])
+		out = append(out, ps)
+		refs[ps.Key] = svc
+	}
+	return out, refs
+}
+
+// nodes are the Nodes as the plan takes them, and this node's InternalIPs.
+func (s *Speaker) nodes(nodes []corev1.Node) ([]plan.Node, []netip.Addr) {
+	var out []plan.Node
+	var self []netip.Addr
+	for i := range nodes {
+		n := &nodes[i]
+		out = append(out, plan.NodeFrom(n))
+		if n.Name == s.opts.Node {
+			self = internalIPs(n)
+		}
+	}
+	return out, self
 }
 
 // speakerLeases are the speakers' Leases among leases, in their order.

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/bgp"
@@ -114,18 +115,17 @@ func (s *Speaker) Run(ctx context.Context) error {
 	if err := s.labelTieBreaker(ctx); err != nil {
 		return err
 	}
-	if err := s.watch(ctx); err != nil {
-		return err
-	}
 	defer s.pw.stopAll()
-	s.primePasswords(ctx)
 	inner, stop := context.WithCancel(context.WithoutCancel(ctx))
-	p, wait := s.startParts(inner)
+	p, early, wait, err := s.start(ctx, inner)
 	defer func() {
 		stop()
 		wait()
 	}()
-	st := &state{started: s.opts.Clock.Now(), routes: p.routes, inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
+	if err != nil {
+		return err
+	}
+	st := &state{started: s.opts.Clock.Now(), routes: p.routes, lastBGP: early, inFlight: map[string]bool{}, reported: map[string]string{}, macs: map[string]map[string]net.HardwareAddr{}, settling: map[string]bool{}}
 	dispatch := func(w write) {
 		if st.inFlight[w.kind] {
 			return
@@ -142,6 +142,32 @@ func (s *Speaker) Run(ctx context.Context) error {
 	return s.loop(ctx, st, p, dispatch)
 }
 
+// start watches what the speaker plans from and starts its parts on
+// inner. BGP starts first, and is handed this node's sessions as soon as
+// the few objects they come from are listed (openEarly); the other parts
+// start once every cache has synced. It returns the parts, the BGP state
+// offered early (nil if none was), and a wait for the parts to end.
+func (s *Speaker) start(ctx, inner context.Context) (parts, *bgp.Desired, func(), error) {
+	p := parts{errs: make(chan error, 4), writes: make(chan write, 4), results: make(chan written, 4), routes: make(chan bgp.Desired, 1)}
+	var wg sync.WaitGroup
+	s.run(inner, &wg, p.errs, "BGP", s.deps.Router.Run)
+	wg.Go(func() { s.applyBGP(inner, p.routes, s.opts.BGPRetry) })
+	sessionsSynced, err := s.watch(ctx)
+	if err != nil {
+		return p, nil, wg.Wait, err
+	}
+	early := s.openEarly(ctx, sessionsSynced, p.routes)
+	if !s.deps.Cache.WaitForCacheSync(ctx) {
+		return p, early, wg.Wait, errors.New("speaker: the informer cache did not sync")
+	}
+	s.opts.Log.V(1).Info("informer caches synced")
+	s.run(inner, &wg, p.errs, "layer2 announcer", s.deps.Announcer.Run)
+	s.run(inner, &wg, p.errs, "memberlist", s.deps.Membership.Run)
+	s.run(inner, &wg, p.errs, "link watcher", s.deps.Links.Run)
+	wg.Go(func() { s.writer(inner, p.writes, p.results) })
+	return p, early, wg.Wait, nil
+}
+
 // parts are the channels of the speaker's running parts: the adapters'
 // errors, the apiserver writer's work and results, and the BGP applier's
 // desired state.
@@ -152,27 +178,13 @@ type parts struct {
 	routes  chan bgp.Desired
 }
 
-// startParts runs the announcer, membership, link watcher, BGP, the
-// writer and the BGP applier on ctx, and returns their channels and a
-// wait for them to end.
-func (s *Speaker) startParts(ctx context.Context) (parts, func()) {
-	p := parts{errs: make(chan error, 4), writes: make(chan write, 4), results: make(chan written, 4), routes: make(chan bgp.Desired, 1)}
-	var wg sync.WaitGroup
-	for name, run := range map[string]func(context.Context) error{
-		"layer2 announcer": s.deps.Announcer.Run,
-		"memberlist":       s.deps.Membership.Run,
-		"link watcher":     s.deps.Links.Run,
-		"BGP":              s.deps.Router.Run,
-	} {
-		wg.Go(func() {
-			if err := run(ctx); err != nil {
-				p.errs <- fmt.Errorf("%s: %w", name, err)
-			}
-		})
-	}
-	wg.Go(func() { s.writer(ctx, p.writes, p.results) })
-	wg.Go(func() { s.applyBGP(ctx, p.routes, s.opts.BGPRetry) })
-	return p, wg.Wait
+// run runs an adapter in wg, reporting its error, named, on errs.
+func (s *Speaker) run(ctx context.Context, wg *sync.WaitGroup, errs chan<- error, name string, run func(context.Context) error) {
+	wg.Go(func() {
+		if err := run(ctx); err != nil {
+			errs <- fmt.Errorf("%s: %w", name, err)
+		}
+	})
 }
 
 // loop plans on every change and timer until ctx ends or a part stops,
@@ -308,31 +320,35 @@ func (s *Speaker) hearFrom(st *state, others []election.SpeakerLease, alive []st
 }
 
 // watch wakes the loop on every change to what it plans from, except
-// speaker Lease renewals that change nothing the plan reads, and waits for
-// the cache to sync.
-func (s *Speaker) watch(ctx context.Context) error {
-	for _, obj := range watched() {
-		inf, err := s.deps.Cache.GetInformer(ctx, obj)
+// speaker Lease renewals that change nothing the plan reads. It starts
+// every informer at once and waits for none: one at a time, a large
+// cluster's EndpointSlices would only be listed after its Services. It
+// returns whether the informers of sessionKinds have synced.
+func (s *Speaker) watch(ctx context.Context) ([]toolscache.InformerSynced, error) {
+	var sessionsSynced []toolscache.InformerSynced
+	handler := toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(o any) { s.causes.saw(o, s.opts.Clock.Now()); s.wake() },
+		UpdateFunc: func(old, next any) {
+			if now := s.opts.Clock.Now(); replans(old, next, now) {
+				s.causes.saw(next, now)
+				s.wake()
+			}
+		},
+		DeleteFunc: func(o any) { s.causes.saw(o, s.opts.Clock.Now()); s.wake() },
+	}
+	for i, obj := range watched() {
+		inf, err := s.deps.Cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 		if err != nil {
-			return fmt.Errorf("watch %T: %w", obj, err)
+			return nil, fmt.Errorf("watch %T: %w", obj, err)
 		}
-		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc: func(o any) { s.causes.saw(o, s.opts.Clock.Now()); s.wake() },
-			UpdateFunc: func(old, next any) {
-				if now := s.opts.Clock.Now(); replans(old, next, now) {
-					s.causes.saw(next, now)
-					s.wake()
-				}
-			},
-			DeleteFunc: func(o any) { s.causes.saw(o, s.opts.Clock.Now()); s.wake() },
-		}); err != nil {
-			return fmt.Errorf("watch %T: %w", obj, err)
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return nil, fmt.Errorf("watch %T: %w", obj, err)
+		}
+		if i < len(sessionKinds()) {
+			sessionsSynced = append(sessionsSynced, inf.HasSynced)
 		}
 	}
-	if !s.deps.Cache.WaitForCacheSync(ctx) {
-		return errors.New("speaker: the informer cache did not sync")
-	}
-	return nil
+	return sessionsSynced, nil
 }
 
 // others are leases but self's: this speaker always counts itself, so

@@ -148,6 +148,16 @@ func start(t *testing.T, node string, mem *fakeMembership, tweak ...func(*Option
 // as the admin).
 func startWith(t *testing.T, node string, mem *fakeMembership, secrets corev1client.SecretsGetter, tweak ...func(*Options)) *harness {
 	t.Helper()
+	return startDeps(t, node, mem, func(d *Deps) {
+		if secrets != nil {
+			d.Secrets = secrets
+		}
+	}, tweak...)
+}
+
+// startDeps is start with the speaker's Deps changed by deps.
+func startDeps(t *testing.T, node string, mem *fakeMembership, deps func(*Deps), tweak ...func(*Options)) *harness {
+	t.Helper()
 	i := int(node[len(node)-1] - '0')
 	scheme, err := kube.Scheme()
 	if err != nil {
@@ -160,9 +170,6 @@ func startWith(t *testing.T, node string, mem *fakeMembership, secrets corev1cli
 		t.Fatal(err)
 	}
 	cs := kubernetes.NewForConfigOrDie(env.Config)
-	if secrets == nil {
-		secrets = cs.CoreV1()
-	}
 	bc := record.NewBroadcaster()
 	bc.StartRecordingToSink(&eventSink{cs})
 	h := &harness{t: t, node: node, ann: &fakeAnnouncer{}, bgp: &fakeRouter{}, mem: mem, links: newFakeLinks(nodeLinks(i)), cache: ca}
@@ -177,10 +184,14 @@ func startWith(t *testing.T, node string, mem *fakeMembership, secrets corev1cli
 	if opts.Clock != nil {
 		h.ann.now = opts.Clock.Now
 	}
-	sp, err := New(Deps{
-		Client: env.Client, Cache: ca, Secrets: secrets, Recorder: bc.NewRecorder(scheme, corev1.EventSource{Component: "herald-speaker", Host: node}),
+	d := Deps{
+		Client: env.Client, Cache: ca, Secrets: cs.CoreV1(), Recorder: bc.NewRecorder(scheme, corev1.EventSource{Component: "herald-speaker", Host: node}),
 		Announcer: h.ann, Membership: mem, Links: h.links, Router: h.bgp,
-	}, opts)
+	}
+	if deps != nil {
+		deps(&d)
+	}
+	sp, err := New(d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
