@@ -45,3 +45,21 @@ func missingPeers(peers []netip.AddrPort, members []Member) []netip.AddrPort {
 	}
 	return out
 }
+
+// pickJoins returns the peers of missing that one rejoin round starts
+// joining: those not already being joined (inflight), at most limit of
+// them, chosen by shuffle (rand.Shuffle's signature, injected so that tests
+// pin it).
+func pickJoins(missing []netip.AddrPort, inflight map[netip.AddrPort]bool, limit int, shuffle func(n int, swap func(i, j int))) []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, p := range missing {
+		if !inflight[p] {
+			out = append(out, p)
+		}
+	}
+	if len(out) <= limit {
+		return out
+	}
+	shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out[:limit]
+}

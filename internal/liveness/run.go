@@ -15,9 +15,10 @@ import (
 )
 
 // Run creates the memberlist, joins Peers, and keeps retrying every
-// RejoinInterval (and at once after Set) to join each peer address that is
-// not an alive member: this is what heals a partition, since memberlist
-// alone does not re-contact dead nodes. It returns when ctx ends, after
+// RejoinInterval (and at once after Set) to join the peer addresses that are
+// not alive members, a few chosen at random per round (joinsPerRound): this
+// is what heals a partition, since memberlist alone does not re-contact dead
+// nodes. It returns when ctx ends, after
 // shutting memberlist down WITHOUT leaving (a graceful exit calls Leave
 // first). Run may be called once.
 func (l *Liveness) Run(ctx context.Context) error {
@@ -143,7 +144,8 @@ func (r *rejoiner) loop(ctx context.Context) {
 }
 
 // act brings memberlist to the current Desired: it gossips new meta, and
-// starts a join to every peer that is not an alive member.
+// starts a join to up to joinsPerRound peers that are not alive members,
+// chosen at random.
 func (r *rejoiner) act() {
 	if r.l.left.Load() {
 		return
@@ -167,10 +169,7 @@ func (r *rejoiner) act() {
 			delete(r.failing, p)
 		}
 	}
-	for _, p := range missing {
-		if r.inflight[p] {
-			continue
-		}
+	for _, p := range pickJoins(missing, r.inflight, r.l.joinsPerRound, rand.Shuffle) {
 		r.inflight[p] = true
 		go func() {
 			_, err := r.ml.Join([]string{p.String()})
@@ -178,6 +177,18 @@ func (r *rejoiner) act() {
 		}()
 	}
 }
+
+// joinsPerRound bounds how many missing peers one rejoin round starts to
+// join. Each join is a full TCP state exchange of this speaker's whole
+// member list, and one that succeeds brings every member the peer knows
+// (and gossip then brings the rest): a cold start of N speakers that each
+// joined every address it did not see yet cost N² exchanges, which a
+// 500-speaker simulation could not get through (docs/benchmarks.md, the
+// gossip simulation). With 8, a speaker with up to 8 peers missing (every
+// cluster of up to 9 speakers, and any partition of that size) still joins
+// all of them in the first round; a larger partition heals through any one
+// peer of the other side, chosen afresh each round.
+const joinsPerRound = 8
 
 // metaPushFanout bounds how many members a meta change is pushed to over
 // TCP. They gossip it on as well, so a few reach the rest of a large
