@@ -357,14 +357,14 @@ func TestNoFalsePositivesUnderLoad(t *testing.T) {
 // TestWidePartitionHealsInBoundedRounds splits eight speakers four against
 // four until each side has forgotten the other (GossipToTheDeadTime, cut
 // short here), so only the rejoin loop can bring them back, with one join
-// per round: every speaker has four peers missing and joins one of them
-// per round. One join that gets through exchanges both sides' states, and
+// at a time: every speaker has four peers missing and joins one of them at
+// a time. One join that gets through exchanges both sides' states, and
 // gossip carries the rest, so the heal takes a few rounds, not one round
 // per missing peer and speaker.
 func TestWidePartitionHealsInBoundedRounds(t *testing.T) {
 	c := newCluster(t)
 	c.timings = Timings{GossipToTheDeadTime: time.Second}
-	c.joinsPerRound = 1
+	c.maxJoins = 1
 	nodes := startAllKnowing(t, c, "a", "b", "c", "d", "e", "f", "g", "h")
 	all := namesOf(nodes)
 	left, right := nodes[:4], nodes[4:]
@@ -379,6 +379,6 @@ func TestWidePartitionHealsInBoundedRounds(t *testing.T) {
 	c.net.heal()
 	back := watch(t, healed, nodes, nil, func(*testNode) []string { return all })
 	rounds := float64(slowest(back)) / float64(DefaultTimings().RejoinInterval)
-	t.Logf("4 against 4, one join per round: back after %v (%.1f rejoin rounds)", fmtTimes(back), rounds)
-	checkTarget(t, "rejoin after a wide partition, one join per round", []time.Duration{slowest(back)}, 0, targetRejoinMax)
+	t.Logf("4 against 4, one join at a time: back after %v (%.1f rejoin rounds)", fmtTimes(back), rounds)
+	checkTarget(t, "rejoin after a wide partition, one join at a time", []time.Duration{slowest(back)}, 0, targetRejoinMax)
 }

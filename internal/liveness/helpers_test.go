@@ -114,8 +114,8 @@ type cluster struct {
 	t       *testing.T
 	net     *lossyNet
 	timings Timings
-	// joinsPerRound, if not 0, replaces the speakers' joinsPerRound.
-	joinsPerRound int
+	// maxJoins, if not 0, replaces the speakers' maxJoins.
+	maxJoins int
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -150,8 +150,8 @@ func (c *cluster) start(name string, addr netip.AddrPort, peers []netip.AddrPort
 		c.t.Fatalf("New(%s): %v", name, err)
 	}
 	l.wrap = c.net.wrap(addr, n.sent)
-	if c.joinsPerRound != 0 {
-		l.joinsPerRound = c.joinsPerRound
+	if c.maxJoins != 0 {
+		l.maxJoins = c.maxJoins
 	}
 	if err := l.Set(Desired{Peers: peers, Meta: meta}); err != nil {
 		c.t.Fatalf("Set(%s): %v", name, err)

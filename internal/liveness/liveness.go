@@ -50,9 +50,9 @@ type Liveness struct {
 	meta   *metaDelegate
 	// wrap is the tests' transport seam; nil in production.
 	wrap wrapTransport
-	// joinsPerRound is the const of that name; tests lower it so that a
+	// maxJoins is the const of that name; tests lower it so that a
 	// partition of a few speakers needs more than one round to heal.
-	joinsPerRound int
+	maxJoins int
 
 	// poke asks Run to act on a new Desired at once.
 	poke chan struct{}
@@ -95,7 +95,7 @@ func New(o Options) (*Liveness, error) {
 		poke:    make(chan struct{}, 1),
 		keyring: kr,
 
-		joinsPerRound: joinsPerRound,
+		maxJoins: maxJoins,
 	}, nil
 }
 

@@ -76,7 +76,7 @@ func TestPickJoinsBoundsARound(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	missing := manyPeers(499)
 	inflight := map[netip.AddrPort]bool{missing[0]: true, missing[7]: true}
-	got := pickJoins(missing, inflight, 8, rng.Shuffle)
+	got := pickJoins(missing, inflight, 0, 8, rng.Shuffle)
 	if len(got) != 8 {
 		t.Fatalf("a round with 499 peers missing starts %d joins, want 8", len(got))
 	}
@@ -89,7 +89,7 @@ func TestPickJoinsBoundsARound(t *testing.T) {
 	}
 
 	few := manyPeers(5)
-	if got := pickJoins(few, map[netip.AddrPort]bool{few[2]: true}, 8, rng.Shuffle); len(got) != 4 || slices.Contains(got, few[2]) {
+	if got := pickJoins(few, map[netip.AddrPort]bool{few[2]: true}, 1, 8, rng.Shuffle); len(got) != 4 || slices.Contains(got, few[2]) {
 		t.Errorf("5 peers missing, 1 in flight: joins %v, want the other 4", got)
 	}
 }
@@ -102,7 +102,7 @@ func TestPickJoinsReachesEveryPeer(t *testing.T) {
 	reached := map[netip.AddrPort]bool{}
 	rounds := 0
 	for ; len(reached) < len(missing) && rounds < 1000; rounds++ {
-		for _, p := range pickJoins(missing, nil, 8, rng.Shuffle) {
+		for _, p := range pickJoins(missing, nil, 0, 8, rng.Shuffle) {
 			reached[p] = true
 		}
 	}
@@ -110,4 +110,23 @@ func TestPickJoinsReachesEveryPeer(t *testing.T) {
 		t.Fatalf("after %d rounds %d of %d peers were never picked", rounds, len(missing)-len(reached), len(missing))
 	}
 	t.Logf("every one of %d peers picked within %d rounds of 8", len(missing), rounds)
+}
+
+// TestPickJoinsCountsJoinsInFlight: the bound is on joins at a time, not
+// per round. A join to a peer that does not answer holds its slot for up to
+// TCPTimeout, several rounds; and on a starved machine a state exchange
+// takes as long: new rounds must not pile more joins on top.
+func TestPickJoinsCountsJoinsInFlight(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	missing := manyPeers(100)
+	inflight := map[netip.AddrPort]bool{}
+	for _, p := range missing[:3] {
+		inflight[p] = true
+	}
+	if got := pickJoins(missing, inflight, 3, 8, rng.Shuffle); len(got) != 5 {
+		t.Errorf("3 joins in flight, at most 8: %d new, want 5", len(got))
+	}
+	if got := pickJoins(missing, inflight, 8, 8, rng.Shuffle); len(got) != 0 {
+		t.Errorf("8 joins in flight, at most 8: %d new, want none", len(got))
+	}
 }
