@@ -353,3 +353,32 @@ func TestNoFalsePositivesUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestWidePartitionHealsInBoundedRounds splits eight speakers four against
+// four until each side has forgotten the other (GossipToTheDeadTime, cut
+// short here), so only the rejoin loop can bring them back, with one join
+// at a time: every speaker has four peers missing and joins one of them at
+// a time. One join that gets through exchanges both sides' states, and
+// gossip carries the rest, so the heal takes a few rounds, not one round
+// per missing peer and speaker.
+func TestWidePartitionHealsInBoundedRounds(t *testing.T) {
+	c := newCluster(t)
+	c.timings = Timings{GossipToTheDeadTime: time.Second}
+	c.maxJoins = 1
+	nodes := startAllKnowing(t, c, "a", "b", "c", "d", "e", "f", "g", "h")
+	all := namesOf(nodes)
+	left, right := nodes[:4], nodes[4:]
+	for _, n := range left {
+		c.net.isolate(n.addr, addrs(right...)...)
+	}
+	waitMembers(t, settle, left, namesOf(left)...)
+	waitMembers(t, settle, right, namesOf(right)...)
+	// Every speaker reaps the dead at its next probe round after this.
+	time.Sleep(c.timings.GossipToTheDeadTime + 5*DefaultTimings().ProbeInterval)
+	healed := time.Now()
+	c.net.heal()
+	back := watch(t, healed, nodes, nil, func(*testNode) []string { return all })
+	rounds := float64(slowest(back)) / float64(DefaultTimings().RejoinInterval)
+	t.Logf("4 against 4, one join at a time: back after %v (%.1f rejoin rounds)", fmtTimes(back), rounds)
+	checkTarget(t, "rejoin after a wide partition, one join at a time", []time.Duration{slowest(back)}, 0, targetRejoinMax)
+}

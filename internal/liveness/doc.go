@@ -67,11 +67,17 @@
 // and forgets it after GossipToTheDeadTime; before that, only gossip that
 // happens to be queued reaches it. So after a partition heals, nothing in
 // memberlist brings the sides back together. Run does: every RejoinInterval,
-// and at once after Set, it joins each peer address that no alive member
-// has (one attempt per peer at a time, so an unreachable peer costs one
-// connection attempt, bounded by TCPTimeout). The state exchange of a join
-// makes each side refute the other's verdict, and the refutations bring it
-// back on every speaker. Measured over 80 heals of a one-against-two
+// and at once after Set, it joins peer addresses that no alive member has,
+// at most 8 joins in flight at a time, chosen at random among those
+// addresses (one attempt per peer at a time, so an unreachable peer costs
+// one connection attempt, bounded by TCPTimeout). The state exchange of a
+// join makes each side refute the other's verdict, and the refutations
+// bring it back on every speaker; one join that gets through to the other
+// side is enough, so a wide partition needs no join per missing peer. The
+// bound is for a cold start: N speakers that each joined every address
+// they did not see yet made N² full state exchanges of an N-member state
+// (docs/benchmarks.md, "Gossip at scale, simulated"). Up to 8 missing
+// peers, every one is joined at once, as before. Measured over 80 heals of a one-against-two
 // partition: p50 197 ms, p90 531 ms, max 654 ms; after a partition longer
 // than GossipToTheDeadTime, 46–593 ms (8 heals).
 //

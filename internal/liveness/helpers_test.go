@@ -14,10 +14,11 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
-	"github.com/heraldlb/herald/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"k8s.io/utils/clock"
+
+	"github.com/heraldlb/herald/internal/testenv"
 )
 
 // testKey is a fixed AES-128 key: the tests need a key, not a secret.
@@ -113,6 +114,8 @@ type cluster struct {
 	t       *testing.T
 	net     *lossyNet
 	timings Timings
+	// maxJoins, if not 0, replaces the speakers' maxJoins.
+	maxJoins int
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -147,6 +150,9 @@ func (c *cluster) start(name string, addr netip.AddrPort, peers []netip.AddrPort
 		c.t.Fatalf("New(%s): %v", name, err)
 	}
 	l.wrap = c.net.wrap(addr, n.sent)
+	if c.maxJoins != 0 {
+		l.maxJoins = c.maxJoins
+	}
 	if err := l.Set(Desired{Peers: peers, Meta: meta}); err != nil {
 		c.t.Fatalf("Set(%s): %v", name, err)
 	}

@@ -50,6 +50,9 @@ type Liveness struct {
 	meta   *metaDelegate
 	// wrap is the tests' transport seam; nil in production.
 	wrap wrapTransport
+	// maxJoins is the const of that name; tests lower it so that a
+	// partition of a few speakers needs more than one round to heal.
+	maxJoins int
 
 	// poke asks Run to act on a new Desired at once.
 	poke chan struct{}
@@ -91,6 +94,8 @@ func New(o Options) (*Liveness, error) {
 		meta:    &metaDelegate{onLeaving: ev.left},
 		poke:    make(chan struct{}, 1),
 		keyring: kr,
+
+		maxJoins: maxJoins,
 	}, nil
 }
 

@@ -45,3 +45,22 @@ func missingPeers(peers []netip.AddrPort, members []Member) []netip.AddrPort {
 	}
 	return out
 }
+
+// pickJoins returns the peers of missing that one rejoin round starts
+// joining: those not already being joined or pushed to (inflight), at most
+// limit minus the joins still in flight (joining), chosen by shuffle
+// (rand.Shuffle's signature, injected so that tests pin it).
+func pickJoins(missing []netip.AddrPort, inflight map[netip.AddrPort]bool, joining, limit int, shuffle func(n int, swap func(i, j int))) []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, p := range missing {
+		if !inflight[p] {
+			out = append(out, p)
+		}
+	}
+	budget := max(0, limit-joining)
+	if len(out) <= budget {
+		return out
+	}
+	shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out[:budget]
+}

@@ -15,9 +15,10 @@ import (
 )
 
 // Run creates the memberlist, joins Peers, and keeps retrying every
-// RejoinInterval (and at once after Set) to join each peer address that is
-// not an alive member: this is what heals a partition, since memberlist
-// alone does not re-contact dead nodes. It returns when ctx ends, after
+// RejoinInterval (and at once after Set) to join the peer addresses that are
+// not alive members, a few at a time chosen at random (maxJoins): this
+// is what heals a partition, since memberlist alone does not re-contact dead
+// nodes. It returns when ctx ends, after
 // shutting memberlist down WITHOUT leaving (a graceful exit calls Leave
 // first). Run may be called once.
 func (l *Liveness) Run(ctx context.Context) error {
@@ -109,6 +110,9 @@ type rejoiner struct {
 	// failing holds the peers whose last attempt failed, so that a failure
 	// is logged once, and the recovery too.
 	failing map[netip.AddrPort]bool
+	// joining counts the joins of missing peers in flight (inflight less
+	// the meta pushes): at most maxJoins at a time.
+	joining int
 	results chan joinResult
 }
 
@@ -137,13 +141,17 @@ func (r *rejoiner) loop(ctx context.Context) {
 			r.act()
 		case res := <-r.results:
 			delete(r.inflight, res.peer)
+			if !res.push {
+				r.joining--
+			}
 			r.report(res)
 		}
 	}
 }
 
 // act brings memberlist to the current Desired: it gossips new meta, and
-// starts a join to every peer that is not an alive member.
+// starts joins to peers that are not alive members, chosen at random, up
+// to maxJoins in flight.
 func (r *rejoiner) act() {
 	if r.l.left.Load() {
 		return
@@ -167,17 +175,30 @@ func (r *rejoiner) act() {
 			delete(r.failing, p)
 		}
 	}
-	for _, p := range missing {
-		if r.inflight[p] {
-			continue
-		}
+	for _, p := range pickJoins(missing, r.inflight, r.joining, r.l.maxJoins, rand.Shuffle) {
 		r.inflight[p] = true
+		r.joining++
 		go func() {
 			_, err := r.ml.Join([]string{p.String()})
 			r.results <- joinResult{peer: p, err: err}
 		}()
 	}
 }
+
+// maxJoins bounds how many joins of missing peers are in flight at a
+// time, so also how many one rejoin round starts. It counts those in flight,
+// not only the round's: a join to a peer that does not answer holds its slot
+// for up to TCPTimeout, several rounds, and on a starved machine so does a
+// state exchange, and new rounds must not pile more on top. Each join is a full TCP state exchange of this speaker's whole
+// member list, and one that succeeds brings every member the peer knows
+// (and gossip then brings the rest): a cold start of N speakers that each
+// joined every address it did not see yet cost N² exchanges, which a
+// 500-speaker simulation could not get through (docs/benchmarks.md, the
+// gossip simulation). With 8, a speaker with up to 8 peers missing (every
+// cluster of up to 9 speakers, and any partition of that size) still joins
+// all of them in the first round; a larger partition heals through any one
+// peer of the other side, chosen afresh each round.
+const maxJoins = 8
 
 // metaPushFanout bounds how many members a meta change is pushed to over
 // TCP. They gossip it on as well, so a few reach the rest of a large

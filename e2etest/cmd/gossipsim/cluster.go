@@ -103,7 +103,10 @@ func (c *cluster) newSpeaker(i int, t liveness.Timings) (*speaker, error) {
 // each is given every other's address, as the speakers' Leases give them
 // in a real cluster, and once every speaker sees every other they may
 // claim IPs (the real speaker settles before it claims, too).
-func (c *cluster) start(ctx context.Context, limit time.Duration) error {
+func (c *cluster) start(ctx context.Context, limit time.Duration, cold bool) error {
+	if cold {
+		return c.coldStart(ctx, limit)
+	}
 	seed := []netip.AddrPort{c.speakers[0].addr}
 	deadline := time.Now().Add(limit)
 	for i, s := range c.speakers {
@@ -130,6 +133,28 @@ func (c *cluster) start(ctx context.Context, limit time.Duration) error {
 		return err
 	}
 	if err := c.waitConverged(ctx, time.Until(deadline)); err != nil {
+		return err
+	}
+	c.board.reset()
+	c.started.Store(true)
+	c.pokeAll()
+	return nil
+}
+
+// coldStart runs every speaker at once, each given every other's address
+// from the start: a whole cluster restarting, its speakers finding one
+// another only through the Leases, which is the case the rejoin loop's
+// bound on joins per round is for.
+func (c *cluster) coldStart(ctx context.Context, limit time.Duration) error {
+	if err := c.setPeers(); err != nil {
+		return err
+	}
+	for _, s := range c.speakers {
+		sctx, cancel := context.WithCancel(ctx)
+		s.cancel = cancel
+		go s.run(sctx, c)
+	}
+	if err := c.waitConverged(ctx, limit); err != nil {
 		return err
 	}
 	c.board.reset()
@@ -220,6 +245,7 @@ func names(ms []liveness.Member) []string {
 // its IPs on every membership change, as the real speaker plans on one.
 func (s *speaker) run(ctx context.Context, c *cluster) {
 	defer close(s.done)
+	go s.tr.pump()
 	errs := make(chan error, 1)
 	go func() { errs <- s.l.Run(ctx) }()
 	for {

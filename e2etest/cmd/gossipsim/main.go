@@ -32,6 +32,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if o.pprof != "" {
+		go servePprof(o.pprof)
+	}
 	if err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "gossipsim:", err)
 		os.Exit(1)
@@ -54,6 +57,11 @@ type options struct {
 	probeTimeout time.Duration
 	// deadline bounds the whole run.
 	deadline time.Duration
+	// cold: every speaker starts at once knowing every address, instead
+	// of in batches that join the first speaker.
+	cold bool
+	// pprof, if set, is a loopback address to serve net/http/pprof on.
+	pprof string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -74,6 +82,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.round.every, "every", 10*time.Millisecond, "sampling period of the timeline")
 	fs.DurationVar(&o.probeTimeout, "probe-timeout", 0, "replace the probe timeout of the timings (before -scale)")
 	fs.DurationVar(&o.deadline, "deadline", 30*time.Minute, "stop the whole run after this long")
+	fs.BoolVar(&o.cold, "cold-start", false, "start every speaker at once, each given every other's address (a whole cluster restarting), instead of in batches of 20 that join the first speaker")
+	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060), to profile the simulation's heap and CPU")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}

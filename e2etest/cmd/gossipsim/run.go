@@ -69,7 +69,7 @@ func simulate(ctx context.Context, o options, mode string, n int, w io.Writer) (
 	}
 	defer c.stop()
 	start := time.Now()
-	if err := c.start(ctx, time.Duration(float64(30*time.Second+time.Duration(n)*100*time.Millisecond)*o.scale)); err != nil {
+	if err := c.start(ctx, time.Duration(float64(30*time.Second+time.Duration(n)*100*time.Millisecond)*o.scale), o.cold); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(w, "n=%d timings=%s: all %d see each other after %v (probe %v, timeout %v, suspicion mult %d)\n", n, mode, n, time.Since(start).Round(time.Millisecond), t.ProbeInterval, t.ProbeTimeout, t.SuspicionMult)
