@@ -94,31 +94,13 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	}
 	snap := snapshot{
 		config: config.Announcements(config.Objects{Pools: pools.Items, L2: l2.Items, BGP: bgp.Items, Peers: peers.Items, Communities: comms.Items}),
-		refs:   map[string]*corev1.Service{},
 	}
 	// BGP passwords come only from Herald's namespace, and only from the
 	// Secrets BGPPeers name: the speaker may read no others.
 	s.pw.want(ctx, config.PasswordSecrets(peers.Items, kube.Namespace))
 	snap.passwords, snap.unreadable = s.pw.passwords()
 
-	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
-	for i := range eps.Items {
-		es := &eps.Items[i]
-		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
-			k := types.NamespacedName{Namespace: es.Namespace, Name: name}
-			bySvc[k] = append(bySvc[k], es)
-		}
-	}
-	for i := range svcs.Items {
-		svc := &svcs.Items[i]
-		ips := config.IngressIPs(svc)
-		if len(ips) == 0 || !s.opts.Class.Handles(svc) {
-			continue
-		}
-		ps := plan.ServiceFrom(svc, ips, bySvc[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}])
-		snap.services = append(snap.services, ps)
-		snap.refs[ps.Key] = svc
-	}
+	snap.services, snap.refs = servicesOf(svcs.Items, eps.Items, s.opts.Class)
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
 		snap.nodes = append(snap.nodes, plan.NodeFrom(n))
@@ -133,6 +115,33 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	}
 	snap.speakers = speakerLeases(leases.Items)
 	return snap, nil
+}
+
+// servicesOf reads the Services of class that have IPs, with their
+// EndpointSlices, as the plan takes them, and the Services by key, for
+// Events.
+func servicesOf(svcs []corev1.Service, eps []discoveryv1.EndpointSlice, class kube.ClassPolicy) ([]plan.Service, map[string]*corev1.Service) {
+	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
+	for i := range eps {
+		es := &eps[i]
+		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
+			k := types.NamespacedName{Namespace: es.Namespace, Name: name}
+			bySvc[k] = append(bySvc[k], es)
+		}
+	}
+	var out []plan.Service
+	refs := map[string]*corev1.Service{}
+	for i := range svcs {
+		svc := &svcs[i]
+		ips := config.IngressIPs(svc)
+		if len(ips) == 0 || !class.Handles(svc) {
+			continue
+		}
+		ps := plan.ServiceFrom(svc, ips, bySvc[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}])
+		out = append(out, ps)
+		refs[ps.Key] = svc
+	}
+	return out, refs
 }
 
 // speakerLeases are the speakers' Leases among leases, in their order.
