@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -162,7 +164,8 @@ func run(f flags) error {
 }
 
 // newManager builds the manager, whose cache holds only the speakers'
-// Leases among Leases, and no Secrets: BGP password Secrets are watched
+// Leases among Leases, Services and EndpointSlices trimmed to what the
+// speaker reads, and no Secrets: BGP password Secrets are watched
 // each by name (speaker.Deps.Secrets), the memberlist key read once. Its
 // metrics endpoint is served as the controller's (internal/metricsserve).
 func newManager(cfg *rest.Config, f flags) (manager.Manager, error) {
@@ -179,6 +182,10 @@ func newManager(cfg *rest.Config, f flags) (manager.Manager, error) {
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
 				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{kube.Namespace: {}}, Label: speaker.LeaseSelector()},
+				// Only what the speaker reads of these, the largest part of
+				// its cache (speaker.TrimService).
+				&corev1.Service{}:            {Transform: speaker.TrimService},
+				&discoveryv1.EndpointSlice{}: {Transform: speaker.TrimEndpointSlice},
 			},
 		},
 	})

@@ -43,6 +43,9 @@ type Options struct {
 	// ./speaker, so that a benchmark can compare two builds on one lab
 	// setup; empty: build ./speaker.
 	SpeakerBin string
+	// SpeakerEnv is added to each speaker's environment (say, the
+	// DaemonSet's GOGC and HERALD_MEMORY_LIMIT), after NODE_NAME.
+	SpeakerEnv []string
 	// BondedNodes (1-based) get a bond of two slaves for their LAN link
 	// (see BondSlaves and FailOver); it needs a kernel with bonding.
 	BondedNodes []int
@@ -90,6 +93,7 @@ type Lab struct {
 	lock        *os.File
 	start       time.Time
 	speakerBin  string
+	speakerEnv  []string
 	speakerArgs func(Node, string) []string
 	bonded      map[int]bool // Options.BondedNodes
 }
@@ -214,6 +218,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		if err := ensureMemberlistSecret(ctx, env.Client); err != nil {
 			return l, err
 		}
+		l.speakerEnv = opts.SpeakerEnv
 		l.Speakers = l.startSpeakers(b.wait()["speaker"], opts.SpeakerBin, opts.SpeakerArgs)
 		l.logf("speakers: %s", l.Speakers.describe())
 	}
@@ -299,7 +304,7 @@ func (l *Lab) startSpeakers(why, bin string, args func(Node, string) []string) C
 }
 
 func (l *Lab) startSpeaker(n Node) (*Proc, error) {
-	return startProc("speaker-"+n.Name, n.Netns, []string{"NODE_NAME=" + n.Name},
+	return startProc("speaker-"+n.Name, n.Netns, append([]string{"NODE_NAME=" + n.Name}, l.speakerEnv...),
 		append([]string{l.speakerBin}, l.speakerArgs(n, l.Kubeconfig)...)...)
 }
 

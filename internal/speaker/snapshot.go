@@ -107,7 +107,7 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 	// Secrets BGPPeers name: the speaker may read no others.
 	s.pw.want(ctx, config.PasswordSecrets(peers, kube.Namespace))
 	snap.passwords, snap.unreadable = s.pw.passwords()
-	snap.services, snap.refs = s.services(svcs.Items, eps.Items)
+	snap.services, snap.refs = servicesOf(svcs.Items, eps.Items, s.opts.Class)
 	snap.nodes, snap.selfAddrs = s.nodes(nodes.Items)
 	for i := range leases.Items {
 		if l := &leases.Items[i]; l.Name == TieBreakerLease {
@@ -142,9 +142,10 @@ func (s *Speaker) readConfig(ctx context.Context) (config.Announce, []v1beta1.BG
 	return config.Announcements(objs), peers.Items, nil
 }
 
-// services are the Services of Herald's class that have IPs, each with
-// its EndpointSlices, as the plan takes them, and by key for Events.
-func (s *Speaker) services(svcs []corev1.Service, eps []discoveryv1.EndpointSlice) ([]plan.Service, map[string]*corev1.Service) {
+// servicesOf reads the Services of class that have IPs, with their
+// EndpointSlices, as the plan takes them, and the Services by key, for
+// Events.
+func servicesOf(svcs []corev1.Service, eps []discoveryv1.EndpointSlice, class kube.ClassPolicy) ([]plan.Service, map[string]*corev1.Service) {
 	bySvc := map[types.NamespacedName][]*discoveryv1.EndpointSlice{}
 	for i := range eps {
 		es := &eps[i]
@@ -158,7 +159,7 @@ func (s *Speaker) services(svcs []corev1.Service, eps []discoveryv1.EndpointSlic
 	for i := range svcs {
 		svc := &svcs[i]
 		ips := config.IngressIPs(svc)
-		if len(ips) == 0 || !s.opts.Class.Handles(svc) {
+		if len(ips) == 0 || !class.Handles(svc) {
 			continue
 		}
 		ps := plan.ServiceFrom(svc, ips, bySvc[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}])

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,8 +40,18 @@ func main() {
 	heapRoutes := flag.String("heap-routes", "5000,20000", "BGP route counts, in increasing order, at which the heap mode saves node1's heap profile")
 	profileDir := flag.String("profile-dir", "_output/speakerbench", "directory for the heap mode's profiles")
 	speakerBin := flag.String("speaker-bin", "", "a speaker binary to run instead of building ./speaker, to measure another build (say, main's) the same way")
+	daemonSet := flag.String("speaker-daemonset", "config/speaker/daemonset.yaml", "the speaker DaemonSet whose literal env (GOGC) and memory limit (as HERALD_MEMORY_LIMIT) the lab's speakers get, as its containers would; \"\": none")
 	flag.Parse()
 	labOpts := lab.Options{Log: os.Stderr, SpeakerBin: *speakerBin}
+	if *daemonSet != "" {
+		env, err := daemonSetEnv(*daemonSet)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "speakerbench:", err)
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "speakerbench: the speakers' environment, from %s: %s\n", *daemonSet, strings.Join(env, " "))
+		labOpts.SpeakerEnv = env
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
