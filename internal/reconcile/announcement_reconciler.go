@@ -39,6 +39,8 @@ type AnnouncementReconciler struct {
 	class    kube.ClassPolicy
 	clock    clock.PassiveClock
 	grace    time.Duration
+	// quiet holds the reconciles back while allocations are in flight.
+	quiet *allocationQuiet
 
 	mu sync.Mutex
 	// written is the status last applied per Service in this term: the
@@ -50,6 +52,10 @@ type AnnouncementReconciler struct {
 
 // Reconcile brings the ServiceAnnouncement of one Service up to date.
 func (r *AnnouncementReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	// Outside the term's work, so that stepping down never waits for it.
+	if err := r.quiet.wait(ctx); err != nil {
+		return reconcile.Result{}, err
+	}
 	var after time.Duration
 	err := r.st.lead(ctx, "serviceannouncement", func(term uint64) (err error) {
 		after, err = r.reconcile(ctx, term, req)
