@@ -33,16 +33,7 @@ func TestAnnouncementsWaitForAllocations(t *testing.T) {
 	for i := range n {
 		waitIPs(t, ns, fmt.Sprintf("b%d", i), 1)
 	}
-	eventually(t, 30*time.Second, func() error {
-		var list v1beta1.ServiceAnnouncementList
-		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		if len(list.Items) != n {
-			return fmt.Errorf("%d serviceannouncements, want %d", len(list.Items), n)
-		}
-		return nil
-	})
+	eventually(t, 30*time.Second, func() error { return countAnnouncements(ns, n) })
 	lastStatus, firstAnn, anns := -1, -1, 0
 	for i, w := range strings.Split(writes.String(), "\n") {
 		switch {
@@ -61,4 +52,17 @@ func TestAnnouncementsWaitForAllocations(t *testing.T) {
 	if anns != n {
 		t.Errorf("%d serviceannouncement writes for %d Services, want one each", anns, n)
 	}
+}
+
+// countAnnouncements says whether ns holds exactly want
+// ServiceAnnouncements.
+func countAnnouncements(ns string, want int) error {
+	var list v1beta1.ServiceAnnouncementList
+	if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	if len(list.Items) != want {
+		return fmt.Errorf("%d serviceannouncements, want %d", len(list.Items), want)
+	}
+	return nil
 }

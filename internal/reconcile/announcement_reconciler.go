@@ -53,8 +53,10 @@ type AnnouncementReconciler struct {
 // Reconcile brings the ServiceAnnouncement of one Service up to date.
 func (r *AnnouncementReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	// Outside the term's work, so that stepping down never waits for it.
-	if err := r.quiet.wait(ctx); err != nil {
-		return reconcile.Result{}, err
+	// A wait ends early only when the controller stops; whoever leads next
+	// looks at every Service anew.
+	if r.quiet.wait(ctx) != nil {
+		return reconcile.Result{}, nil
 	}
 	var after time.Duration
 	err := r.st.lead(ctx, "serviceannouncement", func(term uint64) (err error) {
