@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,7 @@ import (
 type flags struct {
 	metrics                      metricsserve.Flags
 	probeAddr, pprofAddr         string
+	blockProfileRate             int
 	leaderElect                  bool
 	leNamespace                  string
 	leaseDuration, renewDeadline time.Duration
@@ -53,6 +55,7 @@ func parseFlags(args []string, errOut io.Writer) (flags, error) {
 	f.metrics.Register(fs, ":8443")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address /healthz and /readyz bind to, apart from metrics; 0 disables them")
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "address the pprof endpoint binds to; 0 disables it")
+	fs.IntVar(&f.blockProfileRate, "pprof-block-profile-rate", 0, "record one blocking event per this many nanoseconds blocked, for pprof's block profile; 0 records none (it costs CPU)")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader through a Lease, so that only one replica allocates; without it, run one replica only")
 	fs.StringVar(&f.leNamespace, "leader-election-namespace", kube.Namespace, "namespace of the leader-election Lease")
 	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", reconcile.DefaultLeaseDuration,
@@ -135,6 +138,7 @@ func main() {
 		os.Exit(0)
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
+	runtime.SetBlockProfileRate(f.blockProfileRate)
 	if err := run(f); err != nil {
 		ctrl.Log.WithName("setup").Error(err, "controller failed")
 		os.Exit(1)

@@ -43,21 +43,25 @@ type auditEvent struct {
 // Writes counts one user's API writes by kind of write.
 type Writes struct {
 	ServiceStatus, ServiceMetadata, Events, PoolStatus, PoolMetadata, Other int
+	// Announcements counts the writes of ServiceAnnouncements, one object
+	// per Service with an IP.
+	Announcements int
 	// LeaderElection counts the Lease and the Events recorded on it in
 	// herald-system: leader-election bookkeeping, not reconciliation.
 	LeaderElection int
-	// Failed counts writes answered with an error code (conflicts included).
-	Failed int
+	// Failed counts writes answered with an error code (conflicts included);
+	// Conflicts those answered 409.
+	Failed, Conflicts int
 }
 
 // Total is every write except leader-election Lease renewals.
 func (w Writes) Total() int {
-	return w.ServiceStatus + w.ServiceMetadata + w.Events + w.PoolStatus + w.PoolMetadata + w.Other
+	return w.ServiceStatus + w.ServiceMetadata + w.Events + w.PoolStatus + w.PoolMetadata + w.Announcements + w.Other
 }
 
 func (w Writes) String() string {
-	return fmt.Sprintf("service status %d, service metadata %d, events %d, pool status %d, pool metadata %d, other %d (leader election %d, failed %d)",
-		w.ServiceStatus, w.ServiceMetadata, w.Events, w.PoolStatus, w.PoolMetadata, w.Other, w.LeaderElection, w.Failed)
+	return fmt.Sprintf("service status %d, service metadata %d, events %d, pool status %d, pool metadata %d, serviceannouncements %d, other %d (leader election %d, failed %d, conflicts %d)",
+		w.ServiceStatus, w.ServiceMetadata, w.Events, w.PoolStatus, w.PoolMetadata, w.Announcements, w.Other, w.LeaderElection, w.Failed, w.Conflicts)
 }
 
 // countWrites reads the audit log and counts the writes user made in
@@ -82,6 +86,9 @@ func countWrites(path, user string, from, to time.Time) (Writes, error) {
 		if ev.ResponseStatus != nil && ev.ResponseStatus.Code >= 400 {
 			w.Failed++
 		}
+		if ev.ResponseStatus != nil && ev.ResponseStatus.Code == 409 {
+			w.Conflicts++
+		}
 		switch ref := ev.ObjectRef; {
 		case ref.Resource == "leases" || ref.Resource == "events" && ref.Namespace == leaseNamespace:
 			w.LeaderElection++
@@ -95,6 +102,8 @@ func countWrites(path, user string, from, to time.Time) (Writes, error) {
 			w.PoolStatus++
 		case ref.Resource == "ipaddresspools":
 			w.PoolMetadata++
+		case ref.Resource == "serviceannouncements":
+			w.Announcements++
 		default:
 			w.Other++
 		}

@@ -5,6 +5,7 @@ package burst
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -176,6 +177,11 @@ func runSide(ctx context.Context, opts Options, rep *Report, steps func(b *bench
 	ctx, cancel := context.WithCancel(ctx) // stops the informers first
 	defer cancel()
 
+	if keep := opts.APIServerProfileDir; keep != "" {
+		// The controller's log says why it waited (client-side throttling
+		// among others); keep it beside the profiles.
+		defer func() { _ = copyFile(filepath.Join(dir, "controller.log"), filepath.Join(keep, "controller.log")) }()
+	}
 	b := &bench{opts: opts, dir: dir, env: env, auditLog: auditLog, rep: rep}
 	if err := b.setup(ctx); err != nil {
 		return err
@@ -604,16 +610,36 @@ func (b *bench) profile(ctx context.Context, name string) (wait func()) {
 			Param("seconds", secs).Timeout(2 * profileSeconds * time.Second).DoRaw(ctx)
 	})
 	if b.ctl != nil && b.opts.PprofAddr != "" && b.opts.PprofAddr != "0" {
-		save("controller-"+name+".pprof", func() ([]byte, error) {
-			resp, err := http.Get("http://" + b.opts.PprofAddr + "/debug/pprof/profile?seconds=" + secs)
-			if err != nil {
-				return nil, err
-			}
-			defer resp.Body.Close()
-			return io.ReadAll(resp.Body)
-		})
+		// The block profile is empty unless the controller runs with
+		// --pprof-block-profile-rate; with seconds, both are deltas.
+		for file, path := range map[string]string{"controller-" + name + ".pprof": "profile", "controller-" + name + "-block.pprof": "block"} {
+			save(file, func() ([]byte, error) { return getPprof(b.opts.PprofAddr, path, secs) })
+		}
 	}
 	return wg.Wait
+}
+
+func getPprof(addr, profile, secs string) ([]byte, error) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + profile + "?seconds=" + secs)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
+// copyFile appends from to to, when from exists.
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(to, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	return errors.Join(err, f.Close())
 }
 
 func ipv4(v uint32) string {

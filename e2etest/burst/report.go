@@ -121,8 +121,8 @@ func (r *Report) Summary() string {
 	fmt.Fprintf(&b, "  controller peak RSS:           %.1f MiB, CPU %s\n", float64(r.PeakRSSBytes)/(1<<20), ms(r.BurstCPU))
 	w := r.BurstWrites
 	n := float64(r.Services)
-	fmt.Fprintf(&b, "  writes per Service:            %.3f (service status %.3f, metadata %.3f, events %.3f, pool status %.3f; pool status writes in all: %d, failed: %d)\n",
-		float64(w.Total())/n, float64(w.ServiceStatus)/n, float64(w.ServiceMetadata)/n, float64(w.Events)/n, float64(w.PoolStatus)/n, w.PoolStatus, w.Failed)
+	fmt.Fprintf(&b, "  writes per Service:            %.3f (service status %.3f, metadata %.3f, events %.3f, serviceannouncements %.3f, pool status %.3f; pool status writes in all: %d, failed: %d, conflicts: %d)\n",
+		float64(w.Total())/n, float64(w.ServiceStatus)/n, float64(w.ServiceMetadata)/n, float64(w.Events)/n, float64(w.Announcements)/n, float64(w.PoolStatus)/n, w.PoolStatus, w.Failed, w.Conflicts)
 	fmt.Fprintf(&b, "  restart on settled cluster:    %d writes (%v)\n", r.RestartWrites.Total(), r.RestartWrites)
 	fmt.Fprintf(&b, "  delete all: without controller %s, with controller %s (%v)\n", ms(r.DeleteAlone), ms(r.DeleteWithCtl), r.DeleteWrites)
 	fmt.Fprintf(&b, "  delete CPU:                    apiserver %s without controller, %s with; controller %s\n", ms(r.DeleteAloneAPIServerCPU), ms(r.DeleteAPIServerCPU), ms(r.DeleteCPU))

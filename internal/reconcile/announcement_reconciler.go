@@ -39,6 +39,8 @@ type AnnouncementReconciler struct {
 	class    kube.ClassPolicy
 	clock    clock.PassiveClock
 	grace    time.Duration
+	// quiet holds the reconciles back while allocations are in flight.
+	quiet *allocationQuiet
 
 	index nodeIndex
 
@@ -52,6 +54,12 @@ type AnnouncementReconciler struct {
 
 // Reconcile brings the ServiceAnnouncement of one Service up to date.
 func (r *AnnouncementReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	// Outside the term's work, so that stepping down never waits for it.
+	// A wait ends early only when the controller stops; whoever leads next
+	// looks at every Service anew.
+	if r.quiet.wait(ctx) != nil {
+		return reconcile.Result{}, nil
+	}
 	var after time.Duration
 	err := r.st.lead(ctx, "serviceannouncement", func(term uint64) (err error) {
 		after, err = r.reconcile(ctx, term, req)

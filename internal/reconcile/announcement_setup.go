@@ -52,10 +52,10 @@ func (a *announcementQueue) get() workqueue.TypedRateLimitingInterface[reconcile
 // what a new term must call. Every HeraldNode change wakes every Service
 // with an IP: the queue collapses repeats, and a HeraldNode does not say
 // which Services its BGP routes are for.
-func setupAnnouncements(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder) (func(context.Context), error) {
+func setupAnnouncements(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder, quiet *allocationQuiet) (func(context.Context), error) {
 	r := &AnnouncementReconciler{
 		client: mgr.GetClient(), reader: mgr.GetCache(), recorder: rec,
-		metrics: o.Metrics, st: st, class: o.Class, clock: o.Clock, grace: o.AnnouncementGrace,
+		metrics: o.Metrics, st: st, class: o.Class, clock: o.Clock, grace: o.AnnouncementGrace, quiet: quiet,
 	}
 	aq := &announcementQueue{}
 	all := func(ctx context.Context, _ client.Object) []reconcile.Request {

@@ -24,24 +24,7 @@ func TestBurstWritesPerService(t *testing.T) {
 	cleanup(t, ns, "burst")
 	createPool(t, "burst", ns, []string{"203.0.113.0/24"})
 	const n, clients = 160, 16
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := c; i < n; i += clients {
-				if err := env.Client.Create(context.Background(), newService(ns, fmt.Sprintf("b%d", i))); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("create service: %v", err)
-	}
+	createConcurrently(t, ns, n, clients)
 	seen := map[string]string{}
 	for i := range n {
 		name := fmt.Sprintf("b%d", i)
@@ -102,4 +85,28 @@ func TestBurstWritesPerService(t *testing.T) {
 		t.Errorf("%d pool status writes for a burst of %d, want them coalesced", kinds["pool status"], n)
 	}
 	cleanupAfterStop(t, ns, "burst")
+}
+
+// createConcurrently creates the Services b0 to b<n-1> in ns from clients
+// at once, as a burst does.
+func createConcurrently(t *testing.T, ns string, n, clients int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < n; i += clients {
+				if err := env.Client.Create(context.Background(), newService(ns, fmt.Sprintf("b%d", i))); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("create service: %v", err)
+	}
 }

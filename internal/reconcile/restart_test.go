@@ -50,7 +50,9 @@ func TestRestartKeepsIPsAndIsSilent(t *testing.T) {
 				return fmt.Errorf("service %s not annotated yet", name)
 			}
 		}
-		return nil
+		// ServiceAnnouncements wait for allocations to pause: the first
+		// controller has written them too.
+		return countAnnouncements(ns, n)
 	})
 	first.stop()
 

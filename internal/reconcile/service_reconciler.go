@@ -60,6 +60,8 @@ type ServiceReconciler struct {
 	class    kube.ClassPolicy
 	// poolDelay coalesces pool status writes.
 	poolDelay time.Duration
+	// quiet hears of each allocation, so that writes that can wait do.
+	quiet *allocationQuiet
 }
 
 // allServices asks the Service reconciler to enqueue every Service.
@@ -158,13 +160,19 @@ func (r *ServiceReconciler) apply(ctx context.Context, term uint64, svc *corev1.
 		r.st.settled(term, key(svc))
 		return nil
 	}
+	_, changed := body["status"]
+	if changed {
+		// Before and after: a patch may take longer than the quiet.
+		r.quiet.touch()
+	}
 	if _, err := r.patch(ctx, term, svc, body); err != nil {
 		return fmt.Errorf("patch status of service %s: %w", key(svc), err)
 	}
 	r.st.settled(term, key(svc))
-	if _, changed := body["status"]; !changed {
+	if !changed {
 		return nil
 	}
+	r.quiet.touch()
 	switch {
 	case len(al.Replaced) > 0:
 		r.recorder.Event(svc, corev1.EventTypeWarning, ReasonIPReplaced, replacedMessage(al.Replaced, al.Why, al.Assignment))

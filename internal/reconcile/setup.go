@@ -53,6 +53,10 @@ type Options struct {
 	// AnnouncementGrace is how long an IP may go unannounced before its
 	// Service gets a NoAnnouncer warning. Default 10s.
 	AnnouncementGrace time.Duration
+	// AllocationQuiet is how long allocations must pause before
+	// ServiceAnnouncements are written; AnnouncementDelay bounds how long
+	// one waits for that. Defaults 500ms and 5s.
+	AllocationQuiet, AnnouncementDelay time.Duration
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
 }
@@ -69,18 +73,19 @@ func Setup(mgr ctrl.Manager, o Options) error {
 func setup(mgr ctrl.Manager, o Options) (*state, error) {
 	o.defaults(mgr)
 	st := newState(o.Metrics)
+	quiet := newAllocationQuiet(clock.RealClock{}, o.AllocationQuiet, o.AnnouncementDelay)
 	events := newDeferredEvents(mgr.GetEventRecorderFor("herald-controller"), clock.RealClock{}, defaultEventPace)
 	if err := mgr.Add(events); err != nil {
 		return nil, fmt.Errorf("add event pacer: %w", err)
 	}
-	svcR, err := setupServices(mgr, o, st, events)
+	svcR, err := setupServices(mgr, o, st, events, quiet)
 	if err != nil {
 		return nil, err
 	}
 	if err := setupPools(mgr, o, st, events); err != nil {
 		return nil, err
 	}
-	annTerm, err := setupAnnouncements(mgr, o, st, events)
+	annTerm, err := setupAnnouncements(mgr, o, st, events, quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +115,12 @@ func (o *Options) defaults(mgr ctrl.Manager) {
 	if o.AnnouncementGrace <= 0 {
 		o.AnnouncementGrace = defaultAnnouncementGrace
 	}
+	if o.AllocationQuiet <= 0 {
+		o.AllocationQuiet = defaultAllocationQuiet
+	}
+	if o.AnnouncementDelay <= 0 {
+		o.AnnouncementDelay = defaultAnnouncementDelay
+	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewController()
 	}
@@ -123,10 +134,10 @@ func (o *Options) defaults(mgr ctrl.Manager) {
 
 // setupServices adds the Service controller, which pool and namespace
 // changes wake too: they may serve Services still waiting for an IP.
-func setupServices(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder) (*ServiceReconciler, error) {
+func setupServices(mgr ctrl.Manager, o Options, st *state, rec record.EventRecorder, quiet *allocationQuiet) (*ServiceReconciler, error) {
 	svcR := &ServiceReconciler{
 		client: mgr.GetClient(), reader: mgr.GetCache(), api: mgr.GetAPIReader(), recorder: rec, metrics: o.Metrics,
-		st: st, class: o.Class, poolDelay: o.PoolStatusDelay,
+		st: st, class: o.Class, poolDelay: o.PoolStatusDelay, quiet: quiet,
 	}
 	pending := func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{enqueueRequest("")}

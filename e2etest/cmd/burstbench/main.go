@@ -22,18 +22,23 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds, each on fresh apiservers; times are judged by their median")
 	pprof := flag.String("controller-pprof", "0", "address where the controller serves pprof, to profile it during the burst")
 	apiProfile := flag.String("apiserver-profile-dir", "", "directory for CPU profiles of the apiserver during the floor and the burst")
+	ctlBin := flag.String("controller-bin", "", "a controller binary to measure, such as one built from another commit; default: build ./controller")
 	var ctlArgs stringList
 	flag.Var(&ctlArgs, "controller-flag", "an extra controller flag, such as --workers=4 (repeatable)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bin, err := buildController()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	bin := *ctlBin
+	if bin == "" {
+		built, err := buildController()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(filepath.Dir(built))
+		bin = built
 	}
-	defer os.RemoveAll(filepath.Dir(bin))
 	rep, err := burst.Run(ctx, burst.Options{Services: *services, Clients: *clients, Rounds: *rounds, ControllerBin: bin, PprofAddr: *pprof, APIServerProfileDir: *apiProfile, ControllerArgs: ctlArgs, Log: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "burst:", err)
