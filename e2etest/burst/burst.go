@@ -19,6 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -28,6 +29,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/kube"
@@ -470,6 +472,12 @@ func (b *bench) burst(ctx context.Context) error {
 		return err
 	}
 	b.rep.EventsDone = time.Since(from)
+	// ServiceAnnouncements follow the allocations, and with no speaker
+	// here each turns NoAnnouncer after its grace: the cluster has settled
+	// only then, and the restart that follows must find nothing to write.
+	if err := b.waitAnnouncements(ctx, "bench-burst", n); err != nil {
+		return err
+	}
 	time.Sleep(2 * time.Second)
 	b.rep.PeakRSSBytes = peakRSS(b.ctl.Process.Pid)
 	b.rep.BurstCPU = cpuTime(b.ctl.Process.Pid)
@@ -494,6 +502,31 @@ func (b *bench) waitEvents(ctx context.Context, ns string, want int) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%d of %d Services have their IPAllocated Event: %w", len(got), want, err)
+	}
+	return nil
+}
+
+// waitAnnouncements waits until want Services in ns have a
+// ServiceAnnouncement that is past its grace (Announced is not
+// WaitingForAnnouncer).
+func (b *bench) waitAnnouncements(ctx context.Context, ns string, want int) error {
+	settled := 0
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var list v1beta1.ServiceAnnouncementList
+		if err := b.env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		settled = 0
+		for _, sa := range list.Items {
+			c := meta.FindStatusCondition(sa.Status.Conditions, v1beta1.ServiceAnnounced)
+			if c != nil && c.Reason != v1beta1.ReasonWaitingForAnnouncer {
+				settled++
+			}
+		}
+		return settled >= want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%d of %d Services have a settled ServiceAnnouncement: %w", settled, want, err)
 	}
 	return nil
 }
