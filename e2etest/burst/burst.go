@@ -472,18 +472,19 @@ func (b *bench) burst(ctx context.Context) error {
 		return err
 	}
 	b.rep.EventsDone = time.Since(from)
-	// ServiceAnnouncements follow the allocations, and with no speaker
-	// here each turns NoAnnouncer after its grace: the cluster has settled
-	// only then, and the restart that follows must find nothing to write.
-	if err := b.waitAnnouncements(ctx, "bench-burst", n); err != nil {
-		return err
-	}
 	time.Sleep(2 * time.Second)
 	b.rep.PeakRSSBytes = peakRSS(b.ctl.Process.Pid)
 	b.rep.BurstCPU = cpuTime(b.ctl.Process.Pid)
 	b.rep.BurstWrites, err = countWrites(b.auditLog, controllerUser, from, time.Now())
 	b.logf("burst: %v total, p50 %v, p99 %v; writes: %v", c.phase.Total.Round(time.Millisecond), c.phase.P50, c.phase.P99, b.rep.BurstWrites)
-	return err
+	if err != nil {
+		return err
+	}
+	// ServiceAnnouncements follow the allocations, and with no speaker
+	// here each turns NoAnnouncer after its grace: the cluster has settled
+	// only then, and the restart that follows must find nothing to write.
+	// Those later writes are not the burst's.
+	return b.waitAnnouncements(ctx, "bench-burst", n)
 }
 
 // waitEvents waits until every Service in ns has its IPAllocated Event.
