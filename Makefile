@@ -7,7 +7,7 @@ KUSTOMIZE := $(GO) run sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 KUBE_BUILD := internal/tools/kube/build.sh
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build generate manifests verify-manifests kube-bins deps test unit soak lab lab-down bench bench-speaker images images-oci
+.PHONY: all build generate manifests verify-manifests kube-bins deps test unit soak soak-controller lab lab-down bench bench-speaker images images-oci
 
 all: build
 
@@ -68,6 +68,11 @@ soak: kube-bins
 	HERALD_SOAK=1 HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) test -count=1 -timeout 60m -v -run 'TestChaos|TestAPIServerOutage' ./e2etest/faults/
 	@if [ "$$(id -u)" != 0 ]; then echo "not root: the churn soak needs the lab (root and 'make deps')" >&2; exit 1; fi
 	$(CHURN_SOAK) -duration $(SOAK_DURATION)
+
+## soak-controller: the controller alone (no root, no lab): the same churn
+## for SOAK_DURATION against an apiserver, with fake Ready speakers.
+soak-controller: kube-bins
+	HERALD_KUBE_BIN="$$(bash $(KUBE_BUILD) --check)" $(GO) run ./e2etest/cmd/soak -controller-only -out $(SOAK_OUT)-controller -duration $(SOAK_DURATION)
 
 ## lab: the local demo: a real apiserver, nodes, a router and clients in network namespaces (root).
 lab: deps kube-bins

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1beta1 "github.com/heraldlb/herald/api/v1beta1"
+	"github.com/heraldlb/herald/e2etest/ctlproc"
 	"github.com/heraldlb/herald/internal/kube"
 	"github.com/heraldlb/herald/internal/testenv"
 )
@@ -207,8 +207,7 @@ type bench struct {
 
 	admin, floorClient kubernetes.Interface
 	ctlKubeconfig      string
-	ctl                *exec.Cmd
-	ctlDone            chan error
+	ctl                *ctlproc.Proc
 	watch              *ipWatch
 	apiserverPID       int
 }
@@ -403,23 +402,16 @@ func (b *bench) deleteAlone(ctx context.Context) error {
 }
 
 func (b *bench) startController(ctx context.Context) error {
-	logf, err := os.OpenFile(filepath.Join(b.dir, "controller.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
 	args := append([]string{
 		"--kubeconfig=" + b.ctlKubeconfig,
 		"--leader-elect=true", "--leader-election-namespace=herald-system",
 		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--pprof-bind-address=" + b.opts.PprofAddr,
 	}, b.opts.ControllerArgs...)
-	cmd := exec.Command(b.opts.ControllerBin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start controller: %w", err)
+	p, err := ctlproc.Start(b.opts.ControllerBin, filepath.Join(b.dir, "controller.log"), args...)
+	if err != nil {
+		return err
 	}
-	b.ctl = cmd
-	b.ctlDone = make(chan error, 1)
-	go func() { b.ctlDone <- cmd.Wait(); logf.Close() }()
+	b.ctl = p
 	return nil
 }
 
@@ -427,13 +419,7 @@ func (b *bench) stopController() {
 	if b.ctl == nil {
 		return
 	}
-	_ = b.ctl.Process.Signal(os.Interrupt)
-	select {
-	case <-b.ctlDone:
-	case <-time.After(20 * time.Second):
-		_ = b.ctl.Process.Kill()
-		<-b.ctlDone
-	}
+	b.ctl.Stop()
 	b.ctl = nil
 }
 
@@ -473,8 +459,8 @@ func (b *bench) burst(ctx context.Context) error {
 	}
 	b.rep.EventsDone = time.Since(from)
 	time.Sleep(2 * time.Second)
-	b.rep.PeakRSSBytes = peakRSS(b.ctl.Process.Pid)
-	b.rep.BurstCPU = cpuTime(b.ctl.Process.Pid)
+	b.rep.PeakRSSBytes = peakRSS(b.ctl.Pid())
+	b.rep.BurstCPU = cpuTime(b.ctl.Pid())
 	b.rep.BurstWrites, err = countWrites(b.auditLog, controllerUser, from, time.Now())
 	b.logf("burst: %v total, p50 %v, p99 %v; writes: %v", c.phase.Total.Round(time.Millisecond), c.phase.P50, c.phase.P99, b.rep.BurstWrites)
 	if err != nil {
@@ -596,13 +582,13 @@ func (b *bench) leaseHolder(ctx context.Context) (string, error) {
 
 func (b *bench) deleteWithController(ctx context.Context) error {
 	from := time.Now()
-	ctlCPU0 := cpuTime(b.ctl.Process.Pid)
+	ctlCPU0 := cpuTime(b.ctl.Pid())
 	d, cpu, err := b.deleteAll(ctx, "delete-with", "bench-burst")
 	if err != nil {
 		return err
 	}
 	b.rep.DeleteWithCtl, b.rep.DeleteAPIServerCPU = d, cpu
-	b.rep.DeleteCPU = cpuTime(b.ctl.Process.Pid) - ctlCPU0
+	b.rep.DeleteCPU = cpuTime(b.ctl.Pid()) - ctlCPU0
 	if err := b.waitPoolInUse(ctx, 1); err != nil { // the warm-up Service remains
 		return err
 	}

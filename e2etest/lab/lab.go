@@ -327,7 +327,7 @@ func startBuilds(ctx context.Context, pkgs ...string) *builds {
 				b.why[pkg] = fmt.Sprintf("./%s is %s", pkg, ErrNotInTree)
 				continue
 			}
-			if err := goBuild(ctx, "./"+pkg, filepath.Join(StateDir, "bin", filepath.Base(pkg))); err != nil {
+			if err := GoBuild(ctx, "./"+pkg, filepath.Join(StateDir, "bin", filepath.Base(pkg))); err != nil {
 				b.why[pkg] = err.Error()
 			}
 		}
@@ -348,7 +348,8 @@ func HasCommand(pkg string) bool {
 	return len(files) > 0
 }
 
-func goBuild(ctx context.Context, pkg, out string) error {
+// GoBuild builds the tree's package pkg (such as "./controller") into out.
+func GoBuild(ctx context.Context, pkg, out string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = testenv.RepoRoot()
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -144,7 +144,7 @@ func (e *Env) Outage() (restart func(ctx context.Context) error, err error) {
 			// its exit status says nothing.
 			go func() { _ = cmd.Wait() }()
 			if s.name == "etcd" {
-				if err := waitHTTP(ctx, etcdHealthURL(s.argv)); err != nil {
+				if err := WaitHTTP(ctx, etcdHealthURL(s.argv)); err != nil {
 					return fmt.Errorf("wait for etcd: %w", err)
 				}
 			}
@@ -197,7 +197,8 @@ func etcdHealthURL(argv []string) string {
 	return ""
 }
 
-func waitHTTP(ctx context.Context, url string) error {
+// WaitHTTP polls url until it answers 200 OK or ctx ends.
+func WaitHTTP(ctx context.Context, url string) error {
 	if url == "" {
 		return errors.New("no URL to check")
 	}

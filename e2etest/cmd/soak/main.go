@@ -4,7 +4,8 @@
 // every interval. It writes a CSV and an SVG plot per binary, saves heap
 // profiles and goroutine dumps at the end, prints each process's verdict,
 // and exits with status 1 when memory grew or goroutines drifted after
-// the warm-up. It stops by itself after -duration.
+// the warm-up. It stops by itself after -duration. With -controller-only
+// it soaks the controller alone against an apiserver, without the lab.
 package main
 
 import (
@@ -25,12 +26,15 @@ import (
 const (
 	controllerMetrics, controllerPprof = "127.0.0.1:39180", "127.0.0.1:39181"
 	speakerMetrics, speakerPprof       = "127.0.0.1:39472", "127.0.0.1:39060"
+	// The controller-only soak's own, so that it can run beside a lab soak.
+	aloneMetrics, alonePprof = "127.0.0.1:39190", "127.0.0.1:39191"
 )
 
 type config struct {
 	duration, interval time.Duration
 	perMinute, live    int
 	out, speakerBin    string
+	controllerOnly     bool
 	limits             soak.Limits
 }
 
@@ -42,6 +46,7 @@ func main() {
 	flag.IntVar(&c.live, "live", 100, "Services that exist at once once the churn is under way")
 	flag.StringVar(&c.out, "out", "_output/soak", "directory for the CSVs, plots and profiles")
 	flag.StringVar(&c.speakerBin, "speaker-bin", "", "a speaker binary to run instead of building ./speaker")
+	flag.BoolVar(&c.controllerOnly, "controller-only", false, "soak the controller alone: an apiserver, the controller and fake speakers; no lab, no root")
 	flag.Float64Var(&c.limits.Warmup, "warmup", 0.2, "fraction of the run left out at its start")
 	flag.Float64Var(&c.limits.MaxGrowth, "max-growth", 0.05, "largest growth of heap in use and RSS after the warm-up, as a fraction")
 	flag.IntVar(&c.limits.GoroutineSlack, "goroutine-slack", 20, "largest max - min goroutines of a process after the warm-up")
@@ -52,7 +57,11 @@ func main() {
 	// Bounded: the lab's bring-up, the churn and the tear-down together.
 	ctx, cancel := context.WithTimeout(ctx, c.duration+10*time.Minute)
 	defer cancel()
-	ok, err := run(ctx, c)
+	runSoak := run
+	if c.controllerOnly {
+		runSoak = runControllerOnly
+	}
+	ok, err := runSoak(ctx, c)
 	switch {
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "soak:", err)
