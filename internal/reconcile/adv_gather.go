@@ -2,13 +2,12 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/heraldlb/herald/api/v1beta1"
 	"github.com/heraldlb/herald/internal/config"
+	"github.com/heraldlb/herald/internal/kube"
 )
 
 // readinessTarget is one object whose Ready condition the reconciler keeps;
@@ -22,35 +21,26 @@ type readinessTarget struct {
 // gatherReadiness lists the configuration objects from the cache, and the
 // objects whose Ready condition depends on them.
 func gatherReadiness(ctx context.Context, c client.Reader) (config.Objects, []readinessTarget, error) {
-	var (
-		pools v1beta1.IPAddressPoolList
-		l2    v1beta1.L2AdvertisementList
-		bgp   v1beta1.BGPAdvertisementList
-		peers v1beta1.BGPPeerList
-		comms v1beta1.CommunityList
-	)
-	for _, l := range []client.ObjectList{&pools, &l2, &bgp, &peers, &comms} {
-		if err := c.List(ctx, l); err != nil {
-			return config.Objects{}, nil, fmt.Errorf("list %T: %w", l, err)
-		}
+	objs, err := kube.ListConfig(ctx, c)
+	if err != nil {
+		return config.Objects{}, nil, err
 	}
 	var out []readinessTarget
-	for i := range l2.Items {
-		o := &l2.Items[i]
+	for i := range objs.L2 {
+		o := &objs.L2[i]
 		out = append(out, readinessTarget{"L2Advertisement/" + o.Name, o, &o.Status.Conditions})
 	}
-	for i := range bgp.Items {
-		o := &bgp.Items[i]
+	for i := range objs.BGP {
+		o := &objs.BGP[i]
 		out = append(out, readinessTarget{"BGPAdvertisement/" + o.Name, o, &o.Status.Conditions})
 	}
-	for i := range peers.Items {
-		o := &peers.Items[i]
+	for i := range objs.Peers {
+		o := &objs.Peers[i]
 		out = append(out, readinessTarget{"BGPPeer/" + o.Name, o, &o.Status.Conditions})
 	}
-	for i := range comms.Items {
-		o := &comms.Items[i]
+	for i := range objs.Communities {
+		o := &objs.Communities[i]
 		out = append(out, readinessTarget{"Community/" + o.Name, o, &o.Status.Conditions})
 	}
-	objs := config.Objects{Pools: pools.Items, L2: l2.Items, BGP: bgp.Items, Peers: peers.Items, Communities: comms.Items}
 	return objs, out, nil
 }

@@ -121,25 +121,11 @@ func (s *Speaker) take(ctx context.Context) (snapshot, error) {
 // readConfig reads the configuration from the cache, validated, and the
 // BGPPeers, whose Secrets hold the passwords.
 func (s *Speaker) readConfig(ctx context.Context) (config.Announce, []v1beta1.BGPPeer, error) {
-	var (
-		pools v1beta1.IPAddressPoolList
-		l2    v1beta1.L2AdvertisementList
-		bgp   v1beta1.BGPAdvertisementList
-		peers v1beta1.BGPPeerList
-		comms v1beta1.CommunityList
-	)
-	err := s.list(ctx,
-		listing{"IPAddressPools", &pools, nil},
-		listing{"L2Advertisements", &l2, nil},
-		listing{"BGPAdvertisements", &bgp, nil},
-		listing{"BGPPeers", &peers, nil},
-		listing{"Communities", &comms, nil},
-	)
+	objs, err := kube.ListConfig(ctx, s.deps.Cache, client.UnsafeDisableDeepCopy)
 	if err != nil {
-		return config.Announce{}, nil, err
+		return config.Announce{}, nil, fmt.Errorf("read the configuration from the cache: %w", err)
 	}
-	objs := config.Objects{Pools: pools.Items, L2: l2.Items, BGP: bgp.Items, Peers: peers.Items, Communities: comms.Items}
-	return config.Announcements(objs), peers.Items, nil
+	return config.Announcements(objs), objs.Peers, nil
 }
 
 // servicesOf reads the Services of class that have IPs, with their
