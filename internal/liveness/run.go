@@ -185,19 +185,20 @@ func (r *rejoiner) act() {
 	}
 }
 
-// maxJoins bounds how many joins of missing peers are in flight at a
-// time, so also how many one rejoin round starts. It counts those in flight,
-// not only the round's: a join to a peer that does not answer holds its slot
+// maxJoins bounds how many joins of missing peers are in flight at a time,
+// so also how many one rejoin round starts. It counts those in flight, not
+// only the round's: a join to a peer that does not answer holds its slot
 // for up to TCPTimeout, several rounds, and on a starved machine so does a
-// state exchange, and new rounds must not pile more on top. Each join is a full TCP state exchange of this speaker's whole
-// member list, and one that succeeds brings every member the peer knows
-// (and gossip then brings the rest): a cold start of N speakers that each
-// joined every address it did not see yet cost N² exchanges, which a
-// 500-speaker simulation could not get through (docs/benchmarks.md, the
-// gossip simulation). With 8, a speaker with up to 8 peers missing (every
-// cluster of up to 9 speakers, and any partition of that size) still joins
-// all of them in the first round; a larger partition heals through any one
-// peer of the other side, chosen afresh each round.
+// state exchange, and new rounds must not pile more on top. Each join is a
+// full TCP state exchange of this speaker's whole member list, and one that
+// succeeds brings every member the peer knows (and gossip then brings the
+// rest): a cold start of N speakers that each joined every address it did
+// not see yet cost N² exchanges, which a 500-speaker simulation could not
+// get through (docs/benchmarks.md, the gossip simulation). With 8, a
+// speaker with up to 8 peers missing (every cluster of up to 9 speakers,
+// and any partition of that size) still joins all of them in the first
+// round; a larger partition heals through any one peer of the other side,
+// chosen afresh each round.
 const maxJoins = 8
 
 // metaPushFanout bounds how many members a meta change is pushed to over

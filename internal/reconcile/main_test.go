@@ -208,6 +208,20 @@ func (m *manager) waitReconciled(t *testing.T, ns string, names ...string) {
 	})
 }
 
+// waitAnnouncementsLooked waits until the manager's announcement
+// reconciler has finished at least n reconciles: a new term enqueues every
+// Service, so with n Services each has been looked at, the proof a test
+// needs before it asserts that no announcement was written.
+func (m *manager) waitAnnouncementsLooked(t *testing.T, n int) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() error {
+		if got := testutil.ToFloat64(m.metrics.Reconciles.WithLabelValues("serviceannouncement", "success")); got < float64(n) {
+			return fmt.Errorf("%v of %d Services' announcements reconciled", got, n)
+		}
+		return nil
+	})
+}
+
 // eventually polls f until it returns nil (see testenv.Eventually).
 func eventually(t *testing.T, timeout time.Duration, f func() error) {
 	t.Helper()

@@ -64,6 +64,7 @@ func TestRestartKeepsIPsAndIsSilent(t *testing.T) {
 		names = append(names, name)
 	}
 	second.waitReconciled(t, ns, names...)
+	second.waitAnnouncementsLooked(t, len(names))
 	second.stop()
 	if got := writes.n.Load(); got != 0 {
 		t.Errorf("restarted controller made %d writes, want 0:\n%s", got, writes.String())
